@@ -1,0 +1,175 @@
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/process_runner.h"
+#include "common/unique_fd.h"
+
+extern char** environ;
+
+namespace nixsnap {
+namespace {
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+Status makePipe(Pipe& p) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return errnoStatus(errno, "creating pipe");
+  }
+  p.read.reset(fds[0]);
+  p.write.reset(fds[1]);
+  return Status::ok();
+}
+
+std::vector<std::string> buildEnv(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos && extra.count(kv.substr(0, eq)) != 0) {
+      continue;
+    }
+    env.push_back(std::move(kv));
+  }
+  for (const auto& [k, v] : extra) {
+    env.push_back(k + "=" + v);
+  }
+  return env;
+}
+
+class PosixProcessRunner final : public ProcessRunner {
+ public:
+  Result<ProcessResult> run(const std::vector<std::string>& argv,
+                            const ProcessOptions& options) override {
+    if (argv.empty()) {
+      return invalidArgument("running process: empty argv");
+    }
+    Pipe in, out, err, exec_err;
+    NIXSNAP_RETURN_IF_ERROR(makePipe(in));
+    NIXSNAP_RETURN_IF_ERROR(makePipe(out));
+    NIXSNAP_RETURN_IF_ERROR(makePipe(err));
+    NIXSNAP_RETURN_IF_ERROR(makePipe(exec_err));
+
+    std::vector<std::string> env_strings = buildEnv(options.env);
+    std::vector<char*> cargv, cenv;
+    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    for (const auto& e : env_strings) cenv.push_back(const_cast<char*>(e.c_str()));
+    cenv.push_back(nullptr);
+
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      return errnoStatus(errno, "forking for " + argv[0]);
+    }
+    if (pid == 0) {
+      // Child: only async-signal-safe calls from here on.
+      ::dup2(in.read.get(), 0);
+      ::dup2(out.write.get(), 1);
+      ::dup2(err.write.get(), 2);
+      ::execvpe(cargv[0], cargv.data(), cenv.data());
+      int e = errno;
+      (void)!::write(exec_err.write.get(), &e, sizeof e);
+      ::_exit(127);
+    }
+    in.read.reset();
+    out.write.reset();
+    err.write.reset();
+    exec_err.write.reset();
+
+    int child_errno = 0;
+    ssize_t n = ::read(exec_err.read.get(), &child_errno, sizeof child_errno);
+    if (n == static_cast<ssize_t>(sizeof child_errno)) {
+      ::waitpid(pid, nullptr, 0);
+      return Status(ErrorCode::Unavailable,
+                    "starting " + argv[0] + ": " + std::strerror(child_errno));
+    }
+    return pump(pid, std::move(in.write), std::move(out.read), std::move(err.read), options,
+                argv[0]);
+  }
+
+ private:
+  static Result<ProcessResult> pump(pid_t pid, UniqueFd in, UniqueFd out, UniqueFd err,
+                                    const ProcessOptions& options, const std::string& name) {
+    ProcessResult result;
+    size_t written = 0;
+    if (options.stdin_data.empty()) {
+      in.reset();
+    } else {
+      ::fcntl(in.get(), F_SETFL, O_NONBLOCK);
+    }
+    auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    bool timed_out = false;
+    char buf[65536];
+    while (out.valid() || err.valid() || in.valid()) {
+      pollfd fds[3];
+      int nfds = 0;
+      int idx_out = -1, idx_err = -1, idx_in = -1;
+      if (out.valid()) { idx_out = nfds; fds[nfds++] = {out.get(), POLLIN, 0}; }
+      if (err.valid()) { idx_err = nfds; fds[nfds++] = {err.get(), POLLIN, 0}; }
+      if (in.valid()) { idx_in = nfds; fds[nfds++] = {in.get(), POLLOUT, 0}; }
+      int wait_ms = -1;
+      if (options.timeout.count() > 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+          timed_out = true;
+          break;
+        }
+        wait_ms = static_cast<int>(left.count());
+      }
+      int r = ::poll(fds, nfds, wait_ms);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      auto drain = [&](int idx, UniqueFd& fd, std::string& sink) {
+        if (idx < 0 || fds[idx].revents == 0) return;
+        ssize_t got = ::read(fd.get(), buf, sizeof buf);
+        if (got > 0) {
+          sink.append(buf, static_cast<size_t>(got));
+        } else if (got == 0 || errno != EINTR) {
+          fd.reset();
+        }
+      };
+      drain(idx_out, out, result.stdout_data);
+      drain(idx_err, err, result.stderr_data);
+      if (idx_in >= 0 && fds[idx_in].revents != 0) {
+        ssize_t w = ::write(in.get(), options.stdin_data.data() + written,
+                            options.stdin_data.size() - written);
+        if (w > 0) written += static_cast<size_t>(w);
+        if (w < 0 && errno != EAGAIN && errno != EINTR) in.reset();
+        if (written == options.stdin_data.size()) in.reset();
+      }
+    }
+    if (timed_out) {
+      ::kill(pid, SIGKILL);
+    }
+    int wstatus = 0;
+    while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    if (timed_out) {
+      return Status(ErrorCode::DeadlineExceeded, "running " + name + ": timed out");
+    }
+    if (WIFEXITED(wstatus)) {
+      result.exit_code = WEXITSTATUS(wstatus);
+    } else if (WIFSIGNALED(wstatus)) {
+      result.exit_code = 128 + WTERMSIG(wstatus);
+    }
+    return result;
+  }
+};
+
+}  // namespace
+
+ProcessRunnerPtr makePosixProcessRunner() { return std::make_shared<PosixProcessRunner>(); }
+
+}  // namespace nixsnap

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace nixsnap {
+
+/// What a finished child process left behind.
+struct ProcessResult {
+  int exit_code = 0;        ///< exit status, or 128+signal when killed by a signal
+  std::string stdout_data;  ///< everything written to stdout
+  std::string stderr_data;  ///< everything written to stderr
+};
+
+/// Options of one run.
+struct ProcessOptions {
+  std::string stdin_data;                  ///< written to the child's stdin, then closed
+  std::map<std::string, std::string> env;  ///< added to (or replacing in) the environment
+  std::chrono::milliseconds timeout{0};    ///< 0 = none; on expiry the child is killed
+};
+
+/// Runs external programs (nix-store, external builders). The seam that lets unit tests
+/// replace real processes with a GoogleMock double.
+class ProcessRunner {
+ public:
+  virtual ~ProcessRunner() = default;
+
+  /// Runs `argv` (argv[0] looked up in PATH) to completion, capturing its output.
+  /// @param argv non-empty program and arguments.
+  /// @return the result for any exit status (callers judge exit_code); Unavailable when
+  ///         the program cannot be started (not found, not executable);
+  ///         DeadlineExceeded on timeout; Internal for pipe/fork failures.
+  /// Thread-safe.
+  virtual Result<ProcessResult> run(const std::vector<std::string>& argv,
+                                    const ProcessOptions& options = {}) = 0;
+};
+using ProcessRunnerPtr = std::shared_ptr<ProcessRunner>;
+
+/// fork/exec implementation with pipes and poll(2).
+ProcessRunnerPtr makePosixProcessRunner();
+
+}  // namespace nixsnap
