@@ -1,0 +1,107 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace nixsnap::snapshotter {
+
+/// Snapshot labels: containerd label keys to values.
+using Labels = std::map<std::string, std::string>;
+
+/// containerd's snapshot kinds (snapshots.Kind).
+enum class Kind { Unknown, View, Active, Committed };
+
+/// Public record of a snapshot, as containerd's snapshots.Info.
+struct Info {
+  Kind kind = Kind::Unknown;
+  std::string name;    ///< key of an active/view snapshot, name of a committed one
+  std::string parent;  ///< name of the committed parent, empty for none
+  Labels labels;
+  std::chrono::system_clock::time_point created;
+  std::chrono::system_clock::time_point updated;
+};
+
+/// containerd's mount.Mount: what the caller must mount to use a snapshot.
+struct Mount {
+  std::string type;     ///< "bind", "overlay", "fuse3.fuse-overlayfs"
+  std::string source;   ///< absolute path, or "overlay" for overlay mounts
+  std::string target;   ///< empty = the rootfs itself; else a path inside it (containerd >= 1.7)
+  std::vector<std::string> options;
+  bool operator==(const Mount&) const = default;
+};
+
+/// containerd's snapshots.Usage.
+struct Usage {
+  int64_t size_bytes = 0;  ///< bytes on disk of the snapshot's own layer
+  int64_t inodes = 0;      ///< inodes of the snapshot's own layer
+};
+
+/// Receives one snapshot during walk(); return a non-Ok status to stop the walk with it.
+using WalkFn = std::function<Status(const Info&)>;
+
+/// The containerd snapshotter contract (core/snapshots.Snapshotter), independent of gRPC.
+/// Keys are opaque strings chosen by the caller (containerd passes "<ns>/<n>/<key>").
+/// Error classes follow containerd's errdefs: NotFound, AlreadyExists, FailedPrecondition,
+/// InvalidArgument. All methods are thread-safe.
+class Snapshotter {
+ public:
+  virtual ~Snapshotter() = default;
+
+  /// Info of snapshot `key`. @return NotFound if it does not exist.
+  virtual Result<Info> stat(const std::string& key) = 0;
+
+  /// Updates the mutable fields of `info.name` named by `field_paths` ("labels",
+  /// "labels.<key>"); an empty list replaces all labels.
+  /// @return the updated info; NotFound; InvalidArgument for any other field path.
+  virtual Result<Info> update(const Info& info, const std::vector<std::string>& field_paths) = 0;
+
+  /// Disk usage of the snapshot's own layer: measured now for active snapshots, the value
+  /// recorded at commit for committed ones. @return NotFound.
+  virtual Result<Usage> usage(const std::string& key) = 0;
+
+  /// Mounts for an active snapshot or view. @return NotFound; FailedPrecondition for a
+  /// committed snapshot.
+  virtual Result<std::vector<Mount>> mounts(const std::string& key) = 0;
+
+  /// Creates active snapshot `key` on committed `parent` (empty for none).
+  /// @return its mounts; AlreadyExists for a used key (and for a snapshot.ref label whose
+  ///         target exists: containerd's "skip this layer" signal); NotFound for a missing
+  ///         parent; InvalidArgument for a parent that is not committed or a bad label.
+  virtual Result<std::vector<Mount>> prepare(const std::string& key, const std::string& parent,
+                                             const Labels& labels) = 0;
+
+  /// Like prepare() but read-only and not committable.
+  virtual Result<std::vector<Mount>> view(const std::string& key, const std::string& parent,
+                                          const Labels& labels) = 0;
+
+  /// Commits active snapshot `key` as `name`; `key` ceases to exist.
+  /// @return NotFound; AlreadyExists for a used name; FailedPrecondition for a view or a
+  ///         committed snapshot.
+  virtual Status commit(const std::string& name, const std::string& key,
+                        const Labels& labels) = 0;
+
+  /// Removes a snapshot. @return NotFound; FailedPrecondition if it has children.
+  virtual Status remove(const std::string& key) = 0;
+
+  /// Calls `fn` for every snapshot matching any of `filters` (containerd filter syntax;
+  /// empty = all), in key order.
+  virtual Status walk(const std::vector<std::string>& filters, const WalkFn& fn) = 0;
+
+  /// Removes directories (and GC roots) that no snapshot record owns.
+  virtual Status cleanup() = 0;
+};
+using SnapshotterPtr = std::unique_ptr<Snapshotter>;
+
+/// Standard label keys (containerd and nix-snapshotter wire contract).
+inline constexpr char kLabelSnapshotRef[] = "containerd.io/snapshot.ref";
+inline constexpr char kLabelNixLayer[] = "containerd.io/snapshot/nix-layer";
+inline constexpr char kLabelNixStorePathPrefix[] = "containerd.io/snapshot/nix-store-path.";
+
+}  // namespace nixsnap::snapshotter
