@@ -1,0 +1,43 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/fs.h"
+#include "common/status.h"
+
+namespace nixsnap::image {
+
+/// Where and how an archive is loaded into containerd.
+struct LoadOptions {
+  std::string ns = "default";         ///< containerd namespace (k8s.io for the CRI)
+  std::string snapshotter = "nix";    ///< snapshotter to unpack for
+  std::vector<std::string> extra_names;  ///< further image names to point at the same target
+};
+
+/// One image created or updated by a load.
+struct LoadedImage {
+  std::string name;             ///< containerd image name
+  std::string manifest_digest;  ///< "sha256:<hex>" of the manifest (the image's target)
+  std::string config_digest;    ///< "sha256:<hex>" of the config (CRI's image id)
+};
+
+/// Loads an OCI or docker archive into containerd and unpacks it (nix2container load).
+class Loader {
+ public:
+  virtual ~Loader() = default;
+
+  /// Imports `archive` (tar, plain/gzip/zstd; OCI layout or docker archive): writes blobs
+  /// to content, creates/updates the image record(s), unpacks every layer for
+  /// `options.snapshotter` passing the layer annotations as snapshot labels.
+  /// @return the images; InvalidArgument for a malformed archive (message names the
+  ///         member); NotFound for a missing file; Unavailable when containerd is down;
+  ///         other classes from containerd unchanged. Nothing half-imported stays visible.
+  /// Thread-safe.
+  virtual Result<std::vector<LoadedImage>> load(const fs::path& archive,
+                                                const LoadOptions& options) = 0;
+};
+using LoaderPtr = std::shared_ptr<Loader>;
+
+}  // namespace nixsnap::image
