@@ -1,0 +1,167 @@
+#include "config/config.h"
+
+#include <sys/un.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <toml++/toml.h>
+
+#include "common/log.h"
+
+namespace nixsnap::config {
+namespace {
+
+std::string keyError(std::string_view origin, std::string_view what, std::string_view key) {
+  std::string msg = "config ";
+  msg += origin;
+  msg += ": ";
+  msg += what;
+  msg += " \"";
+  msg += key;
+  msg += "\"";
+  return msg;
+}
+
+Status readString(const toml::node& node, std::string_view origin, std::string_view key,
+                  std::string& out) {
+  const auto* s = node.as_string();
+  if (s == nullptr) {
+    return invalidArgument(keyError(origin, "expected a string for key", key));
+  }
+  out = s->get();
+  return Status::ok();
+}
+
+Status readBool(const toml::node& node, std::string_view origin, std::string_view key,
+                bool& out) {
+  const auto* b = node.as_boolean();
+  if (b == nullptr) {
+    return invalidArgument(keyError(origin, "expected a boolean for key", key));
+  }
+  out = b->get();
+  return Status::ok();
+}
+
+Status readImageService(const toml::node& node, std::string_view origin,
+                        ImageServiceConfig& out) {
+  const auto* table = node.as_table();
+  if (table == nullptr) {
+    return invalidArgument(keyError(origin, "expected a table for key", "image_service"));
+  }
+  for (auto&& [k, v] : *table) {
+    const std::string key = "image_service." + std::string(k.str());
+    if (k.str() == "enable") {
+      NIXSNAP_RETURN_IF_ERROR(readBool(v, origin, key, out.enable));
+    } else if (k.str() == "containerd_address") {
+      NIXSNAP_RETURN_IF_ERROR(readString(v, origin, key, out.containerd_address));
+    } else {
+      return invalidArgument(keyError(origin, "unknown key", key));
+    }
+  }
+  return Status::ok();
+}
+
+Status readTopLevel(const toml::table& table, std::string_view origin, Config& out) {
+  for (auto&& [k, v] : table) {
+    const std::string_view key = k.str();
+    if (key == "address") {
+      NIXSNAP_RETURN_IF_ERROR(readString(v, origin, key, out.address));
+    } else if (key == "root") {
+      NIXSNAP_RETURN_IF_ERROR(readString(v, origin, key, out.root));
+    } else if (key == "external_builder") {
+      NIXSNAP_RETURN_IF_ERROR(readString(v, origin, key, out.external_builder));
+    } else if (key == "log_level") {
+      NIXSNAP_RETURN_IF_ERROR(readString(v, origin, key, out.log_level));
+    } else if (key == "store_dir") {
+      NIXSNAP_RETURN_IF_ERROR(readString(v, origin, key, out.store_dir));
+    } else if (key == "fuse_overlayfs") {
+      NIXSNAP_RETURN_IF_ERROR(readBool(v, origin, key, out.fuse_overlayfs));
+    } else if (key == "image_service") {
+      NIXSNAP_RETURN_IF_ERROR(readImageService(v, origin, out.image_service));
+    } else {
+      return invalidArgument(keyError(origin, "unknown key", key));
+    }
+  }
+  return Status::ok();
+}
+
+Status requireAbsolute(const std::string& value, std::string_view key) {
+  if (value.empty() || value.front() != '/') {
+    return invalidArgument("config: key \"" + std::string(key) + "\" must be an absolute path, got \"" +
+                           value + "\"");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<Config> parseConfig(std::string_view text, std::string_view origin) {
+  toml::table table;
+  try {
+    table = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "config " << origin << ": parsing TOML at line " << e.source().begin.line
+        << ", column " << e.source().begin.column << ": " << e.description();
+    return invalidArgument(msg.str());
+  }
+  Config config;
+  NIXSNAP_RETURN_IF_ERROR(readTopLevel(table, origin, config));
+  return config;
+}
+
+Result<Config> loadConfig(const fs::path& path, bool must_exist) {
+  std::ifstream in(path.string(), std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    if (err == ENOENT && !must_exist) {
+      NIXSNAP_LOG(Debug, "no config file, using defaults", {{"path", path.string()}});
+      return Config{};
+    }
+    return errnoStatus(err, "reading config " + path.string());
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return internalError("reading config " + path.string() + ": read failed");
+  }
+  return parseConfig(text.str(), path.string());
+}
+
+void applyOverrides(Config& config, const Overrides& overrides) {
+  if (overrides.address) {
+    config.address = *overrides.address;
+  }
+  if (overrides.root) {
+    config.root = *overrides.root;
+  }
+  if (overrides.log_level) {
+    config.log_level = *overrides.log_level;
+  }
+}
+
+Status validate(const Config& config) {
+  NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.address, "address"));
+  NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.root, "root"));
+  NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.store_dir, "store_dir"));
+  if (config.address.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return invalidArgument("config: key \"address\" is too long for a unix socket (" +
+                           std::to_string(config.address.size()) + " bytes, at most " +
+                           std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + ")");
+  }
+  log::Level level;
+  if (!log::parseLevel(config.log_level, level)) {
+    return invalidArgument("config: key \"log_level\" must be one of trace, debug, info, warn, "
+                           "error; got \"" + config.log_level + "\"");
+  }
+  if (config.image_service.enable) {
+    NIXSNAP_RETURN_IF_ERROR(
+        requireAbsolute(config.image_service.containerd_address, "image_service.containerd_address"));
+  }
+  return Status::ok();
+}
+
+}  // namespace nixsnap::config

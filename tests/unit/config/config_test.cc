@@ -1,0 +1,181 @@
+#include "config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/test_env.h"
+
+namespace nixsnap::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ConfigTest, EmptyDocumentGivesDesignDefaults) {
+  auto c = parseConfig("", "/x.toml");
+  ASSERT_TRUE(c.isOk()) << c.status().toString();
+  EXPECT_EQ(c->address, "/run/nix-snapshotter/nix-snapshotter.sock");
+  EXPECT_EQ(c->root, "/var/lib/containerd/io.containerd.snapshotter.v1.nix");
+  EXPECT_EQ(c->external_builder, "");
+  EXPECT_TRUE(c->image_service.enable);
+  EXPECT_EQ(c->image_service.containerd_address, "/run/containerd/containerd.sock");
+  EXPECT_EQ(c->log_level, "info");
+  EXPECT_EQ(c->store_dir, "/nix/store");
+  EXPECT_FALSE(c->fuse_overlayfs);
+  EXPECT_TRUE(validate(*c).isOk());
+}
+
+TEST(ConfigTest, ParsesEveryKeyOfTheOriginalAndTheAdditions) {
+  auto c = parseConfig(R"(
+address = "/run/ns/ns.sock"
+root = "/var/lib/ns"
+external_builder = "/usr/local/bin/builder"
+log_level = "debug"
+store_dir = "/gnu/store"
+fuse_overlayfs = true
+
+[image_service]
+enable = false
+containerd_address = "/run/cd/cd.sock"
+)",
+                       "/x.toml");
+  ASSERT_TRUE(c.isOk()) << c.status().toString();
+  EXPECT_EQ(c->address, "/run/ns/ns.sock");
+  EXPECT_EQ(c->root, "/var/lib/ns");
+  EXPECT_EQ(c->external_builder, "/usr/local/bin/builder");
+  EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->store_dir, "/gnu/store");
+  EXPECT_TRUE(c->fuse_overlayfs);
+  EXPECT_FALSE(c->image_service.enable);
+  EXPECT_EQ(c->image_service.containerd_address, "/run/cd/cd.sock");
+}
+
+TEST(ConfigTest, PartialImageServiceTableKeepsOtherDefaults) {
+  auto c = parseConfig("[image_service]\nenable = false\n", "/x.toml");
+  ASSERT_TRUE(c.isOk());
+  EXPECT_FALSE(c->image_service.enable);
+  EXPECT_EQ(c->image_service.containerd_address, "/run/containerd/containerd.sock");
+  EXPECT_EQ(c->address, "/run/nix-snapshotter/nix-snapshotter.sock");
+}
+
+TEST(ConfigTest, UnknownTopLevelKeyIsNamed) {
+  auto c = parseConfig("adress = \"/a.sock\"\n", "/x.toml");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_EQ(c.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(c.status().message(), "config /x.toml: unknown key \"adress\"");
+}
+
+TEST(ConfigTest, UnknownNestedKeyIsNamedWithItsTable) {
+  auto c = parseConfig("[image_service]\nenbale = true\n", "/x.toml");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_EQ(c.status().message(), "config /x.toml: unknown key \"image_service.enbale\"");
+}
+
+TEST(ConfigTest, UnknownTableIsNamed) {
+  auto c = parseConfig("[plugins]\nx = 1\n", "/x.toml");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_THAT(c.status().message(), HasSubstr("unknown key \"plugins\""));
+}
+
+TEST(ConfigTest, WrongTypeIsNamed) {
+  auto c = parseConfig("[image_service]\nenable = \"yes\"\n", "/x.toml");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_EQ(c.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_THAT(c.status().message(), HasSubstr("\"image_service.enable\""));
+  EXPECT_THAT(c.status().message(), HasSubstr("boolean"));
+
+  auto d = parseConfig("root = 3\n", "/x.toml");
+  ASSERT_FALSE(d.isOk());
+  EXPECT_THAT(d.status().message(), HasSubstr("\"root\""));
+
+  auto e = parseConfig("image_service = 1\n", "/x.toml");
+  ASSERT_FALSE(e.isOk());
+  EXPECT_THAT(e.status().message(), HasSubstr("\"image_service\""));
+}
+
+TEST(ConfigTest, SyntaxErrorNamesFileAndLine) {
+  auto c = parseConfig("address = \"/a\"\nroot = \n", "/x.toml");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_EQ(c.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_THAT(c.status().message(), HasSubstr("config /x.toml"));
+  EXPECT_THAT(c.status().message(), HasSubstr("line 2"));
+}
+
+TEST(ConfigTest, MissingDefaultFileMeansDefaults) {
+  auto dir = testing::makeTempDir();
+  auto c = loadConfig(dir.path() / "absent.toml", /*must_exist=*/false);
+  ASSERT_TRUE(c.isOk()) << c.status().toString();
+  EXPECT_EQ(*c, Config{});
+}
+
+TEST(ConfigTest, MissingExplicitFileIsAnError) {
+  auto dir = testing::makeTempDir();
+  auto c = loadConfig(dir.path() / "absent.toml", /*must_exist=*/true);
+  ASSERT_FALSE(c.isOk());
+  EXPECT_EQ(c.status().code(), ErrorCode::NotFound);
+  EXPECT_THAT(c.status().message(), HasSubstr("absent.toml"));
+}
+
+TEST(ConfigTest, LoadsFileAndNamesItInErrors) {
+  auto dir = testing::makeTempDir();
+  const auto good = dir.path() / "good.toml";
+  testing::writeFile(good, "root = \"/srv/ns\"\n");
+  auto c = loadConfig(good, true);
+  ASSERT_TRUE(c.isOk());
+  EXPECT_EQ(c->root, "/srv/ns");
+
+  const auto bad = dir.path() / "bad.toml";
+  testing::writeFile(bad, "bogus = 1\n");
+  auto b = loadConfig(bad, false);
+  ASSERT_FALSE(b.isOk());
+  EXPECT_EQ(b.status().message(), "config " + bad.string() + ": unknown key \"bogus\"");
+}
+
+TEST(ConfigTest, OverridesApplyOnlyWhenGiven) {
+  Config c;
+  c.address = "/file/a.sock";
+  c.root = "/file/root";
+  c.log_level = "warn";
+  applyOverrides(c, Overrides{});
+  EXPECT_EQ(c.address, "/file/a.sock");
+  EXPECT_EQ(c.root, "/file/root");
+  EXPECT_EQ(c.log_level, "warn");
+
+  Overrides o;
+  o.root = "/flag/root";
+  applyOverrides(c, o);
+  EXPECT_EQ(c.address, "/file/a.sock");
+  EXPECT_EQ(c.root, "/flag/root");
+  EXPECT_EQ(c.log_level, "warn");
+
+  o.address = "/flag/a.sock";
+  o.log_level = "trace";
+  applyOverrides(c, o);
+  EXPECT_EQ(c.address, "/flag/a.sock");
+  EXPECT_EQ(c.log_level, "trace");
+}
+
+TEST(ConfigTest, ValidateRejectsRelativePathsBadLevelAndLongSocket) {
+  Config c;
+  c.root = "relative/root";
+  EXPECT_THAT(validate(c).message(), HasSubstr("\"root\""));
+  c = Config{};
+  c.address = "a.sock";
+  EXPECT_THAT(validate(c).message(), HasSubstr("\"address\""));
+  c = Config{};
+  c.store_dir = "";
+  EXPECT_THAT(validate(c).message(), HasSubstr("\"store_dir\""));
+  c = Config{};
+  c.log_level = "loud";
+  EXPECT_EQ(validate(c).code(), ErrorCode::InvalidArgument);
+  EXPECT_THAT(validate(c).message(), HasSubstr("\"log_level\""));
+  c = Config{};
+  c.address = "/" + std::string(120, 'a');
+  EXPECT_THAT(validate(c).message(), HasSubstr("too long"));
+  c = Config{};
+  c.image_service.enable = false;
+  c.image_service.containerd_address = "";
+  EXPECT_TRUE(validate(c).isOk());
+}
+
+}  // namespace
+}  // namespace nixsnap::config
