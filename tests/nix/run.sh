@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Tests the Nix side of the project with Debian's Nix (no nixpkgs needed):
+#   (a) every .nix file in the repository parses (nix-instantiate --parse);
+#   (b) nix/build-image.nix and nix/copy-scripts.nix evaluate and BUILD against
+#       tests/nix/stub-pkgs.nix, and nix2container gets the right arguments: closure
+#       file, config JSON, copyToRoot list, --ref naming, resolvedByNix naming,
+#       --from-image; the copy scripts run nix2container push/load as documented;
+#   (c) the NixOS and Home Manager modules evaluate against tests/nix/stub-module-lib.nix
+#       and produce the expected units and containerd settings (tests/nix/modules.nix).
+# With NIXSNAP_NIX2CONTAINER=/path/to/nix2container (the real binary) the images are
+# built by it instead of a recording fake, and the archives are inspected too.
+#
+# Exit status: 0 pass, 1 failure, 77 skipped (the reason is printed).
+set -euo pipefail
+
+here="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
+repo="$(cd "${here}/../.." && pwd)"
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+failures=0
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+pass() { echo "ok: $*"; }
+
+for tool in nix-instantiate nix-build nix-store jq; do
+  command -v "${tool}" >/dev/null || skip "${tool} not found (apt-get install nix-bin jq)"
+done
+busybox="${BUSYBOX:-/bin/busybox}"
+[[ -x "${busybox}" ]] || skip "${busybox} not found (apt-get install busybox-static)"
+if ldd "${busybox}" >/dev/null 2>&1; then
+  skip "${busybox} is dynamically linked; builders need busybox-static"
+fi
+if [[ $(id -u) -ne 0 && ! -S /nix/var/nix/daemon-socket/socket ]]; then
+  skip "Nix can build only as root (single-user) or through a running nix-daemon"
+fi
+
+tmp="$(mktemp -d /tmp/nixsnap-nix-XXXX)"
+# The result links below are the GC roots of what this test builds; removing them
+# leaves the paths to the garbage collector.
+trap 'rm -rf "${tmp}"' EXIT
+
+# ---------------------------------------------------------------- (a) parsing
+parsed=0
+while IFS= read -r -d '' file; do
+  if nix-instantiate --parse "${file}" >/dev/null 2>"${tmp}/parse.err"; then
+    parsed=$((parsed + 1))
+  else
+    fail "does not parse: ${file#"${repo}"/}: $(head -c 400 "${tmp}/parse.err")"
+  fi
+done < <(find "${repo}" \( -path "${repo}/.git" -o -path "${repo}/.deps" -o -path "${repo}/build*" \
+  -o -name node_modules \) -prune -o -name '*.nix' -type f -print0)
+if ((parsed == 0)); then
+  fail "no .nix file found under ${repo}"
+else
+  pass "${parsed} .nix files parse"
+fi
+
+# Nix cannot evaluate anything when it cannot write its store: say so once.
+if ! nix-instantiate --eval -E '1' >/dev/null 2>"${tmp}/eval.err"; then
+  skip "nix-instantiate cannot evaluate: $(head -c 300 "${tmp}/eval.err")"
+fi
+
+# ---------------------------------------------------------------- (b) buildImage
+mkdir -p "${tmp}/busybox"
+cp "${busybox}" "${tmp}/busybox/busybox"
+chmod 755 "${tmp}/busybox" "${tmp}/busybox/busybox"
+nix_args=(--argstr busyboxDir "${tmp}/busybox")
+
+real=""
+if [[ -n "${NIXSNAP_NIX2CONTAINER:-}" ]]; then
+  [[ -x "${NIXSNAP_NIX2CONTAINER}" ]] || {
+    fail "NIXSNAP_NIX2CONTAINER=${NIXSNAP_NIX2CONTAINER} is not executable"
+    exit 1
+  }
+  # Imported into the store: builds run as nixbld users, who must be able to run it.
+  mkdir -p "${tmp}/n2c/bin"
+  cp "${NIXSNAP_NIX2CONTAINER}" "${tmp}/n2c/bin/nix2container"
+  chmod 755 "${tmp}/n2c" "${tmp}/n2c/bin" "${tmp}/n2c/bin/nix2container"
+  nix_args+=(--argstr nix2containerBin "${tmp}/n2c")
+  real=1
+  echo "using the real nix2container: ${NIXSNAP_NIX2CONTAINER}"
+fi
+
+# build ATTR: builds tests/nix/cases.nix's ATTR, prints its store path.
+build() {
+  nix-build "${here}/cases.nix" "${nix_args[@]}" -A "$1" --out-link "${tmp}/result-$1" \
+    2>"${tmp}/build-$1.log" || {
+    echo "nix-build -A $1 failed:" >&2
+    tail -n 30 "${tmp}/build-$1.log" >&2
+    return 1
+  }
+}
+# evalStr EXPR_ATTR: the string value of a cases.nix attribute.
+evalStr() { nix-instantiate --eval --strict --json "${here}/cases.nix" "${nix_args[@]}" -A "$1" | jq -r .; }
+
+# argsOf FILE: the recorded argv of the fake nix2container, one per line.
+argsOf() { sed -n 's/^ARG //p' "$1"; }
+# argAfter FILE FLAG: the value following FLAG in the recorded argv.
+argAfter() { argsOf "$1" | awk -v flag="$2" 'found { print; exit } $0 == flag { found = 1 }'; }
+# expectEq WHAT EXPECTED ACTUAL
+expectEq() {
+  if [[ "$2" == "$3" ]]; then
+    pass "$1"
+  else
+    fail "$1"$'\n'"  expected: $2"$'\n'"  actual:   $3"
+  fi
+}
+# closureOf PATH...: sorted closure, as closureInfo's store-paths lists it.
+closureOf() { nix-store -qR "$@" | sort -u; }
+
+hello="$(build hello)" || exit 1
+hello_lib="$(build helloLib)" || exit 1
+unrelated="$(build unrelated)" || exit 1
+
+checkFakeImages() {
+  local img args config closure roots
+  # --- helloImage: the common case.
+  img="$(build helloImage)" || return 1
+  expectEq "helloImage derivation name" "nix-image-hello.tar" "${img#*-}"
+  config="$(argAfter "${img}" --config)"
+  closure="$(argAfter "${img}" --closure)"
+  roots="$(argAfter "${img}" --copy-to-root)"
+  args="$(argsOf "${img}" | tr '\n' ' ')"
+  expectEq "helloImage argv" \
+    "build --config ${config} --closure ${closure} --copy-to-root ${roots} --ref localhost/hello:latest ${img} " \
+    "${args}"
+  expectEq "helloImage config JSON" \
+    "{\"Entrypoint\":[\"${hello}/bin/hello\"],\"Env\":[\"GREETING=hi there\"],\"WorkingDir\":\"/\"}" \
+    "$(jq -cS . "${config}")"
+  expectEq "helloImage config file is the store path writeText made" \
+    "${config}" "$(nix-store -q --references "${img}" | grep -- '-hello-config.json$' || true)"
+  expectEq "helloImage closure lists config, copyToRoot and their references" \
+    "$(closureOf "${config}" "${hello}")" "$(cat "${closure}")"
+  expectEq "helloImage closure holds the library hello refers to" \
+    "${hello_lib}" "$(grep -x -- "${hello_lib}" "${closure}" || true)"
+  expectEq "helloImage closure leaves unrelated paths out" "" \
+    "$(grep -x -- "${unrelated}" "${closure}" || true)"
+  expectEq "helloImage copyToRoot JSON" "[\"${hello}\"]" "$(jq -c . "${roots}")"
+  expectEq "helloImage.imageRef" "localhost/hello:latest" "$(evalStr helloImageRef)"
+
+  # --- redisImage: resolvedByNix, copyToRoot as a single derivation.
+  img="$(build redisImage)" || return 1
+  expectEq "resolvedByNix derivation name" "nix-image-redis.tar" "${img#*-}"
+  config="$(argAfter "${img}" --config)"
+  closure="$(argAfter "${img}" --closure)"
+  roots="$(argAfter "${img}" --copy-to-root)"
+  expectEq "resolvedByNix argv has no --ref (nix2container names it nix:0\$out:latest)" \
+    "build --config ${config} --closure ${closure} --copy-to-root ${roots} ${img} " \
+    "$(argsOf "${img}" | tr '\n' ' ')"
+  expectEq "resolvedByNix imageRef" "nix:0${img}" "$(evalStr redisImage.imageRef)"
+  expectEq "lower-case config keys pass through" \
+    "{\"entrypoint\":[\"${hello}/bin/hello\",\"--port\",\"6379\"]}" "$(jq -cS . "${config}")"
+  expectEq "single copyToRoot derivation becomes a list" "[\"${hello}\"]" "$(jq -c . "${roots}")"
+  expectEq "resolvedByNix closure" "$(closureOf "${config}" "${hello}")" "$(cat "${closure}")"
+
+  # --- layeredImage: fromImage, custom tag, empty config.
+  local base
+  base="$(build helloImage)"
+  img="$(build layeredImage)" || return 1
+  config="$(argAfter "${img}" --config)"
+  closure="$(argAfter "${img}" --closure)"
+  roots="$(argAfter "${img}" --copy-to-root)"
+  expectEq "fromImage argv" \
+    "build --config ${config} --closure ${closure} --copy-to-root ${roots} --from-image ${base} --ref localhost/layered:v1.2 ${img} " \
+    "$(argsOf "${img}" | tr '\n' ' ')"
+  expectEq "empty config is {}" "{}" "$(jq -c . "${config}")"
+  expectEq "empty copyToRoot is []" "[]" "$(jq -c . "${roots}")"
+  expectEq "closure of an empty image is its config file alone" "${config}" "$(cat "${closure}")"
+
+  # --- configOnlyImage: closure comes from the config's references alone.
+  img="$(build configOnlyImage)" || return 1
+  expectEq "name without a slash" "nix-image-config-only.tar" "${img#*-}"
+  config="$(argAfter "${img}" --config)"
+  closure="$(argAfter "${img}" --closure)"
+  expectEq "config references make the closure" "$(closureOf "${config}")" "$(cat "${closure}")"
+  expectEq "config-only closure has config and library" "2" "$(wc -l <"${closure}" | tr -d ' ')"
+}
+
+checkCopyScripts() {
+  local image script
+  image="$(build helloImage)" || return 1
+  script="$(build pushScript)" || return 1
+  NIX2CONTAINER_ARGS_FILE="${tmp}/push.args" "${script}" --extra
+  expectEq "copyToRegistry runs nix2container push" \
+    "push --plain-http --ref localhost/hello:latest --extra ${image} " \
+    "$(argsOf "${tmp}/push.args" | tr '\n' ' ')"
+  script="$(build pushScriptNamed)" || return 1
+  NIX2CONTAINER_ARGS_FILE="${tmp}/push2.args" "${script}"
+  expectEq "copyToRegistry imageName/imageTag" "push --ref 127.0.0.1:5000/hello:v2 ${image} " \
+    "$(argsOf "${tmp}/push2.args" | tr '\n' ' ')"
+  script="$(build loadScript)" || return 1
+  NIX2CONTAINER_ARGS_FILE="${tmp}/load.args" "${script}"
+  expectEq "copyToContainerd runs nix2container load" \
+    "--address /tmp/nixsnap-x/containerd.sock --namespace k8s.io load ${image} " \
+    "$(argsOf "${tmp}/load.args" | tr '\n' ' ')"
+  script="$(build loadScriptDefaults)" || return 1
+  NIX2CONTAINER_ARGS_FILE="${tmp}/load2.args" "${script}"
+  expectEq "copyToContainerd defaults leave address/namespace to the environment" \
+    "load ${image} " "$(argsOf "${tmp}/load2.args" | tr '\n' ' ')"
+}
+
+# checkArchive ARCHIVE NAME CONFIG_JSON_PATHS...: a real archive names NAME and
+# annotates the Nix layer with the closure (without the config file) in order.
+checkArchive() {
+  local archive="$1" name="$2" dir
+  shift 2
+  dir="$(mktemp -d "${tmp}/archive-XXXX")"
+  tar -xf "${archive}" -C "${dir}" || {
+    fail "${archive} is not a tar archive"
+    return 0
+  }
+  expectEq "$(basename "${archive}") index names the image" "${name}" \
+    "$(jq -r '.manifests[0].annotations["io.containerd.image.name"]' "${dir}/index.json")"
+  local manifest_digest manifest
+  manifest_digest="$(jq -r '.manifests[0].digest' "${dir}/index.json")"
+  manifest="${dir}/blobs/${manifest_digest/://}"
+  expectEq "$(basename "${archive}") Nix layer annotations list the closure" "$*" \
+    "$(jq -r '.layers[-1].annotations | to_entries
+        | map(select(.key | startswith("containerd.io/snapshot/nix-store-path.")))
+        | sort_by(.key | ltrimstr("containerd.io/snapshot/nix-store-path.") | tonumber)
+        | map(.value) | join(" ")' "${manifest}")"
+  expectEq "$(basename "${archive}") Nix layer flag" "true" \
+    "$(jq -r '.layers[-1].annotations["containerd.io/snapshot/nix-layer"]' "${manifest}")"
+}
+
+checkRealImages() {
+  local img config
+  img="$(build helloImage)" || return 1
+  config="$(nix-store -q --references "$(nix-store -qd "${img}")" | grep -- '-hello-config.json.drv$')"
+  config="$(nix-store -q --outputs "${config}")"
+  # The closure minus the config file, sorted as closureInfo sorts it.
+  checkArchive "${img}" "localhost/hello:latest" \
+    $(closureOf "${config}" "${hello}" | grep -vx -- "${config}" | tr '\n' ' ')
+  img="$(build redisImage)" || return 1
+  config="$(nix-store -q --references "$(nix-store -qd "${img}")" | grep -- '-redis-config.json.drv$')"
+  config="$(nix-store -q --outputs "${config}")"
+  checkArchive "${img}" "nix:0${img}:latest" \
+    $(closureOf "${config}" "${hello}" | grep -vx -- "${config}" | tr '\n' ' ')
+  expectEq "resolvedByNix archive references its closure (Nix sees the store paths)" \
+    "${hello}" "$(nix-store -qR "${img}" | grep -x -- "${hello}" || true)"
+}
+
+if [[ -n "${real}" ]]; then
+  checkRealImages || fail "building images with the real nix2container"
+else
+  checkFakeImages || fail "building images with the fake nix2container"
+  checkCopyScripts || fail "building or running the copy scripts"
+fi
+
+# ---------------------------------------------------------------- (c) modules
+if [[ -f "${here}/modules.nix" ]]; then
+  if out="$(nix-instantiate --eval --strict --json "${here}/modules.nix" 2>&1)"; then
+    # modules.nix evaluates to a list of failed checks: [] is a pass.
+    count="$(jq 'length' <<<"${out}")"
+    if [[ "${count}" == "0" ]]; then
+      pass "module checks ($(nix-instantiate --eval "${here}/modules.nix" -A count 2>/dev/null \
+        || echo all))"
+    else
+      fail "module checks: $(jq -r '.[]' <<<"${out}")"
+    fi
+  else
+    fail "evaluating tests/nix/modules.nix: ${out}"
+  fi
+fi
+
+if ((failures > 0)); then
+  echo "${failures} check(s) failed"
+  exit 1
+fi
+echo "all Nix checks passed"
