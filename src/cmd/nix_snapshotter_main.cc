@@ -1,0 +1,60 @@
+// nix-snapshotter: containerd proxy snapshotter that understands Nix.
+// Parses flags, merges them over the config file and hands over to server::runDaemon.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "server/daemon.h"
+#include "server/signals.h"
+
+namespace {
+
+using nixsnap::config::Config;
+
+int fail(const nixsnap::Status& st) {
+  std::cerr << "nix-snapshotter: " << st.message() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread exists, so only the daemon's sigwait sees SIGINT/SIGTERM.
+  nixsnap::server::blockTerminationSignals();
+
+  CLI::App app{"nix-snapshotter: a containerd snapshotter that understands Nix"};
+  std::optional<std::string> config_path;
+  nixsnap::config::Overrides overrides;
+  app.add_option("--config", config_path, "TOML config file (default " +
+                                              std::string(nixsnap::config::kDefaultConfigPath) + ")");
+  app.add_option("--address", overrides.address, "unix socket to serve on");
+  app.add_option("--root", overrides.root, "state directory");
+  app.add_option("--log-level", overrides.log_level, "trace, debug, info, warn or error");
+  CLI11_PARSE(app, argc, argv);
+
+  const bool explicit_config = config_path.has_value();
+  auto loaded = nixsnap::config::loadConfig(
+      explicit_config ? *config_path : std::string(nixsnap::config::kDefaultConfigPath),
+      explicit_config);
+  if (!loaded.isOk()) {
+    return fail(loaded.status());
+  }
+  Config config = std::move(loaded).value();
+  nixsnap::config::applyOverrides(config, overrides);
+  if (auto st = nixsnap::config::validate(config); !st.isOk()) {
+    return fail(st);
+  }
+  nixsnap::log::Level level = nixsnap::log::Level::Info;
+  nixsnap::log::parseLevel(config.log_level, level);
+  nixsnap::log::setLevel(level);
+
+  if (auto st = nixsnap::server::runDaemon(config); !st.isOk()) {
+    NIXSNAP_LOG(Error, "nix-snapshotter failed", {{"error", st.message()}});
+    return fail(st);
+  }
+  return 0;
+}

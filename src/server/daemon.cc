@@ -1,0 +1,38 @@
+#include "server/daemon.h"
+
+#include <memory>
+#include <vector>
+
+#include "common/log.h"
+#include "server/image_services.h"
+#include "server/notifier.h"
+#include "server/serve.h"
+#include "server/signals.h"
+#include "snapshotter/factory.h"
+#include "snapshotter/snapshots_service.h"
+
+namespace nixsnap::server {
+
+Status runDaemon(const config::Config& config) {
+  snapshotter::Options options;
+  options.root = config.root;
+  options.store_dir = config.store_dir;
+  options.external_builder = config.external_builder;
+  options.fuse_overlayfs = config.fuse_overlayfs;
+  auto snap = snapshotter::makeSnapshotter(options);
+  if (!snap.isOk()) {
+    return snap.status().wrap("opening snapshotter root " + config.root);
+  }
+  NIXSNAP_LOG(Info, "snapshotter opened", {{"root", config.root}, {"store_dir", config.store_dir}});
+
+  snapshotter::SnapshotsService snapshots(**snap);
+  std::vector<std::unique_ptr<grpc::Service>> image_services = makeImageServices(config);
+  std::vector<grpc::Service*> services{&snapshots};
+  for (auto& s : image_services) {
+    services.push_back(s.get());
+  }
+  NotifierPtr notifier = makeSdNotifier();
+  return serve(config.address, services, *notifier, waitForTerminationSignal);
+}
+
+}  // namespace nixsnap::server

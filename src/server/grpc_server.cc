@@ -1,0 +1,49 @@
+#include "server/grpc_server.h"
+
+#include <unistd.h>
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "common/log.h"
+#include "server/unix_socket.h"
+
+namespace nixsnap::server {
+
+GrpcServer::GrpcServer(fs::path address, std::unique_ptr<grpc::Server> server)
+    : address_(std::move(address)), server_(std::move(server)) {}
+
+GrpcServer::~GrpcServer() { shutdown(std::chrono::milliseconds(0)); }
+
+Result<std::unique_ptr<GrpcServer>> GrpcServer::start(
+    const fs::path& address, const std::vector<grpc::Service*>& services) {
+  NIXSNAP_RETURN_IF_ERROR(prepareSocketPath(address));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + address.string(), grpc::InsecureServerCredentials());
+  builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  for (grpc::Service* service : services) {
+    builder.RegisterService(service);
+  }
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr) {
+    return unavailable("starting gRPC server on " + address.string() + ": bind failed");
+  }
+  NIXSNAP_LOG(Info, "serving", {{"address", address.string()},
+                                {"services", std::to_string(services.size())}});
+  return std::unique_ptr<GrpcServer>(new GrpcServer(address, std::move(server)));
+}
+
+void GrpcServer::shutdown(std::chrono::milliseconds grace) {
+  if (stopped_ || server_ == nullptr) {
+    return;
+  }
+  stopped_ = true;
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  server_->Wait();
+  if (::unlink(address_.c_str()) != 0 && errno != ENOENT) {
+    NIXSNAP_LOG(Warn, "cannot remove socket", {{"path", address_.string()}});
+  }
+  NIXSNAP_LOG(Info, "server stopped", {{"address", address_.string()}});
+}
+
+}  // namespace nixsnap::server

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <grpcpp/server.h>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "common/fs.h"
+#include "common/status.h"
+
+namespace nixsnap::server {
+
+/// A gRPC server listening on one unix socket, serving the services it is given. Exists
+/// so the daemon (and tests) get socket preparation, startup errors as Status and a
+/// bounded graceful shutdown in one place.
+class GrpcServer {
+ public:
+  /// Largest request accepted: big label sets (thousands of store paths) must fit.
+  static constexpr int kMaxReceiveBytes = 64 * 1024 * 1024;
+
+  /// Prepares `address` (see prepareSocketPath) and starts serving `services` on it.
+  /// @param address  absolute unix socket path.
+  /// @param services not owned; must outlive the server.
+  /// @return the running server; the errors of prepareSocketPath; Unavailable when gRPC
+  ///         cannot bind.
+  static Result<std::unique_ptr<GrpcServer>> start(const fs::path& address,
+                                                   const std::vector<grpc::Service*>& services);
+
+  ~GrpcServer();
+  GrpcServer(const GrpcServer&) = delete;
+  GrpcServer& operator=(const GrpcServer&) = delete;
+
+  /// Stops accepting new calls, lets in-flight calls finish for up to `grace`, then
+  /// cancels the rest, and removes the socket file. Idempotent.
+  void shutdown(std::chrono::milliseconds grace);
+
+  const fs::path& address() const { return address_; }
+
+ private:
+  GrpcServer(fs::path address, std::unique_ptr<grpc::Server> server);
+
+  fs::path address_;
+  std::unique_ptr<grpc::Server> server_;
+  bool stopped_ = false;
+};
+
+}  // namespace nixsnap::server

@@ -1,0 +1,95 @@
+#include "server/unix_socket.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "common/unique_fd.h"
+
+namespace nixsnap::server {
+namespace {
+
+constexpr size_t kMaxSunPath = sizeof(sockaddr_un{}.sun_path);
+
+Status ensureDirectory(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0) {
+    NIXSNAP_LOG(Info, "created socket directory", {{"path", dir.string()}});
+    return Status::ok();
+  }
+  const int err = errno;
+  if (err == EEXIST) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) {
+      return errnoStatus(errno, "checking socket directory " + dir.string());
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return failedPrecondition("preparing socket directory " + dir.string() +
+                                ": exists and is not a directory");
+    }
+    return Status::ok();
+  }
+  if (err == ENOENT) {
+    // Parent missing: create the chain, then tighten the last component.
+    NIXSNAP_RETURN_IF_ERROR(ensureDirectory(dir.parent_path()));
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return errnoStatus(errno, "creating socket directory " + dir.string());
+    }
+    return Status::ok();
+  }
+  return errnoStatus(err, "creating socket directory " + dir.string());
+}
+
+}  // namespace
+
+bool socketIsServed(const fs::path& address) {
+  if (address.string().size() >= kMaxSunPath) {
+    return false;
+  }
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
+    return false;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, address.c_str(), address.string().size());
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+}
+
+Status prepareSocketPath(const fs::path& address) {
+  if (!address.is_absolute()) {
+    return invalidArgument("preparing socket \"" + address.string() + "\": not an absolute path");
+  }
+  if (address.string().size() >= kMaxSunPath) {
+    return invalidArgument("preparing socket \"" + address.string() + "\": path longer than " +
+                           std::to_string(kMaxSunPath - 1) + " bytes");
+  }
+  NIXSNAP_RETURN_IF_ERROR(ensureDirectory(address.parent_path()));
+
+  struct stat st {};
+  if (::lstat(address.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return Status::ok();
+    }
+    return errnoStatus(errno, "checking socket " + address.string());
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    return failedPrecondition("preparing socket " + address.string() +
+                              ": path exists and is not a socket");
+  }
+  if (socketIsServed(address)) {
+    return alreadyExists("preparing socket " + address.string() +
+                         ": another process is serving it (is nix-snapshotter already running?)");
+  }
+  if (::unlink(address.c_str()) != 0 && errno != ENOENT) {
+    return errnoStatus(errno, "removing stale socket " + address.string());
+  }
+  NIXSNAP_LOG(Info, "removed stale socket", {{"path", address.string()}});
+  return Status::ok();
+}
+
+}  // namespace nixsnap::server

@@ -1,0 +1,105 @@
+#include "server/unix_socket.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+#include "common/unique_fd.h"
+#include "support/test_env.h"
+
+namespace nixsnap::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+/// A short temp dir: unix socket paths must stay under 108 bytes.
+TempDir shortTempDir() {
+  auto dir = TempDir::create("/tmp", "nixsnap-");
+  EXPECT_TRUE(dir.isOk());
+  return std::move(dir).value();
+}
+
+/// Binds a unix socket at `path`; listens when `listen_too`. The fd keeps it alive.
+UniqueFd bindSocket(const fs::path& path, bool listen_too) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  if (listen_too) {
+    EXPECT_EQ(::listen(fd.get(), 4), 0);
+  }
+  return fd;
+}
+
+TEST(UnixSocketTest, CreatesMissingDirectoriesWithMode0700) {
+  auto dir = shortTempDir();
+  const fs::path sock = dir.path() / "a" / "b" / "ns.sock";
+  ASSERT_TRUE(prepareSocketPath(sock).isOk());
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path() / "a" / "b").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((dir.path() / "a").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  EXPECT_FALSE(fs::exists(sock));
+}
+
+TEST(UnixSocketTest, ExistingDirectoryIsKept) {
+  auto dir = shortTempDir();
+  ::chmod(dir.path().c_str(), 0755);
+  ASSERT_TRUE(prepareSocketPath(dir.path() / "ns.sock").isOk());
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+}
+
+TEST(UnixSocketTest, StaleSocketIsRemoved) {
+  auto dir = shortTempDir();
+  const fs::path sock = dir.path() / "ns.sock";
+  { UniqueFd fd = bindSocket(sock, /*listen_too=*/false); }  // closed: nobody accepts
+  ASSERT_TRUE(fs::exists(fs::symlink_status(sock)));
+  EXPECT_FALSE(socketIsServed(sock));
+  ASSERT_TRUE(prepareSocketPath(sock).isOk());
+  EXPECT_FALSE(fs::exists(fs::symlink_status(sock)));
+}
+
+TEST(UnixSocketTest, SocketServedByAnotherProcessIsRefused) {
+  auto dir = shortTempDir();
+  const fs::path sock = dir.path() / "ns.sock";
+  UniqueFd live = bindSocket(sock, /*listen_too=*/true);
+  EXPECT_TRUE(socketIsServed(sock));
+  Status st = prepareSocketPath(sock);
+  EXPECT_EQ(st.code(), ErrorCode::AlreadyExists);
+  EXPECT_THAT(st.message(), HasSubstr(sock.string()));
+  EXPECT_TRUE(fs::exists(fs::symlink_status(sock)));
+}
+
+TEST(UnixSocketTest, RegularFileAtTheAddressIsNeverDeleted) {
+  auto dir = shortTempDir();
+  const fs::path sock = dir.path() / "ns.sock";
+  testing::writeFile(sock, "precious");
+  Status st = prepareSocketPath(sock);
+  EXPECT_EQ(st.code(), ErrorCode::FailedPrecondition);
+  EXPECT_EQ(testing::readFile(sock), "precious");
+}
+
+TEST(UnixSocketTest, RelativeOrTooLongPathIsInvalid) {
+  EXPECT_EQ(prepareSocketPath("rel/ns.sock").code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(prepareSocketPath("/tmp/" + std::string(120, 'x')).code(),
+            ErrorCode::InvalidArgument);
+}
+
+TEST(UnixSocketTest, ParentThatIsAFileFails) {
+  auto dir = shortTempDir();
+  testing::writeFile(dir.path() / "f", "");
+  Status st = prepareSocketPath(dir.path() / "f" / "ns.sock");
+  EXPECT_FALSE(st.isOk());
+}
+
+}  // namespace
+}  // namespace nixsnap::server
