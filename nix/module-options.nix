@@ -53,13 +53,13 @@ in
     '';
   };
 
-  preloadNamespace = mkOption {
-    type = types.str;
-    default = "default";
-    example = "k8s.io";
+  preloadNamespaces = mkOption {
+    type = types.listOf types.str;
+    default = [ "default" ];
+    example = [ "default" "k8s.io" ];
     description = ''
-      containerd namespace the preloaded images go to: "default" for ctr and nerdctl,
-      "k8s.io" for Kubernetes.
+      containerd namespaces every preloaded image goes to: "default" for ctr and
+      nerdctl, "k8s.io" for Kubernetes (e.g. a CRI sandbox image).
     '';
   };
 

@@ -39,7 +39,7 @@ let
     inherit (pkgs) writeShellScript;
     inherit (cfg) package;
     images = cfg.preloadContainerdImages;
-    namespace = cfg.preloadNamespace;
+    namespaces = cfg.preloadNamespaces;
     addressShell = scripts.containerdAddressShell;
   };
 in

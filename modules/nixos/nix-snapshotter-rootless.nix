@@ -40,7 +40,7 @@ let
     inherit (pkgs) writeShellScript;
     inherit (cfg) package;
     images = cfg.preloadContainerdImages;
-    namespace = cfg.preloadNamespace;
+    namespaces = cfg.preloadNamespaces;
     addressShell = scripts.containerdAddressShell;
   };
 in

@@ -26,7 +26,7 @@ let
     inherit (pkgs) writeShellScript;
     inherit (cfg) package;
     images = cfg.preloadContainerdImages;
-    namespace = cfg.preloadNamespace;
+    namespaces = cfg.preloadNamespaces;
     addressShell = lib.escapeShellArg cfg.settings.image_service.containerd_address;
   };
 in

@@ -1,0 +1,93 @@
+{
+  description = "nix-snapshotter (C++): a containerd snapshotter and CRI image service for Nix images, with nix2container";
+
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+
+  outputs = { self, nixpkgs }:
+    let
+      inherit (nixpkgs) lib;
+
+      systems = [ "x86_64-linux" "aarch64-linux" ];
+
+      pkgsFor = system: import nixpkgs {
+        inherit system;
+        overlays = [ self.overlays.default ];
+      };
+
+      forAllSystems = f: lib.genAttrs systems (system: f (pkgsFor system));
+
+      # A VM configuration: vm/<file>.nix on top of the given system.
+      mkVm = system: file: lib.nixosSystem {
+        inherit system;
+        modules = [
+          file
+          { nixpkgs.overlays = [ self.overlays.default ]; }
+        ];
+      };
+
+      vmApp = name: {
+        type = "app";
+        program =
+          let cfg = self.nixosConfigurations.${name}.config;
+          in "${cfg.system.build.vm}/bin/run-${cfg.networking.hostName}-vm";
+      };
+    in
+    {
+      overlays.default = final: prev: {
+        nix-snapshotter = final.callPackage ./package.nix { };
+      };
+
+      packages = forAllSystems (pkgs:
+        let examples = import ./nix/examples.nix { inherit pkgs; };
+        in {
+          default = pkgs.nix-snapshotter;
+          nix-snapshotter = pkgs.nix-snapshotter;
+          # Example Nix images: `nix build .#hello`, then
+          # `nix2container load result` and `nerdctl run --snapshotter nix localhost/hello`.
+          hello = examples.hello;
+          redis = examples.redis;
+        });
+
+      nixosModules = {
+        nix-snapshotter = ./modules/nixos/nix-snapshotter.nix;
+        nix-snapshotter-rootless = ./modules/nixos/nix-snapshotter-rootless.nix;
+        default = {
+          imports = [
+            ./modules/nixos/nix-snapshotter.nix
+            ./modules/nixos/nix-snapshotter-rootless.nix
+          ];
+        };
+      };
+
+      homeModules = {
+        nix-snapshotter = ./modules/home/nix-snapshotter.nix;
+        default = ./modules/home/nix-snapshotter.nix;
+      };
+      # The name older Home Manager setups look for.
+      homeManagerModules = self.homeModules;
+
+      nixosConfigurations = {
+        vm = mkVm "x86_64-linux" ./vm/rootful.nix;
+        vm-rootless = mkVm "x86_64-linux" ./vm/rootless.nix;
+      };
+
+      apps.x86_64-linux = {
+        vm = vmApp "vm";
+        vm-rootless = vmApp "vm-rootless";
+        default = vmApp "vm";
+      };
+
+      checks = forAllSystems (pkgs:
+        import ./vm/tests { inherit pkgs; }
+        // { package = pkgs.nix-snapshotter; });
+
+      formatter = forAllSystems (pkgs: pkgs.nixpkgs-fmt);
+
+      devShells = forAllSystems (pkgs: {
+        default = pkgs.mkShell {
+          inputsFrom = [ pkgs.nix-snapshotter ];
+          packages = [ pkgs.gtest pkgs.gbenchmark pkgs.containerd pkgs.runc pkgs.skopeo ];
+        };
+      });
+    };
+}
