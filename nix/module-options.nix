@@ -46,7 +46,12 @@ in
   preloadContainerdImages = mkOption {
     type = types.listOf types.package;
     default = [ ];
-    example = literalExpression "[ pkgs.nix-snapshotter.passthru.examples.hello ]";
+    example = literalExpression ''
+      [ (pkgs.nix-snapshotter.buildImage {
+          name = "localhost/hello";
+          config.entrypoint = [ "''${pkgs.hello}/bin/hello" ];
+        }) ]
+    '';
     description = ''
       Image archives (made with pkgs.nix-snapshotter.buildImage) loaded into
       containerd with `nix2container load` at boot, unpacked for snapshotter "nix".
