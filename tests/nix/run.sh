@@ -6,7 +6,9 @@
 #       file, config JSON, copyToRoot list, --ref naming, resolvedByNix naming,
 #       --from-image; the copy scripts run nix2container push/load as documented;
 #   (c) the NixOS and Home Manager modules evaluate against tests/nix/stub-module-lib.nix
-#       and produce the expected units and containerd settings (tests/nix/modules.nix).
+#       and produce the expected units and containerd settings (tests/nix/modules.nix);
+#   (d) flake.nix's outputs evaluate with tests/nix/stub-nixpkgs as nixpkgs, and the
+#       package (its filtered source) and example images build through the overlay.
 # With NIXSNAP_NIX2CONTAINER=/path/to/nix2container (the real binary) the images are
 # built by it instead of a recording fake, and the archives are inspected too.
 #
@@ -266,6 +268,53 @@ if out="$(nix-instantiate --eval --strict --json "${here}/modules.nix" 2>&1)"; t
 else
   fail "evaluating tests/nix/modules.nix: ${out}"
 fi
+
+# ---------------------------------------------------------------- (d) flake
+# flake.nix's outputs with tests/nix/stub-nixpkgs as nixpkgs; the example images are
+# built through the overlay and package.nix's passthru.
+export NIXSNAP_BUSYBOX_DIR="${tmp}/busybox"
+if out="$(nix-instantiate --eval --strict --json "${here}/flake-outputs.nix" -A checks 2>&1)"; then
+  if [[ "$(jq '.failures | length' <<<"${out}")" == "0" ]]; then
+    pass "$(jq '.count' <<<"${out}") flake output checks"
+  else
+    while IFS= read -r name; do
+      fail "flake check: ${name}"
+    done < <(jq -r '.failures[]' <<<"${out}")
+  fi
+else
+  fail "evaluating tests/nix/flake-outputs.nix: ${out}"
+fi
+
+checkFlakePackages() {
+  local system pkg img config
+  system="$(nix-instantiate --eval --json -E builtins.currentSystem | jq -r .)"
+  flakeBuild() {
+    nix-build "${here}/flake-outputs.nix" -A "outputs.packages.${system}.$1" \
+      --out-link "${tmp}/flake-$1" 2>"${tmp}/flake-$1.log" || {
+      echo "building the flake's $1 failed:" >&2
+      tail -n 30 "${tmp}/flake-$1.log" >&2
+      return 1
+    }
+  }
+  pkg="$(flakeBuild default)" || return 1
+  for entry in ./CMakeLists.txt ./src ./proto; do
+    expectEq "package source has ${entry}" "${entry}" "$(grep -x -- "${entry}" "${pkg}/source-listing" || true)"
+  done
+  expectEq "package source leaves out docs, tests, vm, build dirs and Nix files" "" \
+    "$(grep -E '^\./(docs|tests|vm|modules|nix|build[^/]*|flake\.nix|package\.nix)(/|$)' "${pkg}/source-listing" | head -3)"
+  img="$(flakeBuild hello)" || return 1
+  config="$(argAfter "${img}" --config)"
+  expectEq "flake hello image is named localhost/hello:latest" "localhost/hello:latest" \
+    "$(argAfter "${img}" --ref)"
+  expectEq "flake hello image runs hello" "1" \
+    "$(jq '.entrypoint | length' "${config}")"
+  expectEq "flake hello image is built by the package's nix2container" \
+    "${pkg}/bin/nix2container" "$(grep -o -- "${pkg}/bin/nix2container" "$(nix-store -qd "${img}")" | head -n 1)"
+  img="$(flakeBuild redis)" || return 1
+  expectEq "flake redis image is resolvedByNix" "nix-image-redis.tar" "${img#*-}"
+  expectEq "flake redis image has no --ref" "" "$(argAfter "${img}" --ref)"
+}
+checkFlakePackages || fail "building the flake's packages"
 
 if ((failures > 0)); then
   echo "${failures} check(s) failed"
