@@ -26,9 +26,10 @@ in
   };
 
   services.nix-snapshotter = {
-    # k3s.nix adds the pause image; these go to both namespaces.
+    # k3s.nix adds the pause image and the namespace "k8s.io"; lists concatenate, so
+    # every preloaded image goes to both namespaces.
     preloadContainerdImages = [ examples.hello examples.redisNamed ];
-    preloadNamespaces = [ "default" "k8s.io" ];
+    preloadNamespaces = [ "default" ];
   };
 
   # The redis pod of the README, pulled by kubelet through nix-snapshotter.
