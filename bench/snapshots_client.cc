@@ -1,0 +1,214 @@
+#include "bench/snapshots_client.h"
+
+#include <chrono>
+#include <thread>
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "containerd/services/leases/v1/leases.grpc.pb.h"
+#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "rpc/grpc_status.h"
+
+namespace nixsnap::bench {
+
+namespace snapshotsv1 = containerd::services::snapshots::v1;
+namespace leasesv1 = containerd::services::leases::v1;
+
+namespace {
+
+constexpr auto kCallTimeout = std::chrono::seconds(120);
+
+std::shared_ptr<grpc::Channel> dial(const std::string& socket) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  // A private connection per client: without this, channels to the same address share one
+  // subchannel (and one HTTP/2 connection) inside the process.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel("unix://" + socket, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+struct SnapshotsClient::Stubs {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<snapshotsv1::Snapshots::Stub> snapshots;
+  std::unique_ptr<leasesv1::Leases::Stub> leases;
+};
+
+Result<Target> parseTarget(const std::string& spec) {
+  auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return invalidArgument("parsing target \"" + spec + "\": want LABEL=SOCKET,SNAPSHOTTER[,NS]");
+  }
+  Target t;
+  t.label = spec.substr(0, eq);
+  std::vector<std::string> parts;
+  std::string rest = spec.substr(eq + 1);
+  size_t start = 0;
+  while (true) {
+    auto comma = rest.find(',', start);
+    parts.push_back(rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) {
+      break;
+    }
+    start = comma + 1;
+  }
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
+    return invalidArgument("parsing target \"" + spec + "\": want LABEL=SOCKET,SNAPSHOTTER[,NS]");
+  }
+  t.socket = parts[0];
+  t.snapshotter = parts[1];
+  if (parts.size() == 3) {
+    t.ns = parts[2];
+  }
+  return t;
+}
+
+SnapshotsClient::SnapshotsClient(Target target)
+    : target_(std::move(target)), stubs_(std::make_unique<Stubs>()) {
+  stubs_->channel = dial(target_.socket);
+  stubs_->snapshots = snapshotsv1::Snapshots::NewStub(stubs_->channel);
+  stubs_->leases = leasesv1::Leases::NewStub(stubs_->channel);
+}
+
+SnapshotsClient::~SnapshotsClient() = default;
+
+namespace {
+
+void prepareContext(grpc::ClientContext& ctx, const Target& target, const std::string& lease) {
+  ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  if (!target.ns.empty()) {
+    ctx.AddMetadata("containerd-namespace", target.ns);
+  }
+  if (!lease.empty()) {
+    ctx.AddMetadata("containerd-lease", lease);
+  }
+}
+
+template <typename Msg>
+void setLabels(Msg& msg, const Labels& labels) {
+  for (const auto& [k, v] : labels) {
+    (*msg.mutable_labels())[k] = v;
+  }
+}
+
+}  // namespace
+
+Status SnapshotsClient::prepare(const std::string& key, const std::string& parent,
+                                const Labels& labels, size_t* mounts) {
+  grpc::ClientContext ctx;
+  prepareContext(ctx, target_, lease_);
+  snapshotsv1::PrepareSnapshotRequest req;
+  req.set_snapshotter(target_.snapshotter);
+  req.set_key(key);
+  req.set_parent(parent);
+  setLabels(req, labels);
+  snapshotsv1::PrepareSnapshotResponse resp;
+  auto st = stubs_->snapshots->Prepare(&ctx, req, &resp);
+  if (mounts != nullptr) {
+    *mounts = static_cast<size_t>(resp.mounts_size());
+  }
+  return rpc::fromGrpc(st);
+}
+
+Status SnapshotsClient::view(const std::string& key, const std::string& parent, size_t* mounts) {
+  grpc::ClientContext ctx;
+  prepareContext(ctx, target_, lease_);
+  snapshotsv1::ViewSnapshotRequest req;
+  req.set_snapshotter(target_.snapshotter);
+  req.set_key(key);
+  req.set_parent(parent);
+  snapshotsv1::ViewSnapshotResponse resp;
+  auto st = stubs_->snapshots->View(&ctx, req, &resp);
+  if (mounts != nullptr) {
+    *mounts = static_cast<size_t>(resp.mounts_size());
+  }
+  return rpc::fromGrpc(st);
+}
+
+Status SnapshotsClient::commit(const std::string& name, const std::string& key,
+                               const Labels& labels) {
+  grpc::ClientContext ctx;
+  prepareContext(ctx, target_, lease_);
+  snapshotsv1::CommitSnapshotRequest req;
+  req.set_snapshotter(target_.snapshotter);
+  req.set_name(name);
+  req.set_key(key);
+  setLabels(req, labels);
+  google::protobuf::Empty resp;
+  return rpc::fromGrpc(stubs_->snapshots->Commit(&ctx, req, &resp));
+}
+
+Status SnapshotsClient::mounts(const std::string& key, size_t* mounts) {
+  grpc::ClientContext ctx;
+  prepareContext(ctx, target_, lease_);
+  snapshotsv1::MountsRequest req;
+  req.set_snapshotter(target_.snapshotter);
+  req.set_key(key);
+  snapshotsv1::MountsResponse resp;
+  auto st = stubs_->snapshots->Mounts(&ctx, req, &resp);
+  if (mounts != nullptr) {
+    *mounts = static_cast<size_t>(resp.mounts_size());
+  }
+  return rpc::fromGrpc(st);
+}
+
+Status SnapshotsClient::stat(const std::string& key) {
+  grpc::ClientContext ctx;
+  prepareContext(ctx, target_, lease_);
+  snapshotsv1::StatSnapshotRequest req;
+  req.set_snapshotter(target_.snapshotter);
+  req.set_key(key);
+  snapshotsv1::StatSnapshotResponse resp;
+  return rpc::fromGrpc(stubs_->snapshots->Stat(&ctx, req, &resp));
+}
+
+Status SnapshotsClient::remove(const std::string& key) {
+  grpc::ClientContext ctx;
+  prepareContext(ctx, target_, lease_);
+  snapshotsv1::RemoveSnapshotRequest req;
+  req.set_snapshotter(target_.snapshotter);
+  req.set_key(key);
+  google::protobuf::Empty resp;
+  return rpc::fromGrpc(stubs_->snapshots->Remove(&ctx, req, &resp));
+}
+
+Result<std::string> SnapshotsClient::createLease() {
+  grpc::ClientContext ctx;
+  prepareContext(ctx, target_, "");
+  leasesv1::CreateRequest req;
+  leasesv1::CreateResponse resp;
+  auto st = rpc::fromGrpc(stubs_->leases->Create(&ctx, req, &resp));
+  if (!st.isOk()) {
+    return st.wrap("creating lease on " + target_.socket);
+  }
+  return resp.lease().id();
+}
+
+Status SnapshotsClient::deleteLease(const std::string& id, bool sync) {
+  grpc::ClientContext ctx;
+  prepareContext(ctx, target_, "");
+  leasesv1::DeleteRequest req;
+  req.set_id(id);
+  req.set_sync(sync);
+  google::protobuf::Empty resp;
+  return rpc::fromGrpc(stubs_->leases->Delete(&ctx, req, &resp));
+}
+
+Status waitReady(const Target& target, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  SnapshotsClient client(target);
+  Status last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    last = client.stat("nixsnap-bench-readiness-probe");
+    if (last.code() != ErrorCode::Unavailable) {
+      return Status::ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return last.wrap("waiting for " + target.socket);
+}
+
+}  // namespace nixsnap::bench
