@@ -60,7 +60,7 @@ let
   '';
 in
 {
-  inherit path;
+  inherit path containerdChild;
 
   containerd = writeShellScript "containerd-rootless" ''
     ${prelude}

@@ -7,6 +7,7 @@
 #       --from-image; the copy scripts run nix2container push/load as documented;
 #   (c) the NixOS and Home Manager modules evaluate against tests/nix/stub-module-lib.nix
 #       and produce the expected units and containerd settings (tests/nix/modules.nix);
+#   (e) the rootless launch scripts and the preload script run against recording fakes;
 #   (d) flake.nix's outputs evaluate with tests/nix/stub-nixpkgs as nixpkgs, and the
 #       package (its filtered source) and example images build through the overlay.
 # With NIXSNAP_NIX2CONTAINER=/path/to/nix2container (the real binary) the images are
@@ -268,6 +269,72 @@ if out="$(nix-instantiate --eval --strict --json "${here}/modules.nix" 2>&1)"; t
 else
   fail "evaluating tests/nix/modules.nix: ${out}"
 fi
+
+# ---------------------------------------------------------------- (e) rootless scripts
+# nix/rootless.nix and nix/preload-script.nix run against recording fakes.
+checkRootlessScripts() {
+  local rl="${tmp}/rootless" script log
+  mkdir -p "${rl}/run" "${rl}/home"
+  rlBuild() {
+    nix-build "${here}/rootless-cases.nix" "${nix_args[@]:0:3}" -A "$1" --out-link "${rl}/result-$1" \
+      2>"${rl}/build-$1.log" || {
+      echo "building rootless-cases.nix -A $1 failed:" >&2
+      tail -n 30 "${rl}/build-$1.log" >&2
+      return 1
+    }
+  }
+  # runFake SCRIPT: runs it as a user service would, with the fakes' log in ${rl}/log.
+  runFake() {
+    rm -f "${rl}/log"
+    env -i HOME="${rl}/home" XDG_RUNTIME_DIR="${rl}/run" NIXSNAP_FAKE_LOG="${rl}/log" "$@"
+  }
+  local pkg containerd_script child data="${rl}/home/.local/share"
+  pkg="$(rlBuild package)" || return 1
+  containerd_script="$(rlBuild containerd)" || return 1
+  mkdir -p "${rl}/run/containerd-rootless" && touch "${rl}/run/containerd-rootless/stale"
+  runFake "${containerd_script}" || fail "rootless containerd script exited $?"
+  child="$(sed -n 's/^rootlesskit .* \(\/nix\/store\/[^ ]*-containerd-rootless-child\)$/\1/p' "${rl}/log")"
+  expectEq "rootlesskit gets state dir, network, copy-ups and the child" \
+    "rootlesskit --state-dir=${rl}/run/containerd-rootless --net=slirp4netns --mtu=65520 --slirp4netns-sandbox=auto --slirp4netns-seccomp=auto --disable-host-loopback --port-driver=builtin --copy-up=/etc --copy-up=/run --copy-up=/var/lib --propagation=rslave ${child}" \
+    "$(cat "${rl}/log")"
+  expectEq "stale rootlesskit state is removed" "" "$(ls "${rl}/run/containerd-rootless" | grep stale || true)"
+  expectEq "per-user directories exist" "ok" \
+    "$([[ -d ${rl}/run/containerd && -d ${rl}/run/nix-snapshotter && -d ${data}/containerd ]] && echo ok)"
+
+  # The child runs inside rootlesskit's mount namespace: here a private one with fresh
+  # /run and /var/lib, so nothing on this machine changes.
+  if [[ $(id -u) -eq 0 ]] && unshare -m true 2>/dev/null; then
+    rm -f "${rl}/log"
+    unshare -m sh -c 'mount -t tmpfs nixsnap-run /run && mount -t tmpfs nixsnap-lib /var/lib && exec "$@"' \
+      sh env -i HOME="${rl}/home" XDG_RUNTIME_DIR="${rl}/run" NIXSNAP_FAKE_LOG="${rl}/log" "${child}" ||
+      fail "rootless containerd child exited $?"
+    expectEq "child mounts the per-user dirs at the default paths, then runs containerd" \
+      "mount --bind ${rl}/run/containerd /run/containerd|mount --bind ${rl}/run/nix-snapshotter /run/nix-snapshotter|mount --bind ${data}/containerd /var/lib/containerd|containerd --config $(sed -n 's/^exec containerd --config //p' "${child}")" \
+      "$(paste -sd '|' "${rl}/log")"
+  else
+    echo "note: not running the rootless child (needs root and unshare -m)"
+  fi
+
+  script="$(rlBuild snapshotter)" || return 1
+  runFake "${script}" || fail "rootless snapshotter script exited $?"
+  local config
+  config="$(grep -o -- '--config [^ ]*' "${script}" | cut -d' ' -f2)"
+  expectEq "snapshotter enters containerd's namespaces with its per-user root" \
+    "nsenter --user --preserve-credentials --mount --net --target 4242 -- ${pkg}/bin/nix-snapshotter --config ${config} --root ${data}/containerd/io.containerd.snapshotter.v1.nix|nix-snapshotter --config ${config} --root ${data}/containerd/io.containerd.snapshotter.v1.nix" \
+    "$(paste -sd '|' "${rl}/log")"
+  script="$(rlBuild snapshotterWithRoot)" || return 1
+  runFake "${script}" || fail "rootless snapshotter script (settings.root) exited $?"
+  expectEq "settings.root turns --root off" "nix-snapshotter --config ${config}" "$(tail -n 1 "${rl}/log")"
+
+  script="$(rlBuild preload)" || return 1
+  runFake "${script}" >/dev/null || fail "preload script exited $?"
+  local a=/nix/store/00000000000000000000000000000000-a.tar b=/nix/store/11111111111111111111111111111111-b.tar
+  local addr="--address ${rl}/run/containerd/containerd.sock"
+  expectEq "preload loads every image into every namespace" \
+    "nix2container ${addr} --namespace default load ${a}|nix2container ${addr} --namespace default load ${b}|nix2container ${addr} --namespace k8s.io load ${a}|nix2container ${addr} --namespace k8s.io load ${b}" \
+    "$(paste -sd '|' "${rl}/log")"
+}
+checkRootlessScripts || fail "building or running the rootless scripts"
 
 # ---------------------------------------------------------------- (d) flake
 # flake.nix's outputs with tests/nix/stub-nixpkgs as nixpkgs; the example images are

@@ -45,9 +45,11 @@ let
     args = [ "-e" "-c" "${busybox}/bin/cat \"$textPath\" > \"$out\"" ];
   };
 
+  # Scripts run on the host (never inside a build here), under its POSIX sh: busybox's
+  # sh would prefer its own applets (mount, nsenter) to the PATH the script sets.
   writeShellScript = name: text: derivation {
     inherit name system;
-    text = "#!${shell}\n" + text;
+    text = "#!/bin/sh\n" + text;
     passAsFile = [ "text" ];
     builder = shell;
     args = [ "-e" "-c" ''
@@ -78,7 +80,24 @@ let
     toList = x: if builtins.isList x then x else [ x ];
     optionalString = cond: s: if cond then s else "";
     escapeShellArg = arg: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg)}'";
+    escapeShellArgs = args: builtins.concatStringsSep " " (map lib.escapeShellArg args);
+    makeBinPath = pkgs: builtins.concatStringsSep ":" (map (p: "${p}/bin") pkgs);
   };
+
+  # A package whose bin/<name> programs append "<name> <args...>" to $NIXSNAP_FAKE_LOG,
+  # then run `extra` (shell code, may use "$@").
+  #   programs: { <name> = "<extra shell code>"; }
+  recorders = name: programs: runCommand name { } (builtins.concatStringsSep "\n" ([ "mkdir -p $out/bin" ]
+    ++ map
+      (prog: ''
+        cat > $out/bin/${prog} <<'SCRIPT'
+        #!${shell}
+        echo "${prog} $*" >> "$NIXSNAP_FAKE_LOG"
+        ${programs.${prog}}
+        SCRIPT
+        chmod 555 $out/bin/${prog}
+      '')
+      (builtins.attrNames programs)));
 
   # Writes one line per argument ("ARG <value>") to $NIX2CONTAINER_ARGS_FILE when set
   # (tests running the copy scripts), else to its last argument (the build's $out).
@@ -95,7 +114,7 @@ let
   realNix2container = builtins.path { path = nix2containerBin; name = "nix2container"; };
 in
 {
-  inherit lib runCommand writeText writeShellScript closureInfo busybox;
+  inherit lib runCommand writeText writeShellScript closureInfo busybox recorders;
   nix2container = if nix2containerBin == "" then fakeNix2container else realNix2container;
   nix2containerIsFake = nix2containerBin == "";
 }
