@@ -7,8 +7,8 @@
 #       --from-image; the copy scripts run nix2container push/load as documented;
 #   (c) the NixOS and Home Manager modules evaluate against tests/nix/stub-module-lib.nix
 #       and produce the expected units and containerd settings (tests/nix/modules.nix);
-#   (e) the rootless launch scripts and the preload script run against recording fakes;
-#   (d) flake.nix's outputs evaluate with tests/nix/stub-nixpkgs as nixpkgs, and the
+#   (d) the rootless launch scripts and the preload script run against recording fakes;
+#   (e) flake.nix's outputs evaluate with tests/nix/stub-nixpkgs as nixpkgs, and the
 #       package (its filtered source) and example images build through the overlay.
 # With NIXSNAP_NIX2CONTAINER=/path/to/nix2container (the real binary) the images are
 # built by it instead of a recording fake, and the archives are inspected too.
@@ -65,6 +65,7 @@ fi
 
 # Nix cannot evaluate anything when it cannot write its store: say so once.
 if ! nix-instantiate --eval -E '1' >/dev/null 2>"${tmp}/eval.err"; then
+  ((failures == 0)) || exit 1
   skip "nix-instantiate cannot evaluate: $(head -c 300 "${tmp}/eval.err")"
 fi
 
@@ -270,7 +271,7 @@ else
   fail "evaluating tests/nix/modules.nix: ${out}"
 fi
 
-# ---------------------------------------------------------------- (e) rootless scripts
+# ---------------------------------------------------------------- (d) rootless scripts
 # nix/rootless.nix and nix/preload-script.nix run against recording fakes.
 checkRootlessScripts() {
   local rl="${tmp}/rootless" script log
@@ -336,7 +337,7 @@ checkRootlessScripts() {
 }
 checkRootlessScripts || fail "building or running the rootless scripts"
 
-# ---------------------------------------------------------------- (d) flake
+# ---------------------------------------------------------------- (e) flake
 # flake.nix's outputs with tests/nix/stub-nixpkgs as nixpkgs; the example images are
 # built through the overlay and package.nix's passthru.
 export NIXSNAP_BUSYBOX_DIR="${tmp}/busybox"
