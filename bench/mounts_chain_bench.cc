@@ -88,13 +88,15 @@ int run(const Target& target, const fs::path& store, int layers, const std::vect
     return 1;
   }
   SnapshotsClient client(target);
+  std::string lease_id;
   if (!target.ns.empty()) {
     auto lease = client.createLease();
     if (!lease.isOk()) {
       std::cerr << "mounts_chain_bench: " << lease.status().toString() << "\n";
       return 1;
     }
-    client.setLease(*lease);
+    lease_id = *lease;
+    client.setLease(lease_id);
   }
   const std::string tag = "chain" + std::to_string(::getpid());
   std::vector<Chain> chains(path_counts.size());
@@ -155,6 +157,9 @@ int run(const Target& target, const fs::path& store, int layers, const std::vect
   }
   for (const auto& ch : chains) {
     removeChain(client, ch);
+  }
+  if (!lease_id.empty()) {
+    (void)client.deleteLease(lease_id, false);
   }
   return rc;
 }

@@ -25,6 +25,7 @@ int run(const Target& target, const std::vector<std::string>& paths, int runs) {
     return 1;
   }
   SnapshotsClient client(target);
+  std::string lease_id;
   if (!target.ns.empty()) {
     auto lease = client.createLease();
     if (!lease.isOk()) {
@@ -32,6 +33,7 @@ int run(const Target& target, const std::vector<std::string>& paths, int runs) {
       return 1;
     }
     client.setLease(*lease);
+    lease_id = *lease;
   }
   Labels labels{{snapshotter::kLabelNixLayer, "true"}};
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -58,6 +60,9 @@ int run(const Target& target, const std::vector<std::string>& paths, int runs) {
     prepare_s.push_back(prep);
     remove_s.push_back(rm);
     std::fprintf(stderr, "run %d: prepare %.3f s, remove %.3f s\n", r + 1, prep, rm);
+  }
+  if (!lease_id.empty()) {
+    (void)client.deleteLease(lease_id, false);
   }
   auto [mn, mx] = std::minmax_element(prepare_s.begin(), prepare_s.end());
   std::printf("\n== Prepare of a Nix layer with %zu valid store paths (%s): %d runs\n", paths.size(),
