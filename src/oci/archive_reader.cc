@@ -1,0 +1,199 @@
+#include "oci/archive_reader.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/unique_fd.h"
+
+namespace nixsnap::oci {
+namespace {
+
+struct ReaderDeleter {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+
+bool isMetadataName(const std::string& p) {
+  return p == "index.json" || p == "manifest.json" || p == "oci-layout" || p == "repositories";
+}
+
+/// Normalises a member name ("./a//b" -> "a/b"); empty result for the root itself.
+Result<std::string> cleanMemberPath(const std::string& raw) {
+  if (!raw.empty() && raw.front() == '/') {
+    return invalidArgument("archive member \"" + raw + "\" has an absolute path");
+  }
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= raw.size()) {
+    size_t end = raw.find('/', start);
+    if (end == std::string::npos) {
+      end = raw.size();
+    }
+    std::string comp = raw.substr(start, end - start);
+    if (comp == "..") {
+      return invalidArgument("archive member \"" + raw + "\" has a \"..\" component");
+    }
+    if (!comp.empty() && comp != ".") {
+      parts.push_back(comp);
+    }
+    start = end + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) {
+    out += (out.empty() ? "" : "/") + p;
+  }
+  return out;
+}
+
+Status corrupt(archive* a, const fs::path& archive_path) {
+  const char* msg = archive_error_string(a);
+  return invalidArgument("reading archive " + archive_path.string() +
+                         ": truncated or corrupt archive (" + (msg ? msg : "unknown error") +
+                         ")");
+}
+
+Status extractFile(archive* a, const fs::path& archive_path, const fs::path& target,
+                   const std::string& name) {
+  fs::path parent = target.parent_path();
+  boost::system::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) {
+    return Status(errorCodeFromErrno(ec.value()),
+                  "creating " + parent.string() + ": " + ec.message());
+  }
+  UniqueFd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    if (errno == EEXIST) {
+      return invalidArgument("archive member \"" + name + "\" appears twice");
+    }
+    return errnoStatus(errno, "creating " + target.string());
+  }
+  std::array<char, 1 << 16> buf{};
+  for (;;) {
+    la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
+    if (n < 0) {
+      return corrupt(a, archive_path);
+    }
+    if (n == 0) {
+      break;
+    }
+    const char* p = buf.data();
+    while (n > 0) {
+      ssize_t w = ::write(fd.get(), p, static_cast<size_t>(n));
+      if (w < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return errnoStatus(errno, "writing " + target.string());
+      }
+      p += w;
+      n -= w;
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status extractImageArchive(const fs::path& archive_path, const fs::path& dest,
+                           const ExtractLimits& limits) {
+  std::unique_ptr<archive, ReaderDeleter> a(archive_read_new());
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_tar(a.get());
+  if (::access(archive_path.c_str(), R_OK) != 0) {
+    return errnoStatus(errno, "opening archive " + archive_path.string());
+  }
+  if (archive_read_open_filename(a.get(), archive_path.c_str(), 1 << 16) != ARCHIVE_OK) {
+    return corrupt(a.get(), archive_path);
+  }
+  size_t members = 0;
+  for (;;) {
+    archive_entry* e = nullptr;
+    int r = archive_read_next_header(a.get(), &e);
+    if (r == ARCHIVE_EOF) {
+      break;
+    }
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+      return corrupt(a.get(), archive_path);
+    }
+    ++members;
+    const char* raw_name = archive_entry_pathname(e);
+    auto name = cleanMemberPath(raw_name ? raw_name : "");
+    if (!name.isOk()) {
+      return name.status();
+    }
+    bool metadata = isMetadataName(*name);
+    bool is_link = archive_entry_hardlink(e) != nullptr ||
+                   archive_entry_filetype(e) == AE_IFLNK;
+    if (metadata && is_link) {
+      return invalidArgument("archive member \"" + *name + "\" is a link; metadata files " +
+                             "must be regular files");
+    }
+    if (metadata && archive_entry_size(e) > limits.max_metadata_bytes) {
+      return invalidArgument("archive member \"" + *name + "\" is " +
+                             std::to_string(archive_entry_size(e)) + " bytes, more than the " +
+                             std::to_string(limits.max_metadata_bytes) + " allowed");
+    }
+    if (name->empty() || is_link) {
+      continue;
+    }
+    auto type = archive_entry_filetype(e);
+    if (type == AE_IFDIR) {
+      boost::system::error_code ec;
+      fs::create_directories(dest / *name, ec);
+      if (ec) {
+        return invalidArgument("archive member \"" + *name + "\": " + ec.message());
+      }
+      continue;
+    }
+    if (type != AE_IFREG) {
+      return invalidArgument("archive member \"" + *name + "\" is not a file or directory");
+    }
+    NIXSNAP_RETURN_IF_ERROR(extractFile(a.get(), archive_path, dest / *name, *name));
+  }
+  if (members == 0) {
+    return invalidArgument("reading archive " + archive_path.string() + ": empty archive");
+  }
+  return Status::ok();
+}
+
+Result<std::string> readSmallFile(const fs::path& path, int64_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    return errnoStatus(errno, "opening " + path.string());
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return errnoStatus(errno, "stat " + path.string());
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return invalidArgument(path.string() + " is not a regular file");
+  }
+  if (st.st_size > max_bytes) {
+    return invalidArgument(path.string() + " is " + std::to_string(st.st_size) +
+                           " bytes, more than the " + std::to_string(max_bytes) + " allowed");
+  }
+  std::string out(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return internalError("reading " + path.string() + ": short read");
+    }
+    done += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+}  // namespace nixsnap::oci

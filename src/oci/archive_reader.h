@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+
+#include "common/fs.h"
+#include "common/status.h"
+
+namespace nixsnap::oci {
+
+/// Limits for reading an untrusted image archive.
+struct ExtractLimits {
+  int64_t max_metadata_bytes = 4 << 20;  ///< index.json, manifest.json, oci-layout, repositories
+};
+
+/// Unpacks an image archive (tar, plain/gzip/zstd/xz, auto-detected) into `dest`, an
+/// existing empty directory, treating the archive as hostile: members with an absolute
+/// path or a ".." component, duplicate members, device nodes and oversized or linked
+/// (symlink/hardlink) metadata files are rejected; other links are skipped (never
+/// created, so nothing can point outside `dest`). Data is streamed to disk in chunks.
+/// @return Ok; InvalidArgument naming the member or "truncated/corrupt archive";
+///         NotFound when `archive` is missing; the errno class of disk errors.
+Status extractImageArchive(const fs::path& archive, const fs::path& dest,
+                           const ExtractLimits& limits = {});
+
+/// Reads a small file fully, refusing files larger than `max_bytes` (InvalidArgument).
+Result<std::string> readSmallFile(const fs::path& path, int64_t max_bytes);
+
+}  // namespace nixsnap::oci
