@@ -21,6 +21,8 @@
 #   --nix-paths N       store paths on the Nix layer (default 3000)
 #   --only WHAT         run one part only
 #   --out FILE          also write the report there (default <build>/bench-report.txt)
+#   --daemon PATH       use this nix-snapshotter binary (default <build>/src/cmd/...)
+#   --no-build          do not run cmake (use what is built)
 # Env: NIXSNAP_BUILD_DIR (default <repo>/build), NIXSNAP_CONTAINERD (default 1.7).
 set -euo pipefail
 
@@ -36,6 +38,8 @@ NIX_PATHS=3000
 ONLY=""
 BUILD="${NIXSNAP_BUILD_DIR:-${repo}/build}"
 OUT=""
+DAEMON=""
+NO_BUILD=0
 CD_VERSION="${NIXSNAP_CONTAINERD:-1.7}"
 
 while (($#)); do
@@ -46,6 +50,8 @@ while (($#)); do
     --nix-paths) NIX_PATHS="$2"; shift ;;
     --only) ONLY="$2"; shift ;;
     --out) OUT="$2"; shift ;;
+    --daemon) DAEMON="$2"; shift ;;
+    --no-build) NO_BUILD=1 ;;
     -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) printf 'run.sh: unknown argument %s (see --help)\n' "$1" >&2; exit 2 ;;
   esac
@@ -59,13 +65,17 @@ require_root
 require_cmd go nix-store cmake
 
 # --- build ----------------------------------------------------------------------------
-step "building the daemon and the bench programs in ${BUILD}"
-if [[ ! -f "${BUILD}/CMakeCache.txt" ]]; then
-  cmake -S "${repo}" -B "${BUILD}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+targets=(snapshots_bench mounts_chain_bench nix_layer_bench)
+[[ -n "${DAEMON}" ]] || targets+=(nix-snapshotter)
+if ((NO_BUILD == 0)); then
+  step "building ${targets[*]} in ${BUILD}"
+  if [[ ! -f "${BUILD}/CMakeCache.txt" ]]; then
+    cmake -S "${repo}" -B "${BUILD}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  fi
+  cmake --build "${BUILD}" -j2 --target "${targets[@]}" >/dev/null ||
+    fail "build failed (run cmake --build ${BUILD} to see why)"
 fi
-cmake --build "${BUILD}" -j2 --target nix-snapshotter snapshots_bench mounts_chain_bench \
-  nix_layer_bench >/dev/null || fail "build failed (run cmake --build ${BUILD} to see why)"
-DAEMON="${BUILD}/src/cmd/nix-snapshotter"
+DAEMON="${DAEMON:-${BUILD}/src/cmd/nix-snapshotter}"
 BENCH="${BUILD}/bench"
 [[ -x "${DAEMON}" ]] || fail "no daemon at ${DAEMON}"
 
@@ -79,11 +89,17 @@ mkdir -p "${BUILD}/bench/go-cache" "${T}/gopath"
   fail "building bench/standin"
 
 # --- processes ------------------------------------------------------------------------
-# Daemon A: real /nix/store (ops and Nix-layer benches, and containerd's proxy plugin).
+# Daemon A is containerd's proxy plugin only: containerd's garbage collector removes every
+# backend snapshot it has no record of, so direct clients must not share it. Daemon B is
+# for the direct-socket and Nix-layer benches. Both use the real /nix/store.
 cat >"${T}/ns.toml" <<EOF
 [image_service]
 enable = false
 EOF
+start_bg nix-snapshotter-cd "${DAEMON}" --config "${T}/ns.toml" --address "${T}/na.sock" \
+  --root "${T}/na-root" --log-level warn
+wait_for_socket "${T}/na.sock" 20 "${BG_PID}"
+NA_PID="${BG_PID}"
 start_bg nix-snapshotter "${DAEMON}" --config "${T}/ns.toml" --address "${T}/ns.sock" \
   --root "${T}/ns-root" --log-level warn
 wait_for_socket "${T}/ns.sock" 20 "${BG_PID}"
@@ -93,7 +109,7 @@ start_bg standin "${T}/standin" --address "${T}/so.sock" --root "${T}/so-root"
 wait_for_socket "${T}/so.sock" 20 "${BG_PID}"
 SO_PID="${BG_PID}"
 
-CONTAINERD_NIX_SOCKET="${T}/ns.sock" CONTAINERD_LOG_LEVEL=warn containerd_start "${CD_VERSION}" "${T}/cd"
+CONTAINERD_NIX_SOCKET="${T}/na.sock" CONTAINERD_LOG_LEVEL=warn containerd_start "${CD_VERSION}" "${T}/cd"
 CD_SOCK="${CONTAINERD_ADDRESS}"
 
 report() { tee -a "${OUT}"; }
@@ -102,7 +118,8 @@ report() { tee -a "${OUT}"; }
   printf '# nix-snapshotter benchmarks, %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
   printf '# machine: %s, %s CPUs, kernel %s; containerd %s; runs=%s\n' "$(uname -m)" "$(nproc)" \
     "$(uname -r)" "$("${CONTAINERD_BIN}/containerd" --version | awk '{print $3}')" "${RUNS}"
-  printf '# daemon pid %s, stand-in pid %s, containerd pid %s\n' "${NS_PID}" "${SO_PID}" "${CONTAINERD_PID}"
+  printf '# daemon pids %s (behind containerd) and %s (direct), stand-in pid %s, containerd pid %s\n' \
+    "${NA_PID}" "${NS_PID}" "${SO_PID}" "${CONTAINERD_PID}"
 } | report
 
 # --- 1. snapshots API -----------------------------------------------------------------
@@ -116,7 +133,7 @@ if want ops; then
     --compare cd-nix/cd-overlayfs --compare nix-direct/standin \
     --clients 1,8 --iterations "${ITERATIONS}" --runs "${RUNS}" \
     --csv "${OUT%.txt}-ops.csv" | report
-  is_running "${NS_PID}" || fail "the daemon died during the ops bench"
+  if ! is_running "${NS_PID}" || ! is_running "${NA_PID}"; then fail "a daemon died during the ops bench"; fi
 fi
 
 # --- 2. Mounts on a deep chain ----------------------------------------------------------
