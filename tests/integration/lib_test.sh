@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Self-test of lib.sh: exit codes (pass 0, fail 1, skip 77), assertions, start_bg/stop_all
+# (TERM, then KILL after the timeout, only the recorded PIDs), wait_for_socket, temp root
+# removal (after unmounting what is left below it), serve_dir. No root needed except for
+# the mount case, which is skipped otherwise.
+#
+# Usage: tests/integration/lib_test.sh
+# shellcheck disable=SC2016 # the single-quoted scripts expand in the child shell
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tests/integration/lib.sh
+source "${here}/lib.sh"
+
+# run_case EXPECTED_RC SCRIPT: runs SCRIPT (bash, with lib.sh sourced) in a child process.
+run_case() {
+  local expected="$1" script="$2" rc=0
+  CASE_OUT="$(bash -c "set -euo pipefail; source '${here}/lib.sh'; ${script}" 2>&1)" || rc=$?
+  if [[ "${rc}" != "${expected}" ]]; then
+    printf '%s\n' "${CASE_OUT}" >&2
+    fail "expected exit ${expected}, got ${rc} for: ${script}"
+  fi
+}
+
+step "exit codes"
+run_case 0 'assert_eq a a; assert_contains "hello world" "lo wo"; assert_fails false'
+run_case 1 'assert_eq a b'
+assert_contains "${CASE_OUT}" "expected: a" "assert_eq message"
+run_case 1 'assert_contains abc x'
+run_case 1 'assert_fails true'
+run_case 1 'fail boom'
+assert_contains "${CASE_OUT}" "FAIL: boom" "fail message"
+run_case 77 'skip "no widget"'
+assert_contains "${CASE_OUT}" "SKIP: no widget" "skip message"
+run_case 3 'exit 3'
+
+step "start_bg / stop_all: TERM first, KILL after the timeout, temp root removed"
+export LIBTEST_INFO="/tmp/nixsnap-libtest.$$"
+run_case 0 '
+  tmp_root
+  echo "${NIXSNAP_TMP}" > "${LIBTEST_INFO}"
+  start_bg polite sleep 1000
+  start_bg stubborn bash -c "trap \"\" TERM; touch ${NIXSNAP_TMP}/trapped; while :; do sleep 0.1; done"
+  wait_until 5 test -e "${NIXSNAP_TMP}/trapped"
+  echo "${NIXSNAP_BG_PIDS[*]}" >> "${LIBTEST_INFO}"
+  NIXSNAP_STOP_TIMEOUT=1
+'
+mapfile -t info <"${LIBTEST_INFO}"
+rm -f "${LIBTEST_INFO}"
+[[ ! -e "${info[0]}" ]] || fail "temp root ${info[0]} not removed"
+for pid in ${info[1]}; do
+  if kill -0 "${pid}" 2>/dev/null; then
+    fail "pid ${pid} survived stop_all"
+  fi
+done
+assert_contains "${CASE_OUT}" "ignored SIGTERM" "stubborn process was not KILLed"
+note "both stopped: ${info[1]}"
+
+step "wait_for_socket: appears, times out, process dies first"
+run_case 0 '
+  tmp_root
+  start_bg sock python3 -c "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind(\"${NIXSNAP_TMP}/s.sock\"); s.listen(); time.sleep(100)"
+  wait_for_socket "${NIXSNAP_TMP}/s.sock" 10 "${BG_PID}"'
+run_case 1 'tmp_root; wait_for_socket "${NIXSNAP_TMP}/none.sock" 1'
+assert_contains "${CASE_OUT}" "did not appear within 1s" "timeout message"
+run_case 1 'tmp_root; start_bg quick true; sleep 0.3; wait_for_socket "${NIXSNAP_TMP}/x.sock" 10 "${BG_PID}"'
+assert_contains "${CASE_OUT}" "exited before creating socket" "early exit message"
+
+step "serve_dir"
+run_case 0 '
+  tmp_root; mkdir -p "${NIXSNAP_TMP}/www"; echo hi > "${NIXSNAP_TMP}/www/f"
+  serve_dir "${NIXSNAP_TMP}/www"
+  assert_eq hi "$(curl -fsS "${HTTP_URL}/f")"'
+
+if [[ "$(id -u)" == 0 ]]; then
+  step "a mount left below the temp root is unmounted, not deleted through"
+  keep="$(mktemp -d /tmp/nixsnap-keep.XXXX)"
+  echo precious >"${keep}/file"
+  run_case 0 "tmp_root; mkdir \"\${NIXSNAP_TMP}/m\"; mount --bind '${keep}' \"\${NIXSNAP_TMP}/m\""
+  assert_eq precious "$(cat "${keep}/file")" "bind-mounted content deleted through the mount"
+  rm -rf "${keep}"
+else
+  note "not root: skipping the mount case"
+fi
+
+printf 'PASS: lib.sh\n'
