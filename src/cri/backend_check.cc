@@ -1,0 +1,122 @@
+#include "cri/backend_check.h"
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+
+#include <grpcpp/client_context.h>
+#include <nlohmann/json.hpp>
+
+#include "rpc/grpc_status.h"
+
+namespace nixsnap::cri {
+namespace {
+
+using json = nlohmann::json;
+
+// Visits every object member named `key`, anywhere in `doc`.
+void findKey(const json& doc, const std::string& key, const std::function<void(const json&)>& fn) {
+  if (doc.is_object()) {
+    for (const auto& [k, v] : doc.items()) {
+      if (k == key) {
+        fn(v);
+      }
+      findKey(v, key, fn);
+    }
+  } else if (doc.is_array()) {
+    for (const auto& v : doc) {
+      findKey(v, key, fn);
+    }
+  }
+}
+
+// "v1.6.20", "1.6.20~ds1" -> {1, 6}; {0, 0} when unparsable.
+std::pair<int, int> majorMinor(std::string version) {
+  if (!version.empty() && version.front() == 'v') {
+    version.erase(0, 1);
+  }
+  int major = 0;
+  int minor = 0;
+  if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) != 2) {
+    return {0, 0};
+  }
+  return {major, minor};
+}
+
+}  // namespace
+
+std::vector<std::string> backendWarnings(const BackendFacts& facts,
+                                         const std::string& snapshotter) {
+  std::vector<std::string> warnings;
+  auto [major, minor] = majorMinor(facts.runtime_version);
+  if (major != 0 && (major < 1 || (major == 1 && minor < 7))) {
+    warnings.push_back("containerd " + facts.runtime_version +
+                       " has no Mount.target (added in 1.7): Nix store paths cannot be "
+                       "bind-mounted into containers; use containerd 1.7 or newer");
+  }
+  bool annotations_disabled = false;
+  std::vector<std::string> snapshotters;
+  for (const auto& [key, value] : facts.info) {
+    json doc = json::parse(value, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) {
+      continue;
+    }
+    findKey(doc, "disableSnapshotAnnotations", [&](const json& v) {
+      if (v.is_boolean() && v.get<bool>()) {
+        annotations_disabled = true;
+      }
+    });
+    findKey(doc, "snapshotter", [&](const json& v) {
+      if (v.is_string() && !v.get<std::string>().empty()) {
+        snapshotters.push_back(v.get<std::string>());
+      }
+    });
+  }
+  if (annotations_disabled) {
+    warnings.push_back(
+        "containerd's CRI runs with disable_snapshot_annotations = true: Nix layers would "
+        "unpack as plain tars and containers would find empty store mountpoints; set "
+        "disable_snapshot_annotations = false");
+  }
+  for (const auto& s : snapshotters) {
+    if (s != snapshotter) {
+      warnings.push_back("containerd's CRI uses snapshotter \"" + s + "\", not \"" +
+                         snapshotter + "\": containers of Nix images need snapshotter \"" +
+                         snapshotter + "\"");
+      break;
+    }
+  }
+  return warnings;
+}
+
+Result<BackendFacts> queryBackend(CriBackend& backend) {
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(5); };
+  BackendFacts facts;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    runtime::v1::VersionRequest req;
+    req.set_version("v1");
+    runtime::v1::VersionResponse resp;
+    Status st = rpc::fromGrpc(backend.runtime().Version(&ctx, req, &resp));
+    if (!st.isOk()) {
+      return st.wrap("querying containerd CRI version at " + backend.address());
+    }
+    facts.runtime_version = resp.runtime_version();
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    runtime::v1::StatusRequest req;
+    req.set_verbose(true);
+    runtime::v1::StatusResponse resp;
+    Status st = rpc::fromGrpc(backend.runtime().Status(&ctx, req, &resp));
+    if (!st.isOk()) {
+      return st.wrap("querying containerd CRI status at " + backend.address());
+    }
+    facts.info.insert(resp.info().begin(), resp.info().end());
+  }
+  return facts;
+}
+
+}  // namespace nixsnap::cri

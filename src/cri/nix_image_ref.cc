@@ -1,0 +1,126 @@
+#include "cri/nix_image_ref.h"
+
+#include <string>
+
+namespace nixsnap::cri {
+namespace {
+
+constexpr std::string_view kNixBase32 = "0123456789abcdfghijklmnpqrsvwxyz";
+constexpr size_t kHashLength = 32;
+constexpr size_t kMaxNameLength = 211;
+// containerd rejects longer names in references (reference.NameTotalLengthMax).
+constexpr size_t kMaxRefNameLength = 255;
+
+bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// Nix's store path name rule: [A-Za-z0-9+._?=-]+, not starting with '.'.
+bool isValidNixName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameLength || name.front() == '.') {
+    return false;
+  }
+  for (char c : name) {
+    bool ok = isLowerAlnum(c) || (c >= 'A' && c <= 'Z') || c == '+' || c == '-' || c == '.' ||
+              c == '_' || c == '?' || c == '=';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Image reference path component: alnum runs joined by '.', '_', '__' or runs of '-'.
+bool isValidRefComponent(std::string_view part) {
+  if (part.empty() || !isLowerAlnum(part.front()) || !isLowerAlnum(part.back())) {
+    return false;
+  }
+  size_t i = 0;
+  while (i < part.size()) {
+    if (isLowerAlnum(part[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < part.size() && !isLowerAlnum(part[j])) {
+      ++j;
+    }
+    std::string_view sep = part.substr(i, j - i);
+    bool dashes = sep.find_first_not_of('-') == std::string_view::npos;
+    if (!(sep == "." || sep == "_" || sep == "__" || dashes)) {
+      return false;
+    }
+    i = j;
+  }
+  return true;
+}
+
+Status bad(std::string_view ref, std::string_view why) {
+  return invalidArgument("parsing nix image reference \"" + std::string(ref) + "\": " +
+                         std::string(why));
+}
+
+}  // namespace
+
+bool isNixImageRef(std::string_view ref) { return ref.substr(0, kNixRefPrefix.size()) == kNixRefPrefix; }
+
+Result<NixImageRef> parseNixImageRef(std::string_view ref, std::string_view store_dir) {
+  if (!isNixImageRef(ref)) {
+    return bad(ref, "expected nix:0/<store path>[:latest]");
+  }
+  std::string_view path = ref.substr(kNixRefPrefix.size() - 1);  // keeps the leading '/'
+  if (path.size() > kLatestTag.size() &&
+      path.substr(path.size() - kLatestTag.size()) == kLatestTag) {
+    path.remove_suffix(kLatestTag.size());
+  }
+  if (path.find_first_of(":@") != std::string_view::npos) {
+    return bad(ref, "only the tag \":latest\" is allowed, and no digest");
+  }
+  std::string dir(store_dir);
+  while (dir.size() > 1 && dir.back() == '/') {
+    dir.pop_back();
+  }
+  if (path.size() <= dir.size() + 1 || path.substr(0, dir.size()) != dir ||
+      path[dir.size()] != '/') {
+    return bad(ref, "path is not in the nix store " + dir);
+  }
+  std::string_view base = path.substr(dir.size() + 1);
+  if (base.find('/') != std::string_view::npos) {
+    return bad(ref, "store path must not have further components");
+  }
+  if (base.size() < kHashLength + 2 || base[kHashLength] != '-') {
+    return bad(ref, "store path must be <hash>-<name>");
+  }
+  std::string_view hash = base.substr(0, kHashLength);
+  if (hash.find_first_not_of(kNixBase32) != std::string_view::npos) {
+    return bad(ref, "store path hash is not nix base32");
+  }
+  std::string_view name = base.substr(kHashLength + 1);
+  if (!isValidNixName(name)) {
+    return bad(ref, "store path name is not a valid nix name");
+  }
+  if (!isValidRefComponent(base)) {
+    return bad(ref, "store path name must be a lowercase image reference component "
+                    "([a-z0-9] joined by '.', '_' or '-')");
+  }
+  // Every directory of the store dir becomes a reference path component too.
+  size_t start = 1;
+  while (start < dir.size()) {
+    size_t end = dir.find('/', start);
+    if (end == std::string::npos) {
+      end = dir.size();
+    }
+    if (!isValidRefComponent(std::string_view(dir).substr(start, end - start))) {
+      return bad(ref, "store dir " + dir + " cannot appear in an image reference");
+    }
+    start = end + 1;
+  }
+  NixImageRef out;
+  out.store_path = std::string(path);
+  out.untagged = "nix:0" + out.store_path;
+  out.tagged = out.untagged + std::string(kLatestTag);
+  if (out.untagged.size() > kMaxRefNameLength) {
+    return bad(ref, "reference longer than 255 characters");
+  }
+  return out;
+}
+
+}  // namespace nixsnap::cri
