@@ -1,0 +1,92 @@
+// nix2container: builds Nix OCI images and loads them into containerd (DESIGN.md section 3).
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "common/log.h"
+#include "containerd/grpc_client.h"
+#include "image/builder.h"
+#include "image/containerd_loader.h"
+
+namespace {
+
+using namespace nixsnap;
+
+std::string envOr(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+int fail(const Status& st) {
+  std::cerr << "nix2container: " << st.toString() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nix2container: build Nix OCI images and load them into containerd"};
+  std::string address = envOr("CONTAINERD_ADDRESS", "/run/containerd/containerd.sock");
+  std::string ns = envOr("CONTAINERD_NAMESPACE", "default");
+  std::string level = "info";
+  app.add_option("--address", address, "containerd socket (env CONTAINERD_ADDRESS)");
+  app.add_option("--namespace,-n", ns, "containerd namespace (env CONTAINERD_NAMESPACE)");
+  app.add_option("--log-level", level, "trace|debug|info|warn|error");
+  app.require_subcommand(1);
+
+  image::BuildOptions build;
+  auto* b = app.add_subcommand("build", "write an OCI image archive for a Nix closure");
+  b->add_option("--config", build.config, "image config JSON");
+  b->add_option("--closure", build.closure, "file of store paths, one per line");
+  b->add_option("--copy-to-root", build.copy_to_root, "JSON list of store paths linked at /");
+  b->add_option("--from-image", build.from_image, "base image archive (OCI or docker)");
+  b->add_option("--ref", build.ref, "image name (default nix:0<OUT>:latest)");
+  b->add_option("OUT", build.out, "archive to write")->required();
+
+  std::string archive;
+  auto* l = app.add_subcommand("load", "import an image archive into containerd and unpack it");
+  l->add_option("ARCHIVE", archive, "OCI or docker archive")->required();
+
+  std::string push_ref;
+  bool plain_http = false;
+  auto* p = app.add_subcommand("push", "push an image archive to a registry");
+  p->add_option("--ref", push_ref, "registry reference")->required();
+  p->add_flag("--plain-http", plain_http, "use http instead of https");
+  p->add_option("ARCHIVE", archive, "OCI or docker archive")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  log::Level lvl{};
+  if (!log::parseLevel(level, lvl)) {
+    std::cerr << "nix2container: invalid --log-level \"" << level << "\"\n";
+    return 2;
+  }
+  log::setLevel(lvl);
+
+  if (*b) {
+    auto r = image::buildImage(build);
+    if (!r.isOk()) {
+      return fail(r.status());
+    }
+    std::cout << r->name << " " << r->manifest_digest << "\n";
+    return 0;
+  }
+  if (*l) {
+    image::ContainerdLoader loader(nixsnap::containerd::makeGrpcContainerdClient(address));
+    image::LoadOptions opts;
+    opts.ns = ns;
+    auto r = loader.load(archive, opts);
+    if (!r.isOk()) {
+      return fail(r.status());
+    }
+    for (const auto& img : *r) {
+      std::cout << img.name << " " << img.manifest_digest << "\n";
+    }
+    return 0;
+  }
+  if (*p) {
+    return fail(unimplemented("push is not implemented yet"));
+  }
+  return 2;
+}

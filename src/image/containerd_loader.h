@@ -1,0 +1,31 @@
+#pragma once
+
+#include "common/fs.h"
+#include "containerd/client.h"
+#include "image/loader.h"
+
+namespace nixsnap::image {
+
+/// Loader over a ContainerdClient: does what `ctr image import` plus containerd's
+/// unpacker do, but passes each layer's `containerd.io/snapshot/*` annotations as
+/// snapshot labels (which neither ctr import nor ctr pull does; DESIGN.md section 1).
+/// Everything happens under one lease (containerd.io/gc.expire as a safety net), deleted
+/// at the end, so a failed load leaves nothing visible: no image record is created
+/// before its content and snapshots exist, and unreferenced leftovers are collected.
+class ContainerdLoader : public Loader {
+ public:
+  /// @param tmp_dir where archives are extracted; empty: $TMPDIR or /tmp.
+  explicit ContainerdLoader(containerd::ContainerdClientPtr client, fs::path tmp_dir = {});
+
+  Result<std::vector<LoadedImage>> load(const fs::path& archive,
+                                        const LoadOptions& options) override;
+
+ private:
+  containerd::ContainerdClientPtr client_;
+  fs::path tmp_dir_;
+};
+
+/// containerd's chain IDs: chain[0] = diff[0], chain[i] = sha256(chain[i-1] + " " + diff[i]).
+std::vector<std::string> chainIds(const std::vector<std::string>& diff_ids);
+
+}  // namespace nixsnap::image

@@ -1,0 +1,179 @@
+#include "image/nix_layer.h"
+
+#include <sys/stat.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "nix/store_path.h"
+
+namespace nixsnap::image {
+namespace {
+
+using oci::TarEntry;
+
+std::string relOf(const fs::path& p) {
+  std::string s = p.generic_string();
+  while (!s.empty() && s.front() == '/') {
+    s.erase(0, 1);
+  }
+  return s;
+}
+
+class RootLinker {
+ public:
+  explicit RootLinker(std::map<std::string, TarEntry>& entries) : entries_(entries) {}
+
+  Status linkRoot(const fs::path& root) {
+    struct stat st {};
+    if (::lstat(root.c_str(), &st) != 0) {
+      return invalidArgument("reading copyToRoot path " + root.string() + ": " +
+                             std::strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      std::string base = root.filename().string();
+      std::string name = base.size() > 33 ? base.substr(33) : base;
+      addLink(name, root);
+      return Status::ok();
+    }
+    return walk(root, "");
+  }
+
+ private:
+  static bool underNix(const std::string& rel) { return rel == "nix" || rel.rfind("nix/", 0) == 0; }
+
+  void addLink(const std::string& rel, const fs::path& target) {
+    if (underNix(rel) || entries_.count(rel) != 0) {
+      return;
+    }
+    entries_[rel] = TarEntry{rel, TarEntry::Type::Symlink, 0777, target.string(), "", {}};
+  }
+
+  /// @return false when `rel` is taken by something that is not a directory.
+  bool addDir(const std::string& rel) {
+    auto it = entries_.find(rel);
+    if (it != entries_.end()) {
+      return it->second.type == TarEntry::Type::Directory;
+    }
+    entries_[rel] = TarEntry{rel, TarEntry::Type::Directory, 0755, "", "", {}};
+    return true;
+  }
+
+  Status walk(const fs::path& root, const std::string& rel) {
+    boost::system::error_code ec;
+    std::set<std::string> names;
+    for (fs::directory_iterator it(rel.empty() ? root : root / rel, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      names.insert(it->path().filename().string());
+    }
+    if (ec) {
+      return invalidArgument("reading copyToRoot directory " + (root / rel).string() + ": " +
+                             ec.message());
+    }
+    for (const auto& name : names) {
+      std::string child = rel.empty() ? name : rel + "/" + name;
+      if (underNix(child)) {
+        continue;
+      }
+      fs::path full = root / child;
+      struct stat st {};
+      if (::lstat(full.c_str(), &st) != 0) {
+        continue;
+      }
+      if (S_ISDIR(st.st_mode)) {
+        if (addDir(child)) {
+          NIXSNAP_RETURN_IF_ERROR(walk(root, child));
+        }
+      } else {
+        addLink(child, full);
+      }
+    }
+    return Status::ok();
+  }
+
+  std::map<std::string, TarEntry>& entries_;
+};
+
+}  // namespace
+
+Result<std::vector<std::string>> parseClosure(std::string_view text, const fs::path& store_dir) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) {
+      line.pop_back();
+    }
+    if (line.empty()) {
+      continue;
+    }
+    Status st = nix::checkStorePathSyntax(store_dir, line);
+    if (!st.isOk()) {
+      return invalidArgument("reading closure line " + std::to_string(n) + " \"" + line +
+                             "\": not a store path (" + st.message() + ")");
+    }
+    if (seen.insert(line).second) {
+      out.push_back(line);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> parseCopyToRoot(std::string_view text,
+                                                 const fs::path& store_dir) {
+  std::vector<std::string> out;
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (!j.is_array()) {
+      return invalidArgument("parsing copyToRoot: want a JSON list of store paths");
+    }
+    for (const auto& e : j) {
+      std::string p = e.get<std::string>();
+      Status st = nix::checkStorePathSyntax(store_dir, p);
+      if (!st.isOk()) {
+        return invalidArgument("parsing copyToRoot: \"" + p + "\" is not a store path");
+      }
+      out.push_back(p);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return invalidArgument(std::string("parsing copyToRoot: ") + e.what());
+  }
+  return out;
+}
+
+Result<std::vector<oci::TarEntry>> nixLayerEntries(const std::vector<std::string>& closure,
+                                                   const std::vector<std::string>& copy_to_root,
+                                                   const fs::path& store_dir) {
+  std::map<std::string, TarEntry> entries;
+  // Every parent of the store dir ("nix", "nix/store").
+  std::string acc;
+  for (const auto& part : fs::path(relOf(store_dir))) {
+    acc += (acc.empty() ? "" : "/") + part.string();
+    entries[acc] = TarEntry{acc, TarEntry::Type::Directory, 0755, "", "", {}};
+  }
+  for (const auto& p : closure) {
+    std::string rel = relOf(p);
+    struct stat st {};
+    bool is_file = ::lstat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+    entries[rel] = is_file ? TarEntry{rel, TarEntry::Type::File, 0444, "", "", {}}
+                           : TarEntry{rel, TarEntry::Type::Directory, 0555, "", "", {}};
+  }
+  RootLinker linker(entries);
+  for (const auto& root : copy_to_root) {
+    NIXSNAP_RETURN_IF_ERROR(linker.linkRoot(root));
+  }
+  std::vector<TarEntry> out;
+  out.reserve(entries.size());
+  for (auto& [k, v] : entries) {
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace nixsnap::image

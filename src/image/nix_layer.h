@@ -1,0 +1,43 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/fs.h"
+#include "common/status.h"
+#include "oci/tar_writer.h"
+
+namespace nixsnap::image {
+
+/// Annotation keys the snapshotter reads from the Nix layer (DESIGN.md section 1).
+inline constexpr std::string_view kNixLayerAnnotation = "containerd.io/snapshot/nix-layer";
+inline constexpr std::string_view kNixStorePathAnnotationPrefix =
+    "containerd.io/snapshot/nix-store-path.";
+
+/// Parses a closure file (nixpkgs closureInfo's store-paths): one store path per line,
+/// blank lines ignored, duplicates dropped, order kept.
+/// @param store_dir absolute, e.g. "/nix/store".
+/// @return the paths; InvalidArgument naming the line number and text of a non-store line.
+Result<std::vector<std::string>> parseClosure(std::string_view text, const fs::path& store_dir);
+
+/// Parses --copy-to-root: a JSON list of store paths.
+/// @return InvalidArgument for bad JSON or a path outside the store.
+Result<std::vector<std::string>> parseCopyToRoot(std::string_view text,
+                                                 const fs::path& store_dir);
+
+/// The members of the Nix layer: "nix", "nix/store", and an empty mountpoint per closure
+/// path (directory 0555, or empty file 0444 when the path on disk is a regular file; a
+/// path missing locally counts as a directory), plus the copyToRoot links: every file or
+/// symlink of each root store path R is linked at the same relative path under "/" to
+/// "R/<rel>", directories are recreated (0755). Rules (docs/image-format.md): roots are
+/// taken in order and the first one to provide a path wins (a later file, or a later
+/// directory where a file exists, is skipped with its subtree); nothing under "nix/" is
+/// linked, so no store mountpoint is shadowed; a root that is a single file is linked at
+/// "/<name>" (its store path name without the hash).
+/// @return InvalidArgument for a root that cannot be read.
+Result<std::vector<oci::TarEntry>> nixLayerEntries(const std::vector<std::string>& closure,
+                                                   const std::vector<std::string>& copy_to_root,
+                                                   const fs::path& store_dir);
+
+}  // namespace nixsnap::image
