@@ -1,0 +1,66 @@
+#include "nix/external_builder_store.h"
+
+#include <unistd.h>
+
+#include <utility>
+
+#include "common/log.h"
+#include "common/scope_guard.h"
+#include "nix/gc_roots.h"
+
+namespace nixsnap::nix {
+
+ExternalBuilderStore::ExternalBuilderStore(ProcessRunnerPtr runner, std::string executable,
+                                           fs::path nix_state_dir)
+    : runner_(std::move(runner)),
+      executable_(std::move(executable)),
+      nix_state_dir_(std::move(nix_state_dir)) {}
+
+Status ExternalBuilderStore::realise(const std::vector<fs::path>& store_paths,
+                                     const fs::path& gc_root_dir) {
+  if (store_paths.empty()) {
+    return Status::ok();
+  }
+  boost::system::error_code ec;
+  fs::create_directories(gc_root_dir, ec);
+  if (ec) {
+    return Status(errorCodeFromErrno(ec.value()), "creating gc root directory \"" +
+                                                      gc_root_dir.string() + "\": " + ec.message());
+  }
+  std::vector<fs::path> created;
+  ScopeGuard undo([&] {
+    for (const fs::path& root : created) {
+      Status st = removeIndirectRoot(nix_state_dir_, root);
+      if (!st.isOk()) {
+        NIXSNAP_LOG(Warn, "failed to remove gc root", {{"error", st.message()}});
+      }
+    }
+    ::rmdir(gc_root_dir.c_str());  // only succeeds when empty: never a recursive delete
+  });
+  for (const fs::path& p : store_paths) {
+    fs::path root = gc_root_dir / p.filename();
+    created.push_back(root);  // the builder may have created it even when it fails
+    Result<ProcessResult> r = runner_->run({executable_, root.string(), p.string()});
+    if (!r.isOk()) {
+      return r.status().wrap("realising \"" + p.string() + "\" with external builder \"" +
+                             executable_ + "\"");
+    }
+    if (r->exit_code != 0) {
+      std::string err = r->stderr_data;
+      while (!err.empty() && err.back() == '\n') {
+        err.pop_back();
+      }
+      return internalError("realising \"" + p.string() + "\" with external builder \"" +
+                           executable_ + "\": exited " + std::to_string(r->exit_code) + ": " +
+                           err);
+    }
+  }
+  undo.dismiss();
+  return Status::ok();
+}
+
+Status ExternalBuilderStore::removeRoots(const fs::path& gc_root_dir) {
+  return removeRootDir(nix_state_dir_, gc_root_dir);
+}
+
+}  // namespace nixsnap::nix

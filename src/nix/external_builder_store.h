@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string>
+
+#include "common/process_runner.h"
+#include "nix/store.h"
+
+namespace nixsnap::nix {
+
+/// NixStore for config `external_builder`: runs `EXE OUTLINK STOREPATH` once per path,
+/// in order; the executable must make STOREPATH valid and create OUTLINK as a GC root
+/// (e.g. `nix build --out-link OUTLINK STOREPATH`). The original's contract, kept for
+/// existing configurations.
+class ExternalBuilderStore final : public NixStore {
+ public:
+  /// @param executable absolute path or PATH name of the builder.
+  /// @param nix_state_dir for removing registrations of roots, e.g. "/nix/var/nix".
+  ExternalBuilderStore(ProcessRunnerPtr runner, std::string executable, fs::path nix_state_dir);
+
+  Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) override;
+  Status removeRoots(const fs::path& gc_root_dir) override;
+
+ private:
+  ProcessRunnerPtr runner_;
+  std::string executable_;
+  fs::path nix_state_dir_;
+};
+
+}  // namespace nixsnap::nix

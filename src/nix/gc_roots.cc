@@ -1,0 +1,108 @@
+#include "nix/gc_roots.h"
+
+#include <openssl/sha.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace nixsnap::nix {
+
+namespace {
+
+std::string sha256Hex(const std::string& s) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
+  std::string out;
+  char buf[3];
+  for (unsigned char c : md) {
+    std::snprintf(buf, sizeof buf, "%02x", c);
+    out += buf;
+  }
+  return out;
+}
+
+/// readlink(2) of `p`; empty when it is not a symlink.
+std::string readLink(const fs::path& p) {
+  std::vector<char> buf(4096);
+  ssize_t n = ::readlink(p.c_str(), buf.data(), buf.size());
+  if (n < 0) {
+    return {};
+  }
+  return std::string(buf.data(), static_cast<size_t>(n));
+}
+
+Status makeSymlink(const fs::path& link, const fs::path& target) {
+  if (::symlink(target.c_str(), link.c_str()) == 0) {
+    return Status::ok();
+  }
+  int err = errno;
+  if (err == EEXIST && readLink(link) == target.string()) {
+    return Status::ok();
+  }
+  return errnoStatus(err, "creating gc root \"" + link.string() + "\" -> \"" +
+                              target.string() + "\"");
+}
+
+}  // namespace
+
+fs::path autoRootLink(const fs::path& nix_state_dir, const fs::path& root) {
+  return nix_state_dir / "gcroots" / "auto" / sha256Hex(root.string());
+}
+
+Status addIndirectRoot(const fs::path& nix_state_dir, const fs::path& root,
+                       const fs::path& store_path) {
+  NIXSNAP_RETURN_IF_ERROR(makeSymlink(root, store_path));
+  fs::path auto_dir = nix_state_dir / "gcroots" / "auto";
+  boost::system::error_code ec;
+  fs::create_directories(auto_dir, ec);
+  if (ec) {
+    return Status(errorCodeFromErrno(ec.value()),
+                  "creating \"" + auto_dir.string() + "\": " + ec.message());
+  }
+  return makeSymlink(autoRootLink(nix_state_dir, root), root);
+}
+
+Status removeIndirectRoot(const fs::path& nix_state_dir, const fs::path& root) {
+  Status first;
+  fs::path link = autoRootLink(nix_state_dir, root);
+  if (readLink(link) == root.string() && ::unlink(link.c_str()) != 0 && errno != ENOENT) {
+    first = errnoStatus(errno, "removing gc root registration \"" + link.string() + "\"");
+  }
+  if (::unlink(root.c_str()) != 0 && errno != ENOENT && first.isOk()) {
+    first = errnoStatus(errno, "removing gc root \"" + root.string() + "\"");
+  }
+  return first;
+}
+
+Status removeRootDir(const fs::path& nix_state_dir, const fs::path& dir) {
+  boost::system::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    if (ec.value() == ENOENT) {
+      return Status::ok();
+    }
+    return Status(errorCodeFromErrno(ec.value()),
+                  "listing gc roots \"" + dir.string() + "\": " + ec.message());
+  }
+  Status first;
+  std::vector<fs::path> entries;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    entries.push_back(it->path());
+  }
+  for (const fs::path& e : entries) {
+    Status st = removeIndirectRoot(nix_state_dir, e);
+    if (!st.isOk() && first.isOk()) {
+      first = st;
+    }
+  }
+  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT && first.isOk()) {
+    first = errnoStatus(errno, "removing gc root directory \"" + dir.string() + "\"");
+  }
+  return first;
+}
+
+}  // namespace nixsnap::nix

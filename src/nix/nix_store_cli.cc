@@ -1,0 +1,98 @@
+#include "nix/nix_store_cli.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "common/log.h"
+#include "common/scope_guard.h"
+#include "nix/gc_roots.h"
+
+namespace nixsnap::nix {
+
+namespace {
+
+/// Last non-empty lines of Nix's stderr, enough to say why.
+std::string trimmed(const std::string& s) {
+  constexpr size_t kMax = 4000;
+  std::string out = s;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
+    out.pop_back();
+  }
+  if (out.size() > kMax) {
+    out = "..." + out.substr(out.size() - kMax);
+  }
+  return out;
+}
+
+Status createDir(const fs::path& dir) {
+  boost::system::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return Status(errorCodeFromErrno(ec.value()),
+                  "creating gc root directory \"" + dir.string() + "\": " + ec.message());
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+NixStoreCli::NixStoreCli(ProcessRunnerPtr runner, fs::path nix_state_dir, std::string program)
+    : runner_(std::move(runner)),
+      nix_state_dir_(std::move(nix_state_dir)),
+      program_(std::move(program)) {}
+
+Status NixStoreCli::realise(const std::vector<fs::path>& store_paths,
+                            const fs::path& gc_root_dir) {
+  if (store_paths.empty()) {
+    return Status::ok();
+  }
+  NIXSNAP_RETURN_IF_ERROR(createDir(gc_root_dir));
+  std::vector<fs::path> created;
+  ScopeGuard undo([&] {
+    for (const fs::path& root : created) {
+      Status st = removeIndirectRoot(nix_state_dir_, root);
+      if (!st.isOk()) {
+        NIXSNAP_LOG(Warn, "failed to remove gc root", {{"error", st.message()}});
+      }
+    }
+    ::rmdir(gc_root_dir.c_str());  // only succeeds when empty: never a recursive delete
+  });
+  for (const fs::path& p : store_paths) {
+    fs::path root = gc_root_dir / p.filename();
+    Status st = addIndirectRoot(nix_state_dir_, root, p);
+    if (!st.isOk()) {
+      return st.wrap("rooting \"" + p.string() + "\"");
+    }
+    created.push_back(root);
+  }
+  for (size_t begin = 0; begin < store_paths.size(); begin += kMaxPathsPerProcess) {
+    size_t end = std::min(store_paths.size(), begin + kMaxPathsPerProcess);
+    std::vector<std::string> argv{program_, "--realise"};
+    for (size_t i = begin; i < end; ++i) {
+      argv.push_back(store_paths[i].string());
+    }
+    Result<ProcessResult> r = runner_->run(argv);
+    if (!r.isOk()) {
+      return r.status().wrap("realising store paths with " + program_);
+    }
+    if (r->exit_code != 0) {
+      std::string err = trimmed(r->stderr_data);
+      ErrorCode code = err.find("don't know how to build") != std::string::npos
+                           ? ErrorCode::NotFound
+                           : ErrorCode::Internal;
+      return Status(code, "realising " + std::to_string(end - begin) + " store paths (first \"" +
+                              store_paths[begin].string() + "\"): " + program_ + " exited " +
+                              std::to_string(r->exit_code) + ": " + err);
+    }
+  }
+  undo.dismiss();
+  return Status::ok();
+}
+
+Status NixStoreCli::removeRoots(const fs::path& gc_root_dir) {
+  return removeRootDir(nix_state_dir_, gc_root_dir);
+}
+
+}  // namespace nixsnap::nix

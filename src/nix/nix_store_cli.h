@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+
+#include "common/process_runner.h"
+#include "nix/store.h"
+
+namespace nixsnap::nix {
+
+/// Default NixStore: creates every GC root first (symlink in gc_root_dir plus its
+/// indirect-root registration in `<nix_state_dir>/gcroots/auto`), then realises the
+/// paths with as few `nix-store --realise P1 ... Pn` processes as argv limits allow
+/// (one for ordinary closures), which substitutes missing paths from the configured
+/// caches. Why not `nix-store --realise P --add-root L` per path: thousands of processes
+/// for a large closure, and a window between realisation and rooting.
+class NixStoreCli final : public NixStore {
+ public:
+  /// @param runner        runs the program (shared, thread-safe).
+  /// @param nix_state_dir absolute, e.g. "/nix/var/nix".
+  /// @param program       the nix-store executable, looked up in PATH.
+  NixStoreCli(ProcessRunnerPtr runner, fs::path nix_state_dir, std::string program = "nix-store");
+
+  Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) override;
+  Status removeRoots(const fs::path& gc_root_dir) override;
+
+  /// Most paths handed to one nix-store process.
+  static constexpr size_t kMaxPathsPerProcess = 2000;
+
+ private:
+  ProcessRunnerPtr runner_;
+  fs::path nix_state_dir_;
+  std::string program_;
+};
+
+}  // namespace nixsnap::nix

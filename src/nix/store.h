@@ -1,0 +1,38 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "common/fs.h"
+#include "common/status.h"
+
+namespace nixsnap::nix {
+
+/// Realises store paths and pins them with GC roots: the seam between the snapshotter's
+/// Nix layer and the Nix installation (mocked in the snapshotter's tests).
+class NixStore {
+ public:
+  virtual ~NixStore() = default;
+
+  /// Makes every path valid (building or substituting it) and pins it with a GC root
+  /// symlink `<gc_root_dir>/<basename P>` -> P that Nix's garbage collector honours.
+  /// Roots exist before realisation starts, so a concurrent nix-collect-garbage cannot
+  /// delete a path between its realisation and its rooting. All or nothing: on failure
+  /// every root this call created is removed again.
+  /// @param store_paths validated "/nix/store/<hash>-<name>" paths, realised in this order.
+  /// @param gc_root_dir absolute directory (created if missing), e.g. root/gcroots/<id>.
+  /// @return Ok; NotFound when Nix knows no way to produce a path; Unavailable when the
+  ///         Nix tool cannot be executed; Internal for other failures. The message carries
+  ///         Nix's own error text (stderr).
+  /// Thread-safe for distinct `gc_root_dir`s.
+  virtual Status realise(const std::vector<fs::path>& store_paths,
+                         const fs::path& gc_root_dir) = 0;
+
+  /// Removes every root in `gc_root_dir` (and any registration of it with Nix), then the
+  /// directory itself. A missing directory is Ok.
+  /// @return Internal/PermissionDenied when a root cannot be removed.
+  virtual Status removeRoots(const fs::path& gc_root_dir) = 0;
+};
+using NixStorePtr = std::unique_ptr<NixStore>;
+
+}  // namespace nixsnap::nix

@@ -1,0 +1,141 @@
+#include "snapshotter/nix_layer.h"
+
+#include <string>
+#include <unordered_set>
+#include <utility>
+
+#include "nix/store_path.h"
+
+namespace nixsnap::snapshotter {
+
+namespace {
+
+constexpr std::string_view kPrefix = kLabelNixStorePathPrefix;
+
+bool isStorePathLabel(const std::string& key) {
+  return key.size() > kPrefix.size() && key.compare(0, kPrefix.size(), kPrefix) == 0;
+}
+
+Mount bindOf(const fs::path& p) {
+  return Mount{"bind", p.string(), p.string(), {"ro", "rbind"}};
+}
+
+}  // namespace
+
+NixLayer::NixLayer(fs::path store_dir, fs::path gcroots_dir, nix::NixStore* store)
+    : store_dir_(std::move(store_dir)), gcroots_dir_(std::move(gcroots_dir)), store_(store) {}
+
+bool NixLayer::isNixLayer(const Labels& labels) { return labels.count(kLabelNixLayer) > 0; }
+
+std::vector<fs::path> NixLayer::storePaths(const Labels& labels) {
+  std::vector<fs::path> out;
+  for (auto it = labels.lower_bound(std::string(kPrefix)); it != labels.end(); ++it) {
+    if (it->first.compare(0, kPrefix.size(), kPrefix) != 0) {
+      break;
+    }
+    if (isStorePathLabel(it->first)) {
+      out.emplace_back(it->second);
+    }
+  }
+  return out;
+}
+
+Status NixLayer::validate(const Labels& labels) const {
+  for (auto it = labels.lower_bound(std::string(kPrefix)); it != labels.end(); ++it) {
+    if (it->first.compare(0, kPrefix.size(), kPrefix) != 0) {
+      break;
+    }
+    Result<fs::path> p = nix::parseStorePath(store_dir_, it->second);
+    if (!p.isOk()) {
+      return invalidArgument("validating label \"" + it->first + "\": " + p.status().message());
+    }
+  }
+  return Status::ok();
+}
+
+fs::path NixLayer::rootDir(int64_t id) const { return gcroots_dir_ / std::to_string(id); }
+
+Status NixLayer::root(int64_t id, const Labels& labels) {
+  std::vector<fs::path> paths = storePaths(labels);
+  if (paths.empty()) {
+    return Status::ok();
+  }
+  return store_->realise(paths, rootDir(id));
+}
+
+Status NixLayer::unroot(int64_t id) { return store_->removeRoots(rootDir(id)); }
+
+std::vector<int64_t> NixLayer::rootedIds() const {
+  std::vector<int64_t> out;
+  boost::system::error_code ec;
+  for (fs::directory_iterator it(gcroots_dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos ||
+        name.size() > 18) {
+      continue;
+    }
+    out.push_back(std::stoll(name));
+  }
+  return out;
+}
+
+Status NixLayer::appendBinds(const Labels& own, int64_t parent_id, const ChainLoader& load_chain,
+                             std::vector<Mount>& out) {
+  std::vector<fs::path> own_paths = storePaths(own);
+  std::shared_ptr<const PathList> chain;
+  if (parent_id != 0) {
+    uint64_t gen = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = chains_.find(parent_id);
+      if (it != chains_.end()) {
+        chain = it->second;
+      }
+      gen = generation_;
+    }
+    if (!chain) {
+      Result<std::vector<Labels>> labels = load_chain();
+      if (!labels.isOk()) {
+        return labels.status();
+      }
+      auto list = std::make_shared<PathList>();
+      std::unordered_set<std::string> seen;
+      for (const Labels& l : *labels) {
+        for (fs::path& p : storePaths(l)) {
+          if (seen.insert(p.string()).second) {
+            list->push_back(std::move(p));
+          }
+        }
+      }
+      chain = list;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (gen == generation_) {
+        chains_[parent_id] = chain;
+      }
+    }
+  }
+  size_t n = own_paths.size() + (chain ? chain->size() : 0);
+  out.reserve(out.size() + n);
+  std::unordered_set<std::string> seen;
+  for (const fs::path& p : own_paths) {
+    if (seen.insert(p.string()).second) {
+      out.push_back(bindOf(p));
+    }
+  }
+  if (chain) {
+    for (const fs::path& p : *chain) {
+      if (seen.empty() || seen.count(p.string()) == 0) {
+        out.push_back(bindOf(p));
+      }
+    }
+  }
+  return Status::ok();
+}
+
+void NixLayer::invalidate() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++generation_;
+  chains_.clear();
+}
+
+}  // namespace nixsnap::snapshotter

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/fs.h"
+#include "common/status.h"
+#include "nix/store.h"
+#include "snapshotter/snapshotter.h"
+
+namespace nixsnap::snapshotter {
+
+/// The Nix part of the snapshotter: store-path labels (validation, GC roots, bind
+/// mounts) and the cache of what Mounts needs from committed ancestors.
+///
+/// Bind order: the snapshot's own store paths first, then its parent's, and so on up
+/// the chain; within one snapshot in label-key order (std::map order of the labels
+/// "containerd.io/snapshot/nix-store-path.<i>"); a path already listed is skipped.
+class NixLayer {
+ public:
+  /// @param store_dir   absolute store dir labels must be in, e.g. "/nix/store".
+  /// @param gcroots_dir absolute root/gcroots; roots go to `<gcroots_dir>/<id>/<basename>`.
+  /// @param store       realises and roots paths (not owned; must outlive this).
+  NixLayer(fs::path store_dir, fs::path gcroots_dir, nix::NixStore* store);
+
+  /// True when `labels` mark a Nix layer (containerd.io/snapshot/nix-layer present).
+  static bool isNixLayer(const Labels& labels);
+
+  /// The store paths labelled in `labels`, in label-key order (unvalidated text).
+  static std::vector<fs::path> storePaths(const Labels& labels);
+
+  /// Validates every store-path label as hostile input (nix::parseStorePath).
+  /// @return InvalidArgument naming the first bad label key.
+  Status validate(const Labels& labels) const;
+
+  /// Realises and roots the store paths of `labels` under gcroots/<id>.
+  /// @return the NixStore's error (with Nix's text), wrapped with the snapshot key.
+  Status root(int64_t id, const Labels& labels);
+
+  /// Removes gcroots/<id> and its registrations; a missing folder is Ok.
+  Status unroot(int64_t id);
+
+  /// Ids of existing gcroots/<id> folders (non-numeric names are ignored).
+  std::vector<int64_t> rootedIds() const;
+
+  fs::path rootDir(int64_t id) const;
+
+  /// Loads the labels of a committed snapshot's chain, nearest first (the snapshot itself
+  /// first). Called on cache misses only.
+  using ChainLoader = std::function<Result<std::vector<Labels>>()>;
+
+  /// Appends bind mounts for `own` labels and, through the cache keyed by committed
+  /// `parent_id` (0 = none), for the parent's whole chain.
+  Status appendBinds(const Labels& own, int64_t parent_id, const ChainLoader& load_chain,
+                     std::vector<Mount>& out);
+
+  /// Drops cached chains (after an Update or Remove changed a committed snapshot).
+  void invalidate();
+
+ private:
+  using PathList = std::vector<fs::path>;
+  fs::path store_dir_;
+  fs::path gcroots_dir_;
+  nix::NixStore* store_;
+  std::mutex mu_;
+  uint64_t generation_ = 0;
+  std::map<int64_t, std::shared_ptr<const PathList>> chains_;
+};
+
+}  // namespace nixsnap::snapshotter

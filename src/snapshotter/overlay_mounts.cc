@@ -1,0 +1,62 @@
+// Mount construction of OverlaySnapshotter (containerd's overlay snapshotter `mounts`,
+// plus the Nix store binds).
+#include <string>
+
+#include "snapshotter/overlay_snapshotter.h"
+
+namespace nixsnap::snapshotter {
+
+std::vector<Mount> OverlaySnapshotter::baseMounts(const metadata::Snapshot& s) const {
+  if (s.parent_ids.empty()) {
+    // A single layer cannot be an overlay: bind its directory.
+    return {Mount{"bind", upperPath(s.id).string(), "",
+                  {s.kind == Kind::View ? "ro" : "rw", "rbind"}}};
+  }
+  if (s.kind != Kind::Active && s.parent_ids.size() == 1) {
+    return {Mount{"bind", upperPath(s.parent_ids.front()).string(), "", {"ro", "rbind"}}};
+  }
+  std::vector<std::string> options;
+  if (config_.index_off && !config_.fuse_overlayfs) {
+    options.emplace_back("index=off");
+  }
+  if (s.kind == Kind::Active) {
+    options.push_back("workdir=" + workPath(s.id).string());
+    options.push_back("upperdir=" + upperPath(s.id).string());
+  }
+  std::string lower = "lowerdir=";
+  for (size_t i = 0; i < s.parent_ids.size(); ++i) {
+    if (i > 0) {
+      lower += ':';
+    }
+    lower += upperPath(s.parent_ids[i]).string();
+  }
+  options.push_back(std::move(lower));
+  return {Mount{config_.fuse_overlayfs ? "fuse3.fuse-overlayfs" : "overlay", "overlay", "",
+                std::move(options)}};
+}
+
+Result<std::vector<Mount>> OverlaySnapshotter::fullMounts(metadata::Transaction& txn,
+                                                          const std::string& key,
+                                                          const metadata::Snapshot& s) {
+  std::vector<Mount> out = baseMounts(s);
+  if (s.kind == Kind::Active && NixLayer::isNixLayer(s.labels)) {
+    return out;  // the unpacker writes mountpoints into it: no binds over them
+  }
+  int64_t parent_id = s.parent_ids.empty() ? 0 : s.parent_ids.front();
+  auto load_chain = [&]() -> Result<std::vector<Labels>> {
+    Result<std::vector<metadata::Record>> anc = txn.ancestors(key);
+    if (!anc.isOk()) {
+      return anc.status();
+    }
+    std::vector<Labels> labels;
+    labels.reserve(anc->size());
+    for (metadata::Record& r : *anc) {
+      labels.push_back(std::move(r.info.labels));
+    }
+    return labels;
+  };
+  NIXSNAP_RETURN_IF_ERROR(nix_.appendBinds(s.labels, parent_id, load_chain, out));
+  return out;
+}
+
+}  // namespace nixsnap::snapshotter

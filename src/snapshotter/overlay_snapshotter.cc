@@ -1,0 +1,349 @@
+#include "snapshotter/overlay_snapshotter.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "common/log.h"
+#include "common/scope_guard.h"
+#include "common/temp_dir.h"
+#include "snapshotter/disk_usage.h"
+#include "snapshotter/filter.h"
+
+namespace nixsnap::snapshotter {
+
+namespace {
+
+std::string quote(const std::string& s) { return "\"" + s + "\""; }
+
+Status makeDir(const fs::path& p, mode_t mode) {
+  if (::mkdir(p.c_str(), mode) != 0 && errno != EEXIST) {
+    return errnoStatus(errno, "creating directory \"" + p.string() + "\"");
+  }
+  return Status::ok();
+}
+
+/// Logs and forgets a failure that must not override the primary outcome.
+void logFailure(const Status& st, std::string_view what) {
+  if (!st.isOk()) {
+    NIXSNAP_LOG(Warn, std::string(what), {{"error", st.message()}});
+  }
+}
+
+/// Keeps the nix labels of a committed nix layer when the Commit request carries none:
+/// its GC roots belong to the id, and children need the labels to get their binds.
+Labels inheritNixLabels(const Labels& active, Labels commit_labels) {
+  if (!NixLayer::isNixLayer(active) || !NixLayer::storePaths(commit_labels).empty()) {
+    return commit_labels;
+  }
+  for (const auto& [k, v] : active) {
+    if (k == kLabelNixLayer || k.rfind(kLabelNixStorePathPrefix, 0) == 0) {
+      commit_labels.emplace(k, v);
+    }
+  }
+  return commit_labels;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OverlaySnapshotter>> OverlaySnapshotter::create(
+    OverlayConfig config, metadata::MetaStorePtr meta, nix::NixStorePtr store, ClockPtr clock) {
+  NIXSNAP_RETURN_IF_ERROR(makeDir(config.root, 0700));
+  NIXSNAP_RETURN_IF_ERROR(makeDir(config.root / "snapshots", 0700));
+  NIXSNAP_RETURN_IF_ERROR(makeDir(config.root / "gcroots", 0700));
+  return std::unique_ptr<OverlaySnapshotter>(new OverlaySnapshotter(
+      std::move(config), std::move(meta), std::move(store), std::move(clock)));
+}
+
+OverlaySnapshotter::OverlaySnapshotter(OverlayConfig config, metadata::MetaStorePtr meta,
+                                       nix::NixStorePtr store, ClockPtr clock)
+    : config_(std::move(config)),
+      meta_(std::move(meta)),
+      store_(std::move(store)),
+      clock_(std::move(clock)),
+      nix_(config_.store_dir, config_.root / "gcroots", store_.get()) {}
+
+fs::path OverlaySnapshotter::upperPath(int64_t id) const {
+  return config_.root / "snapshots" / std::to_string(id) / "fs";
+}
+
+fs::path OverlaySnapshotter::workPath(int64_t id) const {
+  return config_.root / "snapshots" / std::to_string(id) / "work";
+}
+
+Result<Info> OverlaySnapshotter::stat(const std::string& key) {
+  Result<metadata::TransactionPtr> txn = meta_->begin(false);
+  if (!txn.isOk()) {
+    return txn.status();
+  }
+  Result<metadata::Record> r = (*txn)->get(key);
+  if (!r.isOk()) {
+    return r.status();
+  }
+  return r->info;
+}
+
+Result<Info> OverlaySnapshotter::update(const Info& info,
+                                        const std::vector<std::string>& field_paths) {
+  NIXSNAP_RETURN_IF_ERROR(nix_.validate(info.labels));
+  Result<metadata::TransactionPtr> txn = meta_->begin(true);
+  if (!txn.isOk()) {
+    return txn.status();
+  }
+  Result<metadata::Record> r = (*txn)->update(info, field_paths, clock_->now());
+  if (!r.isOk()) {
+    return r.status();
+  }
+  NIXSNAP_RETURN_IF_ERROR((*txn)->commit());
+  nix_.invalidate();
+  return r->info;
+}
+
+Result<Usage> OverlaySnapshotter::usage(const std::string& key) {
+  Result<metadata::Record> r = notFound("");
+  {
+    Result<metadata::TransactionPtr> txn = meta_->begin(false);
+    if (!txn.isOk()) {
+      return txn.status();
+    }
+    r = (*txn)->get(key);
+  }
+  if (!r.isOk()) {
+    return r.status();
+  }
+  if (r->info.kind == Kind::Active) {
+    return diskUsage(upperPath(r->id));
+  }
+  if (r->usage || r->info.kind != Kind::Committed) {
+    return r->usage.value_or(Usage{});
+  }
+  Result<Usage> u = diskUsage(upperPath(r->id));
+  if (!u.isOk()) {
+    return u.status().wrap("measuring committed snapshot " + quote(key));
+  }
+  Result<metadata::TransactionPtr> txn = meta_->begin(true);
+  if (txn.isOk()) {
+    Status st = (*txn)->setUsage(key, *u);
+    if (st.isOk()) {
+      st = (*txn)->commit();
+    }
+    logFailure(st, "failed to record usage of committed snapshot");
+  }
+  return u;
+}
+
+Result<std::vector<Mount>> OverlaySnapshotter::mounts(const std::string& key) {
+  Result<metadata::TransactionPtr> txn = meta_->begin(false);
+  if (!txn.isOk()) {
+    return txn.status();
+  }
+  Result<metadata::Snapshot> s = (*txn)->getActive(key);
+  if (!s.isOk()) {
+    return s.status();
+  }
+  return fullMounts(**txn, key, *s);
+}
+
+Result<std::vector<Mount>> OverlaySnapshotter::prepare(const std::string& key,
+                                                       const std::string& parent,
+                                                       const Labels& labels) {
+  return createSnapshot(Kind::Active, key, parent, labels);
+}
+
+Result<std::vector<Mount>> OverlaySnapshotter::view(const std::string& key,
+                                                    const std::string& parent,
+                                                    const Labels& labels) {
+  return createSnapshot(Kind::View, key, parent, labels);
+}
+
+Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const std::string& key,
+                                                              const std::string& parent,
+                                                              const Labels& labels) {
+  NIXSNAP_RETURN_IF_ERROR(nix_.validate(labels));
+  auto ref = labels.find(kLabelSnapshotRef);
+  if (ref != labels.end() && !ref->second.empty()) {
+    Result<Info> target = stat(ref->second);
+    if (target.isOk()) {
+      return alreadyExists("target snapshot " + quote(ref->second) + " already exists");
+    }
+  }
+  Result<metadata::TransactionPtr> txn_r = meta_->begin(true);
+  if (!txn_r.isOk()) {
+    return txn_r.status();
+  }
+  metadata::Transaction& txn = **txn_r;
+  Result<TempDir> tmp = TempDir::create(config_.root / "snapshots", "new-");
+  if (!tmp.isOk()) {
+    return tmp.status().wrap("preparing snapshot directory for " + quote(key));
+  }
+  NIXSNAP_RETURN_IF_ERROR(makeDir(tmp->path() / "fs", 0755));
+  if (kind == Kind::Active) {
+    NIXSNAP_RETURN_IF_ERROR(makeDir(tmp->path() / "work", 0711));
+  }
+  Result<metadata::Snapshot> s = txn.create(kind, key, parent, labels, clock_->now());
+  if (!s.isOk()) {
+    return s.status();
+  }
+  if (!s->parent_ids.empty()) {
+    struct stat st {};
+    fs::path parent_fs = upperPath(s->parent_ids.front());
+    if (::stat(parent_fs.c_str(), &st) != 0) {
+      return errnoStatus(errno, "inspecting parent layer \"" + parent_fs.string() + "\"");
+    }
+    if (::lchown((tmp->path() / "fs").c_str(), st.st_uid, st.st_gid) != 0) {
+      return errnoStatus(errno, "changing owner of snapshot " + quote(key));
+    }
+  }
+  bool nix_layer = kind == Kind::Active && NixLayer::isNixLayer(labels);
+  if (nix_layer) {
+    Status st = nix_.root(s->id, labels);
+    if (!st.isOk()) {
+      return st.wrap("preparing nix layer " + quote(key));
+    }
+  }
+  int64_t id = s->id;
+  ScopeGuard unroot([&] {
+    if (nix_layer) {
+      logFailure(nix_.unroot(id), "failed to remove gc roots of failed prepare");
+    }
+  });
+  fs::path dest = config_.root / "snapshots" / std::to_string(id);
+  if (::rename(tmp->path().c_str(), dest.c_str()) != 0) {
+    // An id can come back after a crash between rename and commit: that directory is an
+    // orphan no record owns, so replace it.
+    boost::system::error_code ec;
+    fs::remove_all(dest, ec);
+    if (::rename(tmp->path().c_str(), dest.c_str()) != 0) {
+      return errnoStatus(errno, "renaming snapshot directory to \"" + dest.string() + "\"");
+    }
+  }
+  tmp->keep();
+  ScopeGuard undo_dir([&] {
+    boost::system::error_code ec;
+    fs::remove_all(dest, ec);
+  });
+  Result<std::vector<Mount>> m = nix_layer ? baseMounts(*s) : fullMounts(txn, key, *s);
+  if (!m.isOk()) {
+    return m.status();
+  }
+  NIXSNAP_RETURN_IF_ERROR(txn.commit());
+  undo_dir.dismiss();
+  unroot.dismiss();
+  return m;
+}
+
+Status OverlaySnapshotter::commit(const std::string& name, const std::string& key,
+                                  const Labels& labels) {
+  NIXSNAP_RETURN_IF_ERROR(nix_.validate(labels));
+  Result<metadata::TransactionPtr> txn = meta_->begin(true);
+  if (!txn.isOk()) {
+    return txn.status();
+  }
+  Labels final_labels = labels;
+  if (Result<metadata::Record> active = (*txn)->get(key); active.isOk()) {
+    final_labels = inheritNixLabels(active->info.labels, labels);
+  }
+  Result<int64_t> id =
+      (*txn)->commitActive(key, name, final_labels, std::nullopt, clock_->now());
+  if (!id.isOk()) {
+    return id.status();
+  }
+  return (*txn)->commit();
+}
+
+Status OverlaySnapshotter::remove(const std::string& key) {
+  Result<metadata::TransactionPtr> txn = meta_->begin(true);
+  if (!txn.isOk()) {
+    return txn.status();
+  }
+  Result<metadata::Snapshot> s = (*txn)->remove(key);
+  if (!s.isOk()) {
+    return s.status().wrap("removing snapshot " + quote(key));
+  }
+  NIXSNAP_RETURN_IF_ERROR((*txn)->commit());
+  txn->reset();
+  nix_.invalidate();
+  // The record is gone: failures below only leave orphans for cleanup().
+  logFailure(removeDirs(s->id), "failed to remove snapshot directory");
+  logFailure(nix_.unroot(s->id), "failed to remove gc roots");
+  return Status::ok();
+}
+
+Status OverlaySnapshotter::removeDirs(int64_t id) {
+  fs::path dir = config_.root / "snapshots" / std::to_string(id);
+  boost::system::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) {
+    return Status(errorCodeFromErrno(ec.value()),
+                  "removing \"" + dir.string() + "\": " + ec.message());
+  }
+  return Status::ok();
+}
+
+Status OverlaySnapshotter::walk(const std::vector<std::string>& filters, const WalkFn& fn) {
+  Result<Filter> filter = Filter::parse(filters);
+  if (!filter.isOk()) {
+    return filter.status();
+  }
+  Result<metadata::TransactionPtr> txn = meta_->begin(false);
+  if (!txn.isOk()) {
+    return txn.status();
+  }
+  return (*txn)->walk([&](const metadata::Record& r) {
+    return filter->match(r.info) ? fn(r.info) : Status::ok();
+  });
+}
+
+Status OverlaySnapshotter::cleanup() {
+  std::vector<fs::path> dirs;
+  std::vector<int64_t> roots;
+  {
+    // A write transaction: no Prepare can be half-way (its temp dir exists only inside one).
+    Result<metadata::TransactionPtr> txn = meta_->begin(true);
+    if (!txn.isOk()) {
+      return txn.status();
+    }
+    Result<std::set<int64_t>> ids = (*txn)->ids();
+    if (!ids.isOk()) {
+      return ids.status();
+    }
+    std::set<std::string> names;
+    for (int64_t id : *ids) {
+      names.insert(std::to_string(id));
+    }
+    fs::path snapshots = config_.root / "snapshots";
+    boost::system::error_code ec;
+    for (fs::directory_iterator it(snapshots, ec), end; !ec && it != end; it.increment(ec)) {
+      if (names.count(it->path().filename().string()) == 0) {
+        dirs.push_back(it->path());
+      }
+    }
+    if (ec) {
+      return Status(errorCodeFromErrno(ec.value()),
+                    "listing \"" + snapshots.string() + "\": " + ec.message());
+    }
+    for (int64_t id : nix_.rootedIds()) {
+      if (ids->count(id) == 0) {
+        roots.push_back(id);
+      }
+    }
+  }
+  for (const fs::path& d : dirs) {
+    boost::system::error_code ec;
+    fs::remove_all(d, ec);
+    if (ec) {
+      NIXSNAP_LOG(Warn, "failed to remove directory", {{"path", d.string()},
+                                                       {"error", ec.message()}});
+    }
+  }
+  for (int64_t id : roots) {
+    logFailure(nix_.unroot(id), "failed to remove orphaned gc roots");
+  }
+  return Status::ok();
+}
+
+}  // namespace nixsnap::snapshotter

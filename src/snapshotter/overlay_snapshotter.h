@@ -1,0 +1,79 @@
+#pragma once
+
+#include <memory>
+
+#include "common/clock.h"
+#include "common/fs.h"
+#include "metadata/meta_store.h"
+#include "nix/store.h"
+#include "snapshotter/nix_layer.h"
+#include "snapshotter/snapshotter.h"
+
+namespace nixsnap::snapshotter {
+
+/// How the overlay snapshotter lays out and mounts snapshots.
+struct OverlayConfig {
+  fs::path root;                      ///< absolute; snapshots/ and gcroots/ live here
+  fs::path store_dir = "/nix/store";  ///< store-path labels must be inside it
+  bool fuse_overlayfs = false;        ///< mount type "fuse3.fuse-overlayfs" instead of "overlay"
+  bool index_off = false;             ///< add "index=off" to overlay options (kernel supports it)
+};
+
+/// containerd's overlayfs snapshotter semantics (snapshots/overlay) over a MetaStore,
+/// with the Nix layer on top: store-path labels become GC roots (Prepare of a nix-layer
+/// snapshot) and read-only bind mounts (every other Prepare, View and Mounts).
+///
+/// Layout: `<root>/snapshots/<id>/fs` (the layer) and `work` (overlay workdir, active
+/// only), `<root>/gcroots/<id>/`. A new snapshot's directories are built in
+/// `snapshots/new-XXXXXX` and renamed into place inside the metadata transaction, so a
+/// crash leaves either no trace or an orphan that cleanup() removes.
+/// Usage of committed snapshots is measured on first request and recorded (the layer
+/// never changes after Commit), keeping Commit free of a tree walk: containerd calls it
+/// while holding its own database lock.
+class OverlaySnapshotter final : public Snapshotter {
+ public:
+  /// Creates `<root>/snapshots` and `<root>/gcroots` (0700) and takes ownership of the
+  /// collaborators. @return the errno class when the directories cannot be created.
+  static Result<std::unique_ptr<OverlaySnapshotter>> create(OverlayConfig config,
+                                                            metadata::MetaStorePtr meta,
+                                                            nix::NixStorePtr store,
+                                                            ClockPtr clock);
+
+  Result<Info> stat(const std::string& key) override;
+  Result<Info> update(const Info& info, const std::vector<std::string>& field_paths) override;
+  Result<Usage> usage(const std::string& key) override;
+  Result<std::vector<Mount>> mounts(const std::string& key) override;
+  Result<std::vector<Mount>> prepare(const std::string& key, const std::string& parent,
+                                     const Labels& labels) override;
+  Result<std::vector<Mount>> view(const std::string& key, const std::string& parent,
+                                  const Labels& labels) override;
+  Status commit(const std::string& name, const std::string& key, const Labels& labels) override;
+  Status remove(const std::string& key) override;
+  Status walk(const std::vector<std::string>& filters, const WalkFn& fn) override;
+  Status cleanup() override;
+
+  /// `<root>/snapshots/<id>/fs`.
+  fs::path upperPath(int64_t id) const;
+  fs::path workPath(int64_t id) const;
+
+ private:
+  OverlaySnapshotter(OverlayConfig config, metadata::MetaStorePtr meta, nix::NixStorePtr store,
+                     ClockPtr clock);
+
+  Result<std::vector<Mount>> createSnapshot(Kind kind, const std::string& key,
+                                            const std::string& parent, const Labels& labels);
+  /// containerd's overlay mounts for `s` (no binds).
+  std::vector<Mount> baseMounts(const metadata::Snapshot& s) const;
+  /// baseMounts plus the store-path binds (unless `s` is an active nix layer).
+  Result<std::vector<Mount>> fullMounts(metadata::Transaction& txn, const std::string& key,
+                                        const metadata::Snapshot& s);
+  Status removeDirs(int64_t id);
+
+  OverlayConfig config_;
+  metadata::MetaStorePtr meta_;
+  nix::NixStorePtr store_;
+  ClockPtr clock_;
+  NixLayer nix_;
+};
+
+}  // namespace nixsnap::snapshotter

@@ -1,0 +1,15 @@
+#include "mocks/common_mocks.h"
+
+namespace nixsnap::testing {
+
+MockProcessRunner::MockProcessRunner() = default;
+MockProcessRunner::~MockProcessRunner() = default;
+MockClock::MockClock() = default;
+MockClock::~MockClock() = default;
+
+std::chrono::system_clock::time_point SteppingClock::now() const {
+  // 2026-01-01T00:00:00Z plus one second per call.
+  return std::chrono::system_clock::time_point(std::chrono::seconds(1767225600 + ticks_++));
+}
+
+}  // namespace nixsnap::testing

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <gmock/gmock.h>
+
+#include "nix/store.h"
+
+namespace nixsnap::testing {
+
+class MockNixStore : public nix::NixStore {
+ public:
+  MockNixStore();
+  ~MockNixStore() override;
+  MOCK_METHOD(Status, realise,
+              (const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir),
+              (override));
+  MOCK_METHOD(Status, removeRoots, (const fs::path& gc_root_dir), (override));
+};
+
+}  // namespace nixsnap::testing

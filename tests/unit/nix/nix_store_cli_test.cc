@@ -1,0 +1,113 @@
+#include "nix/nix_store_cli.h"
+
+#include <gmock/gmock.h>
+#include <unistd.h>
+
+#include "mocks/common_mocks.h"
+#include "nix/gc_roots.h"
+#include "support/test_env.h"
+
+namespace nixsnap::testing {
+namespace {
+
+using ::testing::_;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Invoke;
+using ::testing::Return;
+using ::testing::StrictMock;
+
+std::string readLink(const fs::path& p) {
+  char buf[4096];
+  ssize_t n = ::readlink(p.c_str(), buf, sizeof buf);
+  return n < 0 ? std::string() : std::string(buf, static_cast<size_t>(n));
+}
+
+class NixStoreCliTest : public ::testing::Test {
+ protected:
+  fs::path path(char c, const std::string& name) {
+    return fs::path("/nix/store/" + std::string(32, c) + "-" + name);
+  }
+  TempDir dir_ = makeTempDir();
+  fs::path state_ = dir_.path() / "state";
+  fs::path roots_ = dir_.path() / "gcroots" / "7";
+  std::shared_ptr<StrictMock<MockProcessRunner>> runner_ =
+      std::make_shared<StrictMock<MockProcessRunner>>();
+  nix::NixStoreCli store_{runner_, state_};
+};
+
+TEST_F(NixStoreCliTest, RootsFirstThenOneRealiseForAllPaths) {
+  fs::path a = path('a', "a"), b = path('b', "b");
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-store", "--realise", a.string(), b.string()), _))
+      .WillOnce(Invoke([&](const std::vector<std::string>&, const ProcessOptions&) {
+        // The roots and their registrations exist before nix-store runs.
+        EXPECT_EQ(readLink(roots_ / a.filename()), a.string());
+        EXPECT_EQ(readLink(nix::autoRootLink(state_, roots_ / b.filename())),
+                  (roots_ / b.filename()).string());
+        return Result<ProcessResult>(ProcessResult{0, a.string() + "\n" + b.string() + "\n", ""});
+      }));
+  ASSERT_TRUE(store_.realise({a, b}, roots_).isOk());
+  EXPECT_EQ(readLink(roots_ / a.filename()), a.string());
+  EXPECT_EQ(readLink(roots_ / b.filename()), b.string());
+  EXPECT_TRUE(fs::is_symlink(nix::autoRootLink(state_, roots_ / a.filename())));
+}
+
+TEST_F(NixStoreCliTest, FailureRemovesRootsAndReturnsNixError) {
+  fs::path a = path('a', "a");
+  EXPECT_CALL(*runner_, run(_, _))
+      .WillOnce(Return(Result<ProcessResult>(ProcessResult{
+          1, "", "error: don't know how to build these paths:\n  " + a.string() + "\n"})));
+  Status st = store_.realise({a}, roots_);
+  EXPECT_EQ(st.code(), ErrorCode::NotFound);
+  EXPECT_THAT(st.message(), HasSubstr("don't know how to build"));
+  EXPECT_THAT(st.message(), HasSubstr(a.string()));
+  EXPECT_FALSE(fs::exists(roots_));
+  EXPECT_FALSE(fs::is_symlink(nix::autoRootLink(state_, roots_ / a.filename())));
+}
+
+TEST_F(NixStoreCliTest, OtherFailuresAreInternal) {
+  EXPECT_CALL(*runner_, run(_, _))
+      .WillOnce(Return(Result<ProcessResult>(ProcessResult{1, "", "error: disk full\n"})));
+  Status st = store_.realise({path('c', "c")}, roots_);
+  EXPECT_EQ(st.code(), ErrorCode::Internal);
+  EXPECT_THAT(st.message(), HasSubstr("disk full"));
+}
+
+TEST_F(NixStoreCliTest, MissingNixStoreIsUnavailable) {
+  EXPECT_CALL(*runner_, run(_, _)).WillOnce(Return(Result<ProcessResult>(
+      unavailable("starting \"nix-store\": No such file or directory"))));
+  Status st = store_.realise({path('c', "c")}, roots_);
+  EXPECT_EQ(st.code(), ErrorCode::Unavailable);
+  EXPECT_FALSE(fs::exists(roots_));
+}
+
+TEST_F(NixStoreCliTest, ThousandsOfPathsUseFewProcesses) {
+  std::vector<fs::path> paths;
+  for (int i = 0; i < 3000; ++i) {
+    paths.push_back(path('a', "p" + std::to_string(i)));
+  }
+  std::vector<size_t> sizes;
+  EXPECT_CALL(*runner_, run(_, _))
+      .Times(2)
+      .WillRepeatedly(Invoke([&](const std::vector<std::string>& argv, const ProcessOptions&) {
+        sizes.push_back(argv.size() - 2);
+        return Result<ProcessResult>(ProcessResult{});
+      }));
+  ASSERT_TRUE(store_.realise(paths, roots_).isOk());
+  EXPECT_EQ(sizes, (std::vector<size_t>{2000, 1000}));
+}
+
+TEST_F(NixStoreCliTest, RemoveRootsDeletesLinksAndRegistrations) {
+  fs::path a = path('a', "a");
+  EXPECT_CALL(*runner_, run(_, _)).WillOnce(Return(Result<ProcessResult>(ProcessResult{})));
+  ASSERT_TRUE(store_.realise({a}, roots_).isOk());
+  ASSERT_TRUE(store_.removeRoots(roots_).isOk());
+  EXPECT_FALSE(fs::exists(roots_));
+  EXPECT_FALSE(fs::is_symlink(nix::autoRootLink(state_, roots_ / a.filename())));
+  EXPECT_TRUE(store_.removeRoots(roots_).isOk());  // missing is fine
+}
+
+TEST_F(NixStoreCliTest, EmptyListDoesNothing) { EXPECT_TRUE(store_.realise({}, roots_).isOk()); }
+
+}  // namespace
+}  // namespace nixsnap::testing

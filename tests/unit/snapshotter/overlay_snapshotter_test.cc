@@ -1,0 +1,190 @@
+#include "snapshotter/overlay_snapshotter.h"
+
+#include <gmock/gmock.h>
+#include <sys/stat.h>
+
+#include "metadata/sqlite_meta_store.h"
+#include "mocks/common_mocks.h"
+#include "mocks/nix_mocks.h"
+#include "support/test_env.h"
+
+namespace nixsnap::testing {
+namespace {
+
+using snapshotter::Mount;
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Return;
+using ::testing::StrictMock;
+
+class OverlaySnapshotterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { make({}); }
+
+  void make(snapshotter::OverlayConfig config) {
+    sn_.reset();
+    config.root = root_;
+    fs::create_directories(root_);
+    auto meta = metadata::openSqliteMetaStore(root_ / "metadata.db");
+    ASSERT_TRUE(meta.isOk()) << meta.status().toString();
+    auto store = std::make_unique<StrictMock<MockNixStore>>();
+    store_ = store.get();
+    auto sn = snapshotter::OverlaySnapshotter::create(
+        std::move(config), std::move(*meta), std::move(store), std::make_shared<SteppingClock>());
+    ASSERT_TRUE(sn.isOk()) << sn.status().toString();
+    sn_ = std::move(*sn);
+  }
+
+  std::string upper(int64_t id) { return (root_ / "snapshots" / std::to_string(id) / "fs").string(); }
+  std::string work(int64_t id) { return (root_ / "snapshots" / std::to_string(id) / "work").string(); }
+
+  void layer(const std::string& name, const std::string& parent, snapshotter::Labels labels = {}) {
+    ASSERT_TRUE(sn_->prepare(name + "-a", parent, {}).isOk());
+    ASSERT_TRUE(sn_->commit(name, name + "-a", labels).isOk());
+  }
+
+  TempDir dir_ = makeTempDir();
+  fs::path root_ = dir_.path() / "root";
+  StrictMock<MockNixStore>* store_ = nullptr;
+  std::unique_ptr<snapshotter::OverlaySnapshotter> sn_;
+};
+
+TEST_F(OverlaySnapshotterTest, PrepareWithoutParentIsRwBindOfFs) {
+  auto m = sn_->prepare("a", "", {});
+  ASSERT_TRUE(m.isOk());
+  EXPECT_EQ(*m, (std::vector<Mount>{{"bind", upper(1), "", {"rw", "rbind"}}}));
+  EXPECT_TRUE(fs::is_directory(upper(1)));
+  EXPECT_TRUE(fs::is_directory(work(1)));
+  struct stat st {};
+  ASSERT_EQ(::stat(upper(1).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  ASSERT_EQ(::stat(work(1).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0711u);
+}
+
+TEST_F(OverlaySnapshotterTest, ViewWithoutParentIsRoBindWithoutWorkDir) {
+  auto m = sn_->view("v", "", {});
+  ASSERT_TRUE(m.isOk());
+  EXPECT_EQ(*m, (std::vector<Mount>{{"bind", upper(1), "", {"ro", "rbind"}}}));
+  EXPECT_FALSE(fs::exists(work(1)));
+}
+
+TEST_F(OverlaySnapshotterTest, ActiveOnParentsIsOverlayNearestParentFirst) {
+  layer("l1", "");  // id 1
+  layer("l2", "l1");  // id 2
+  auto m = sn_->prepare("a", "l2", {});  // id 3
+  ASSERT_TRUE(m.isOk());
+  EXPECT_EQ(*m, (std::vector<Mount>{{"overlay", "overlay", "",
+                                     {"workdir=" + work(3), "upperdir=" + upper(3),
+                                      "lowerdir=" + upper(2) + ":" + upper(1)}}}));
+}
+
+TEST_F(OverlaySnapshotterTest, IndexOffComesFirstWhenSupported) {
+  snapshotter::OverlayConfig c;
+  c.index_off = true;
+  make(c);
+  layer("l1", "");
+  auto m = sn_->prepare("a", "l1", {});
+  ASSERT_TRUE(m.isOk());
+  ASSERT_EQ(m->size(), 1u);
+  EXPECT_EQ((*m)[0].options.front(), "index=off");
+}
+
+TEST_F(OverlaySnapshotterTest, ViewOfSingleParentIsRoBindOfParent) {
+  layer("l1", "");
+  auto m = sn_->view("v", "l1", {});
+  ASSERT_TRUE(m.isOk());
+  EXPECT_EQ(*m, (std::vector<Mount>{{"bind", upper(1), "", {"ro", "rbind"}}}));
+}
+
+TEST_F(OverlaySnapshotterTest, ViewOfTwoParentsIsLowerOnlyOverlay) {
+  layer("l1", "");
+  layer("l2", "l1");
+  auto m = sn_->view("v", "l2", {});
+  ASSERT_TRUE(m.isOk());
+  EXPECT_EQ(*m, (std::vector<Mount>{
+                    {"overlay", "overlay", "", {"lowerdir=" + upper(2) + ":" + upper(1)}}}));
+}
+
+TEST_F(OverlaySnapshotterTest, FuseOverlayfsTypeInPrepareViewAndMounts) {
+  snapshotter::OverlayConfig c;
+  c.fuse_overlayfs = true;
+  c.index_off = true;
+  make(c);
+  layer("l1", "");
+  layer("l2", "l1");
+  auto p = sn_->prepare("a", "l2", {});
+  auto v = sn_->view("v", "l2", {});
+  ASSERT_TRUE(p.isOk());
+  ASSERT_TRUE(v.isOk());
+  EXPECT_EQ((*p)[0].type, "fuse3.fuse-overlayfs");
+  EXPECT_EQ((*v)[0].type, "fuse3.fuse-overlayfs");
+  EXPECT_EQ((*sn_->mounts("a"))[0].type, "fuse3.fuse-overlayfs");
+  EXPECT_EQ((*p)[0].options.front(), "workdir=" + work(3));  // no index=off for FUSE
+}
+
+TEST_F(OverlaySnapshotterTest, FailedPrepareLeavesNoDirectory) {
+  ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());
+  EXPECT_FALSE(sn_->prepare("a", "", {}).isOk());
+  EXPECT_FALSE(sn_->prepare("b", "missing", {}).isOk());
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(root_ / "snapshots")) {
+    names.push_back(e.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"1"});
+}
+
+TEST_F(OverlaySnapshotterTest, RemoveDeletesDirectoryAndRoots) {
+  ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());
+  EXPECT_CALL(*store_, removeRoots(root_ / "gcroots" / "1")).WillOnce(Return(Status::ok()));
+  ASSERT_TRUE(sn_->remove("a").isOk());
+  EXPECT_FALSE(fs::exists(root_ / "snapshots" / "1"));
+}
+
+TEST_F(OverlaySnapshotterTest, CleanupRemovesOrphansOnly) {
+  ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());
+  fs::create_directories(root_ / "snapshots" / "99" / "fs");
+  fs::create_directories(root_ / "snapshots" / "new-abc123" / "fs");
+  fs::create_directories(root_ / "gcroots" / "1");
+  fs::create_directories(root_ / "gcroots" / "42");
+  EXPECT_CALL(*store_, removeRoots(root_ / "gcroots" / "42")).WillOnce(Return(Status::ok()));
+  ASSERT_TRUE(sn_->cleanup().isOk());
+  EXPECT_TRUE(fs::exists(root_ / "snapshots" / "1"));
+  EXPECT_FALSE(fs::exists(root_ / "snapshots" / "99"));
+  EXPECT_FALSE(fs::exists(root_ / "snapshots" / "new-abc123"));
+}
+
+TEST_F(OverlaySnapshotterTest, OrphanDirectoryWithReusedIdIsReplaced) {
+  // A crash after the rename but before the metadata commit leaves snapshots/1 behind,
+  // and the id comes back.
+  writeFile(root_ / "snapshots" / "1" / "fs" / "stale", "x");
+  ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());
+  EXPECT_FALSE(fs::exists(root_ / "snapshots" / "1" / "fs" / "stale"));
+}
+
+TEST_F(OverlaySnapshotterTest, StateSurvivesRestart) {
+  layer("l1", "", {{"k", "v"}});
+  ASSERT_TRUE(sn_->prepare("a", "l1", {}).isOk());
+  auto before = sn_->mounts("a");
+  auto info = sn_->stat("l1");
+  make({});
+  EXPECT_EQ(*sn_->mounts("a"), *before);
+  auto after = sn_->stat("l1");
+  ASSERT_TRUE(after.isOk());
+  EXPECT_EQ(after->labels, info->labels);
+  EXPECT_EQ(after->created, info->created);
+}
+
+TEST_F(OverlaySnapshotterTest, ChildFsTakesOwnerOfParentFs) {
+  layer("l1", "");
+  ASSERT_EQ(::chmod(upper(1).c_str(), 0700), 0);
+  ASSERT_TRUE(sn_->prepare("a", "l1", {}).isOk());
+  struct stat p {}, c {};
+  ASSERT_EQ(::stat(upper(1).c_str(), &p), 0);
+  ASSERT_EQ(::stat(upper(2).c_str(), &c), 0);
+  EXPECT_EQ(p.st_uid, c.st_uid);
+  EXPECT_EQ(p.st_gid, c.st_gid);
+}
+
+}  // namespace
+}  // namespace nixsnap::testing
