@@ -247,6 +247,17 @@ checkRealImages() {
     $(closureOf "${config}" "${hello}" | grep -vx -- "${config}" | tr '\n' ' ')
   expectEq "resolvedByNix archive references its closure (Nix sees the store paths)" \
     "${hello}" "$(nix-store -qR "${img}" | grep -x -- "${hello}" || true)"
+
+  # fromImage: the base's layers come first and keep their Nix annotations.
+  local dir manifest
+  img="$(build layeredImage)" || return 1
+  dir="$(mktemp -d "${tmp}/archive-XXXX")"
+  tar -xf "${img}" -C "${dir}"
+  expectEq "fromImage archive is named by --ref" "localhost/layered:v1.2" \
+    "$(jq -r '.manifests[0].annotations["io.containerd.image.name"]' "${dir}/index.json")"
+  manifest="${dir}/blobs/$(jq -r '.manifests[0].digest | sub(":"; "/")' "${dir}/index.json")"
+  expectEq "fromImage base layer first, with its closure annotated" "${hello}" \
+    "$(jq -r '.layers[0].annotations | to_entries[] | .value' "${manifest}" | grep -x -- "${hello}" || true)"
 }
 
 if [[ -n "${real}" ]]; then
