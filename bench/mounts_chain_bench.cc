@@ -81,7 +81,7 @@ void removeChain(SnapshotsClient& c, const Chain& chain) {
 }
 
 int run(const Target& target, const fs::path& store, int layers, const std::vector<int>& path_counts,
-        int iterations, int runs) {
+        int iterations, int runs, bool decode) {
   Status ready = waitReady(target, 10000);
   if (!ready.isOk()) {
     std::cerr << "mounts_chain_bench: " << ready.toString() << "\n";
@@ -116,7 +116,7 @@ int run(const Target& target, const fs::path& store, int layers, const std::vect
       for (int i = 0; i < iterations; ++i) {
         size_t n = 0;
         auto t0 = std::chrono::steady_clock::now();
-        Status st = client.mounts(ch.top, &n);
+        Status st = decode ? client.mounts(ch.top, &n) : client.mountsRaw(ch.top, &n);
         s.add(std::chrono::steady_clock::now() - t0);
         if (!st.isOk() || n != ch.mounts) {
           std::cerr << "mounts_chain_bench: mounts " << ch.top << ": " << st.toString() << " ("
@@ -133,8 +133,9 @@ int run(const Target& target, const fs::path& store, int layers, const std::vect
     }
   }
   if (rc == 0) {
-    std::printf("\n== Mounts on top of a %d-layer chain (%s): medians of %d runs x %d calls\n", layers,
-                target.label.c_str(), runs, iterations);
+    std::printf("\n== Mounts on top of a %d-layer chain (%s, reply %s): medians of %d runs x %d calls\n",
+                layers, target.label.c_str(), decode ? "decoded by C++ protobuf" : "not decoded", runs,
+                iterations);
     std::printf("%-12s %-8s %12s %12s %12s %14s\n", "paths/layer", "mounts", "p50_us", "p99_us",
                 "us/mount", "chain_build_s");
     double first = 0;
@@ -171,6 +172,7 @@ int main(int argc, char** argv) {
   using namespace nixsnap::bench;
   std::string target_spec, store_dir;
   int layers = 16, iterations = 200, runs = 5;
+  bool decode = false;
   std::vector<int> paths = {100, 1000};
   CLI::App app{"Mounts latency on a deep chain of snapshots with many store-path labels"};
   app.add_option("--target", target_spec, "LABEL=SOCKET,SNAPSHOTTER[,NAMESPACE]")->required();
@@ -179,11 +181,12 @@ int main(int argc, char** argv) {
   app.add_option("--paths", paths, "store-path labels per layer (one chain each)")->delimiter(',');
   app.add_option("--iterations", iterations, "Mounts calls per run and chain");
   app.add_option("--runs", runs, "measured runs");
+  app.add_flag("--decode", decode, "decode replies into messages (adds this client's parse time)");
   CLI11_PARSE(app, argc, argv);
   auto target = parseTarget(target_spec);
   if (!target.isOk() || paths.empty() || layers < 1) {
     std::cerr << "mounts_chain_bench: bad arguments: " << target.status().toString() << "\n";
     return 2;
   }
-  return run(*target, store_dir, layers, paths, iterations, runs);
+  return run(*target, store_dir, layers, paths, iterations, runs, decode);
 }

@@ -4,6 +4,9 @@
 #include <thread>
 
 #include <grpcpp/client_context.h>
+#include <grpcpp/impl/codegen/client_unary_call.h>
+#include <grpcpp/impl/codegen/rpc_method.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
@@ -153,6 +156,74 @@ Status SnapshotsClient::mounts(const std::string& key, size_t* mounts) {
     *mounts = static_cast<size_t>(resp.mounts_size());
   }
   return rpc::fromGrpc(st);
+}
+
+namespace {
+
+/// Reads a base-128 varint at `p`; false when it runs past `end`.
+bool readVarint(const uint8_t*& p, const uint8_t* end, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && p < end; shift += 7) {
+    uint8_t b = *p++;
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Counts occurrences of length-delimited field 1 at the top level of a message.
+Result<size_t> countField1(const std::string& wire) {
+  const auto* p = reinterpret_cast<const uint8_t*>(wire.data());
+  const auto* end = p + wire.size();
+  size_t n = 0;
+  while (p < end) {
+    uint64_t tag = 0, len = 0;
+    if (!readVarint(p, end, tag) || (tag & 7) != 2 || !readVarint(p, end, len) ||
+        len > static_cast<uint64_t>(end - p)) {
+      return internalError("decoding MountsResponse: unexpected wire data");
+    }
+    n += (tag >> 3) == 1 ? 1 : 0;
+    p += len;
+  }
+  return n;
+}
+
+}  // namespace
+
+Status SnapshotsClient::mountsRaw(const std::string& key, size_t* mounts, size_t* bytes) {
+  grpc::ClientContext ctx;
+  prepareContext(ctx, target_, lease_);
+  snapshotsv1::MountsRequest req;
+  req.set_snapshotter(target_.snapshotter);
+  req.set_key(key);
+  static const char kMethod[] = "/containerd.services.snapshots.v1.Snapshots/Mounts";
+  grpc::internal::RpcMethod method(kMethod, grpc::internal::RpcMethod::NORMAL_RPC, stubs_->channel);
+  grpc::ByteBuffer reply;
+  auto st = grpc::internal::BlockingUnaryCall<snapshotsv1::MountsRequest, grpc::ByteBuffer>(
+      stubs_->channel.get(), method, &ctx, req, &reply);
+  if (!st.ok()) {
+    return rpc::fromGrpc(st);
+  }
+  std::vector<grpc::Slice> slices;
+  (void)reply.Dump(&slices);
+  std::string wire;
+  wire.reserve(reply.Length());
+  for (const auto& s : slices) {
+    wire.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  Result<size_t> n = countField1(wire);
+  if (!n.isOk()) {
+    return n.status();
+  }
+  if (mounts != nullptr) {
+    *mounts = *n;
+  }
+  if (bytes != nullptr) {
+    *bytes = wire.size();
+  }
+  return Status::ok();
 }
 
 Status SnapshotsClient::stat(const std::string& key) {

@@ -48,6 +48,11 @@ class SnapshotsClient {
   Status view(const std::string& key, const std::string& parent, size_t* mounts = nullptr);
   Status commit(const std::string& name, const std::string& key, const Labels& labels);
   Status mounts(const std::string& key, size_t* mounts = nullptr);
+  /// Mounts without decoding the reply into messages: receives the wire bytes and counts
+  /// the top-level `mounts` fields (field 1), so that a benchmark measures the server and
+  /// not this client's protobuf parsing (containerd, the real client, decodes in Go).
+  /// @param bytes may be null; set to the reply's size in bytes.
+  Status mountsRaw(const std::string& key, size_t* mounts, size_t* bytes = nullptr);
   Status stat(const std::string& key);
   Status remove(const std::string& key);
 
