@@ -1,7 +1,6 @@
 // nix-snapshotter: containerd proxy snapshotter that understands Nix.
 // Parses flags, merges them over the config file and hands over to server::runDaemon.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <optional>
 #include <string>
@@ -29,8 +28,9 @@ int main(int argc, char** argv) {
   CLI::App app{"nix-snapshotter: a containerd snapshotter that understands Nix"};
   std::optional<std::string> config_path;
   nixsnap::config::Overrides overrides;
-  app.add_option("--config", config_path, "TOML config file (default " +
-                                              std::string(nixsnap::config::kDefaultConfigPath) + ")");
+  app.add_option(
+      "--config", config_path,
+      "TOML config file (default " + std::string(nixsnap::config::kDefaultConfigPath) + ")");
   app.add_option("--address", overrides.address, "unix socket to serve on");
   app.add_option("--root", overrides.root, "state directory");
   app.add_option("--log-level", overrides.log_level, "trace, debug, info, warn or error");

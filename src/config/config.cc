@@ -1,13 +1,12 @@
 #include "config/config.h"
 
 #include <sys/un.h>
+#include <toml++/toml.h>
 
 #include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <toml++/toml.h>
 
 #include "common/log.h"
 
@@ -35,8 +34,7 @@ Status readString(const toml::node& node, std::string_view origin, std::string_v
   return Status::ok();
 }
 
-Status readBool(const toml::node& node, std::string_view origin, std::string_view key,
-                bool& out) {
+Status readBool(const toml::node& node, std::string_view origin, std::string_view key, bool& out) {
   const auto* b = node.as_boolean();
   if (b == nullptr) {
     return invalidArgument(keyError(origin, "expected a boolean for key", key));
@@ -45,8 +43,7 @@ Status readBool(const toml::node& node, std::string_view origin, std::string_vie
   return Status::ok();
 }
 
-Status readImageService(const toml::node& node, std::string_view origin,
-                        ImageServiceConfig& out) {
+Status readImageService(const toml::node& node, std::string_view origin, ImageServiceConfig& out) {
   const auto* table = node.as_table();
   if (table == nullptr) {
     return invalidArgument(keyError(origin, "expected a table for key", "image_service"));
@@ -90,8 +87,8 @@ Status readTopLevel(const toml::table& table, std::string_view origin, Config& o
 
 Status requireAbsolute(const std::string& value, std::string_view key) {
   if (value.empty() || value.front() != '/') {
-    return invalidArgument("config: key \"" + std::string(key) + "\" must be an absolute path, got \"" +
-                           value + "\"");
+    return invalidArgument("config: key \"" + std::string(key) +
+                           "\" must be an absolute path, got \"" + value + "\"");
   }
   return Status::ok();
 }
@@ -104,8 +101,8 @@ Result<Config> parseConfig(std::string_view text, std::string_view origin) {
     table = toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
     std::ostringstream msg;
-    msg << "config " << origin << ": parsing TOML at line " << e.source().begin.line
-        << ", column " << e.source().begin.column << ": " << e.description();
+    msg << "config " << origin << ": parsing TOML at line " << e.source().begin.line << ", column "
+        << e.source().begin.column << ": " << e.description();
     return invalidArgument(msg.str());
   }
   Config config;
@@ -154,12 +151,14 @@ Status validate(const Config& config) {
   }
   log::Level level;
   if (!log::parseLevel(config.log_level, level)) {
-    return invalidArgument("config: key \"log_level\" must be one of trace, debug, info, warn, "
-                           "error; got \"" + config.log_level + "\"");
+    return invalidArgument(
+        "config: key \"log_level\" must be one of trace, debug, info, warn, "
+        "error; got \"" +
+        config.log_level + "\"");
   }
   if (config.image_service.enable) {
-    NIXSNAP_RETURN_IF_ERROR(
-        requireAbsolute(config.image_service.containerd_address, "image_service.containerd_address"));
+    NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.image_service.containerd_address,
+                                            "image_service.containerd_address"));
   }
   return Status::ok();
 }

@@ -11,14 +11,15 @@ namespace nixsnap::config {
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/nix-snapshotter/config.toml";
 inline constexpr std::string_view kDefaultAddress = "/run/nix-snapshotter/nix-snapshotter.sock";
-inline constexpr std::string_view kDefaultRoot = "/var/lib/containerd/io.containerd.snapshotter.v1.nix";
+inline constexpr std::string_view kDefaultRoot =
+    "/var/lib/containerd/io.containerd.snapshotter.v1.nix";
 inline constexpr std::string_view kDefaultContainerdAddress = "/run/containerd/containerd.sock";
 inline constexpr std::string_view kDefaultStoreDir = "/nix/store";
 inline constexpr std::string_view kDefaultLogLevel = "info";
 
 /// `[image_service]`: the CRI image service nix-snapshotter serves next to the snapshots API.
 struct ImageServiceConfig {
-  bool enable = true;  ///< `enable`
+  bool enable = true;                                         ///< `enable`
   std::string containerd_address{kDefaultContainerdAddress};  ///< `containerd_address`
   bool operator==(const ImageServiceConfig&) const = default;
 };

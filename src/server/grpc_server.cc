@@ -1,9 +1,8 @@
 #include "server/grpc_server.h"
 
-#include <unistd.h>
-
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "server/unix_socket.h"
@@ -15,8 +14,8 @@ GrpcServer::GrpcServer(fs::path address, std::unique_ptr<grpc::Server> server)
 
 GrpcServer::~GrpcServer() { shutdown(std::chrono::milliseconds(0)); }
 
-Result<std::unique_ptr<GrpcServer>> GrpcServer::start(
-    const fs::path& address, const std::vector<grpc::Service*>& services) {
+Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const fs::path& address,
+                                                      const std::vector<grpc::Service*>& services) {
   NIXSNAP_RETURN_IF_ERROR(prepareSocketPath(address));
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + address.string(), grpc::InsecureServerCredentials());
@@ -28,8 +27,8 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(
   if (server == nullptr) {
     return unavailable("starting gRPC server on " + address.string() + ": bind failed");
   }
-  NIXSNAP_LOG(Info, "serving", {{"address", address.string()},
-                                {"services", std::to_string(services.size())}});
+  NIXSNAP_LOG(Info, "serving",
+              {{"address", address.string()}, {"services", std::to_string(services.size())}});
   return std::unique_ptr<GrpcServer>(new GrpcServer(address, std::move(server)));
 }
 

@@ -17,8 +17,8 @@ Status serve(const fs::path& address, const std::vector<grpc::Service*>& service
   notifier.notify("READY=1");
   NIXSNAP_LOG(Info, "nix-snapshotter ready", {{"address", address.string()}});
   const int reason = wait_for_stop();
-  NIXSNAP_LOG(Info, "stopping", {{"signal", std::to_string(reason)},
-                                 {"grace_ms", std::to_string(grace.count())}});
+  NIXSNAP_LOG(Info, "stopping",
+              {{"signal", std::to_string(reason)}, {"grace_ms", std::to_string(grace.count())}});
   notifier.notify("STOPPING=1");
   (*server)->shutdown(grace);
   return Status::ok();

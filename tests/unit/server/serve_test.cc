@@ -3,18 +3,16 @@
 #include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
-
-#include <atomic>
-#include <future>
-#include <thread>
-
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <atomic>
 #include <cstring>
+#include <future>
+#include <thread>
 
-#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "common/unique_fd.h"
+#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "mocks/server_mocks.h"
 #include "support/test_env.h"
 

@@ -90,8 +90,7 @@ TEST(UnixSocketTest, RegularFileAtTheAddressIsNeverDeleted) {
 
 TEST(UnixSocketTest, RelativeOrTooLongPathIsInvalid) {
   EXPECT_EQ(prepareSocketPath("rel/ns.sock").code(), ErrorCode::InvalidArgument);
-  EXPECT_EQ(prepareSocketPath("/tmp/" + std::string(120, 'x')).code(),
-            ErrorCode::InvalidArgument);
+  EXPECT_EQ(prepareSocketPath("/tmp/" + std::string(120, 'x')).code(), ErrorCode::InvalidArgument);
 }
 
 TEST(UnixSocketTest, ParentThatIsAFileFails) {
