@@ -112,7 +112,14 @@ Status GrpcContainerdClient::writeContent(const CallContext& ctx, const std::str
   prepare(gctx, ctx);
   auto stream = stubs_.content->Write(&gctx);
   std::string what = "writing content " + expected;
-  auto finish = [&]() { return convert(stream->Finish(), what); };
+  // containerd's server sends the last response once more when it returns; drain every
+  // pending message or Finish() waits forever.
+  auto finish = [&]() {
+    content::WriteContentResponse drain;
+    while (stream->Read(&drain)) {
+    }
+    return convert(stream->Finish(), what);
+  };
   content::WriteContentRequest req;
   content::WriteContentResponse resp;
   req.set_action(content::STAT);
