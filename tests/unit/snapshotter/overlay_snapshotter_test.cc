@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 
 #include "metadata/sqlite_meta_store.h"
+#include "mount/linux_mounter.h"
+#include "mount/scoped_mount.h"
+#include "snapshotter/factory.h"
 #include "mocks/common_mocks.h"
 #include "mocks/nix_mocks.h"
 #include "support/test_env.h"
@@ -184,6 +187,54 @@ TEST_F(OverlaySnapshotterTest, ChildFsTakesOwnerOfParentFs) {
   ASSERT_EQ(::stat(upper(2).c_str(), &c), 0);
   EXPECT_EQ(p.st_uid, c.st_uid);
   EXPECT_EQ(p.st_gid, c.st_gid);
+}
+
+}  // namespace
+}  // namespace nixsnap::testing
+
+namespace nixsnap::testing {
+namespace {
+
+// Real mounts: the returned mounts work with the kernel's overlayfs (root only).
+TEST(OverlaySnapshotterRootTest, MountsWorkWithRealOverlayfs) {
+  NIXSNAP_REQUIRE_ROOT();
+  auto mounter = mount::makeLinuxMounter();
+  if (!mounter->supportsOverlay()) {
+    GTEST_SKIP() << "kernel has no overlayfs";
+  }
+  TempDir dir = makeTempDir();
+  snapshotter::Options o;
+  o.root = dir.path() / "root";
+  o.nix_state_dir = dir.path() / "nixstate";
+  auto sn = snapshotter::makeSnapshotter(o);
+  ASSERT_TRUE(sn.isOk());
+  auto base = (*sn)->prepare("base-a", "", {});
+  ASSERT_TRUE(base.isOk());
+  {
+    auto m = mount::ScopedMount::create(*mounter, (*base)[0], dir.path() / "m1");
+    ASSERT_TRUE(m.isOk()) << m.status().toString();
+    writeFile(dir.path() / "m1" / "from-base", "1");
+  }
+  ASSERT_TRUE((*sn)->commit("base", "base-a", {}).isOk());
+  auto top = (*sn)->prepare("top-a", "base", {});
+  ASSERT_TRUE(top.isOk());
+  ASSERT_EQ((*top)[0].type, "overlay");
+  {
+    auto m = mount::ScopedMount::create(*mounter, (*top)[0], dir.path() / "m2");
+    ASSERT_TRUE(m.isOk()) << m.status().toString();
+    EXPECT_EQ(readFile(dir.path() / "m2" / "from-base"), "1");
+    writeFile(dir.path() / "m2" / "from-top", "2");
+  }
+  ASSERT_TRUE((*sn)->commit("top", "top-a", {}).isOk());
+  auto view = (*sn)->view("v", "top", {});
+  ASSERT_TRUE(view.isOk());
+  auto m = mount::ScopedMount::create(*mounter, (*view)[0], dir.path() / "m3");
+  ASSERT_TRUE(m.isOk()) << m.status().toString();
+  EXPECT_EQ(readFile(dir.path() / "m3" / "from-base"), "1");
+  EXPECT_EQ(readFile(dir.path() / "m3" / "from-top"), "2");
+  auto u = (*sn)->usage("top");
+  ASSERT_TRUE(u.isOk());
+  EXPECT_EQ(u->inodes, 2);  // fs/ and from-top
 }
 
 }  // namespace
