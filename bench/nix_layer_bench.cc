@@ -6,6 +6,7 @@
 //   nix_layer_bench --target ours=/tmp/x/ns.sock,nix --paths-file /tmp/x/paths --runs 5
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -18,7 +19,16 @@
 namespace nixsnap::bench {
 namespace {
 
-int run(const Target& target, const std::vector<std::string>& paths, int runs) {
+/// Runs `sh -c cmd`; returns its wall time in seconds, or a negative value on failure.
+double timeShell(const std::string& cmd) {
+  auto t0 = std::chrono::steady_clock::now();
+  int rc = std::system(cmd.c_str());
+  double s = secondsSince(t0);
+  return rc == 0 ? s : -1;
+}
+
+int run(const Target& target, const std::vector<std::string>& paths, int runs,
+        const std::string& reference_cmd) {
   Status ready = waitReady(target, 10000);
   if (!ready.isOk()) {
     std::cerr << "nix_layer_bench: " << ready.toString() << "\n";
@@ -40,7 +50,7 @@ int run(const Target& target, const std::vector<std::string>& paths, int runs) {
     labels[std::string(snapshotter::kLabelNixStorePathPrefix) + std::to_string(i)] = paths[i];
   }
   const std::string tag = "nixlayer" + std::to_string(::getpid());
-  std::vector<double> prepare_s, remove_s;
+  std::vector<double> prepare_s, remove_s, reference_s;
   for (int r = 0; r < runs; ++r) {
     const std::string key = tag + "-r" + std::to_string(r);
     auto t0 = std::chrono::steady_clock::now();
@@ -59,7 +69,17 @@ int run(const Target& target, const std::vector<std::string>& paths, int runs) {
     }
     prepare_s.push_back(prep);
     remove_s.push_back(rm);
-    std::fprintf(stderr, "run %d: prepare %.3f s, remove %.3f s\n", r + 1, prep, rm);
+    std::fprintf(stderr, "run %d: prepare %.3f s, remove %.3f s", r + 1, prep, rm);
+    if (!reference_cmd.empty()) {
+      double ref = timeShell(reference_cmd);
+      if (ref < 0) {
+        std::cerr << "\nnix_layer_bench: reference command failed: " << reference_cmd << "\n";
+        return 1;
+      }
+      reference_s.push_back(ref);
+      std::fprintf(stderr, ", reference %.3f s", ref);
+    }
+    std::fprintf(stderr, "\n");
   }
   if (!lease_id.empty()) {
     (void)client.deleteLease(lease_id, false);
@@ -71,6 +91,11 @@ int run(const Target& target, const std::vector<std::string>& paths, int runs) {
               fixed(median(prepare_s), 3).c_str(), fixed(*mn, 3).c_str(), fixed(*mx, 3).c_str(),
               fixed(median(prepare_s) * 1e6 / static_cast<double>(std::max<size_t>(paths.size(), 1)), 0).c_str(),
               fixed(median(remove_s), 3).c_str());
+  if (!reference_s.empty()) {
+    std::printf("reference command (interleaved) median %s s; prepare/reference = %s\n",
+                fixed(median(reference_s), 3).c_str(),
+                fixed(median(prepare_s) / std::max(median(reference_s), 1e-9), 2).c_str());
+  }
   return 0;
 }
 
@@ -79,12 +104,14 @@ int run(const Target& target, const std::vector<std::string>& paths, int runs) {
 
 int main(int argc, char** argv) {
   using namespace nixsnap::bench;
-  std::string target_spec, paths_file;
+  std::string target_spec, paths_file, reference_cmd;
   int runs = 5;
   CLI::App app{"Prepare time of a Nix layer whose store paths are already valid"};
   app.add_option("--target", target_spec, "LABEL=SOCKET,SNAPSHOTTER[,NAMESPACE]")->required();
   app.add_option("--paths-file", paths_file, "store paths, one per line")->required();
   app.add_option("--runs", runs, "measured runs");
+  app.add_option("--reference-cmd", reference_cmd,
+                 "shell command timed after each run, e.g. one nix-store --realise --add-root call");
   CLI11_PARSE(app, argc, argv);
   auto target = parseTarget(target_spec);
   if (!target.isOk()) {
@@ -102,5 +129,5 @@ int main(int argc, char** argv) {
     std::cerr << "nix_layer_bench: no store paths in " << paths_file << "\n";
     return 2;
   }
-  return run(*target, paths, runs);
+  return run(*target, paths, runs, reference_cmd);
 }

@@ -166,15 +166,13 @@ if want nixlayer; then
   (cd "${T}/nixpaths" && nix-store --add nixsnap-bench-path-*) >"${T}/nix-paths.txt"
   note "nix-store --add of ${NIX_PATHS} files took $(($(now_ms) - start)) ms"
   [[ "$(wc -l <"${T}/nix-paths.txt")" == "${NIX_PATHS}" ]] || fail "nix-store --add gave the wrong count"
-  "${BENCH}/nix_layer_bench" --target "nix-direct=${T}/ns.sock,nix" \
-    --paths-file "${T}/nix-paths.txt" --runs "${RUNS}" | report
-  # Reference: one nix-store process realising and rooting all of them.
+  # Reference, interleaved with the runs: one nix-store process realising and rooting all
+  # of them (what a single-process design costs on this machine at that moment).
   mkdir -p "${T}/refroots"
-  start=$(now_ms)
-  # shellcheck disable=SC2046
-  nix-store --realise $(cat "${T}/nix-paths.txt") --add-root "${T}/refroots/r" >/dev/null
-  printf 'reference: one nix-store --realise --add-root of all %s paths: %s ms\n' "${NIX_PATHS}" \
-    "$(($(now_ms) - start))" | report
+  "${BENCH}/nix_layer_bench" --target "nix-direct=${T}/ns.sock,nix" \
+    --paths-file "${T}/nix-paths.txt" --runs "${RUNS}" \
+    --reference-cmd "rm -f ${T}/refroots/r*; nix-store --realise \$(cat ${T}/nix-paths.txt) --add-root ${T}/refroots/r >/dev/null" |
+    report
   rm -rf "${T}/refroots"
 fi
 
