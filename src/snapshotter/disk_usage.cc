@@ -1,47 +1,43 @@
 #include "snapshotter/disk_usage.h"
 
-#include <ftw.h>
+#include <fts.h>
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <mutex>
 #include <set>
 #include <utility>
 
 namespace nixsnap::snapshotter {
 
-namespace {
-
-// nftw has no user pointer: the walk state lives here, one walk at a time.
-std::mutex g_walk_mu;
-std::set<std::pair<dev_t, ino_t>>* g_seen = nullptr;
-Usage* g_usage = nullptr;
-
-int visit(const char* /*path*/, const struct stat* st, int type, struct FTW* /*ftw*/) {
-  if (type == FTW_NS) {
-    return 0;
-  }
-  if (g_seen->emplace(st->st_dev, st->st_ino).second) {
-    g_usage->inodes += 1;
-    g_usage->size_bytes += static_cast<int64_t>(st->st_blocks) * 512;
-  }
-  return 0;
-}
-
-}  // namespace
-
 Result<Usage> diskUsage(const fs::path& dir) {
-  std::lock_guard<std::mutex> lock(g_walk_mu);
+  struct stat root_st {};
+  if (::lstat(dir.c_str(), &root_st) != 0) {
+    return errnoStatus(errno, "measuring disk usage of \"" + dir.string() + "\"");
+  }
+  std::string root = dir.string();
+  char* argv[] = {root.data(), nullptr};
+  // fts(3) keeps its state in the handle: concurrent walks need no shared lock.
+  FTS* fts = ::fts_open(argv, FTS_PHYSICAL | FTS_NOCHDIR | FTS_XDEV, nullptr);
+  if (fts == nullptr) {
+    return errnoStatus(errno, "measuring disk usage of \"" + root + "\"");
+  }
   std::set<std::pair<dev_t, ino_t>> seen;
   Usage usage;
-  g_seen = &seen;
-  g_usage = &usage;
-  int rc = ::nftw(dir.c_str(), visit, 64, FTW_PHYS | FTW_MOUNT);
+  while (FTSENT* e = ::fts_read(fts)) {
+    if (e->fts_info == FTS_DP || e->fts_info == FTS_NS || e->fts_info == FTS_NSOK ||
+        e->fts_statp == nullptr) {
+      continue;  // post-order visit of a directory, or no stat data
+    }
+    const struct stat* st = e->fts_statp;
+    if (seen.emplace(st->st_dev, st->st_ino).second) {
+      usage.inodes += 1;
+      usage.size_bytes += static_cast<int64_t>(st->st_blocks) * 512;
+    }
+  }
   int err = errno;
-  g_seen = nullptr;
-  g_usage = nullptr;
-  if (rc != 0) {
-    return errnoStatus(err, "measuring disk usage of \"" + dir.string() + "\"");
+  ::fts_close(fts);
+  if (err != 0) {
+    return errnoStatus(err, "measuring disk usage of \"" + root + "\"");
   }
   return usage;
 }
