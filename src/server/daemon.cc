@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "server/image_services.h"
 #include "server/notifier.h"
+#include "server/root_lock.h"
 #include "server/serve.h"
 #include "server/signals.h"
 #include "snapshotter/factory.h"
@@ -14,6 +15,11 @@
 namespace nixsnap::server {
 
 Status runDaemon(const config::Config& config) {
+  // Held until return: a second daemon on the same root (any socket) is refused.
+  Result<UniqueFd> root_lock = lockRoot(config.root);
+  if (!root_lock.isOk()) {
+    return root_lock.status();
+  }
   snapshotter::Options options;
   options.root = config.root;
   options.store_dir = config.store_dir;

@@ -35,7 +35,8 @@ assert_fails "${NIXSNAP_BIN}" --config "${T}/absent.toml" --address "${T}/a.sock
 assert_contains "${ASSERT_OUTPUT}" "absent.toml"
 
 step "bad --log-level is an error"
-assert_fails "${NIXSNAP_BIN}" --log-level loud --address "${T}/l.sock" --root "${T}/l-root"
+: >"${T}/empty.toml"
+assert_fails "${NIXSNAP_BIN}" --config "${T}/empty.toml" --log-level loud --address "${T}/l.sock" --root "${T}/l-root"
 assert_contains "${ASSERT_OUTPUT}" "log_level"
 
 step "start with NOTIFY_SOCKET: READY=1; socket directory created 0700"
@@ -63,6 +64,12 @@ step "a second daemon on the same socket is refused, the first keeps serving"
 daemon_config "${T}/second.toml"
 assert_fails "${NIXSNAP_BIN}" --config "${T}/second.toml" --address "${sock}" --root "${T}/root2"
 assert_contains "${ASSERT_OUTPUT}" "another process is serving"
+is_running "${pid1}" || fail "first daemon died"
+
+step "a second daemon on the same root (another socket) is refused"
+assert_fails "${NIXSNAP_BIN}" --config "${T}/second.toml" --address "${T}/other.sock" --root "${root}"
+assert_contains "${ASSERT_OUTPUT}" "another nix-snapshotter is using it"
+[[ ! -e "${T}/other.sock" ]] || fail "the refused daemon created its socket"
 is_running "${pid1}" || fail "first daemon died"
 "${SNAPCTL}" --address "${sock}" prepare k-active >/dev/null
 "${SNAPCTL}" --address "${sock}" prepare base-active >/dev/null
