@@ -1,0 +1,145 @@
+#include "image/builder.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "oci/archive_reader.h"
+#include "oci/layout.h"
+#include "support/test_env.h"
+
+namespace nixsnap::image {
+namespace {
+
+std::string sp(char c, const std::string& name) {
+  return "/nix/store/" + std::string(32, c) + "-" + name;
+}
+
+class BuilderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::writeFile(dir_.path() / "closure",
+                       sp('b', "hello") + "\n" + sp('a', "lib") + "\n" + sp('c', "config") + "\n");
+    testing::writeFile(dir_.path() / "config.json", R"({"entrypoint":["/bin/hello"]})");
+    opts_.closure = dir_.path() / "closure";
+    opts_.config = dir_.path() / "config.json";
+    opts_.out = dir_.path() / "out.tar";
+    opts_.ref = "example.com/hello:1";
+  }
+
+  oci::Layout open(const fs::path& archive) {
+    fs::path x = dir_.path() / ("x" + std::to_string(n_++));
+    fs::create_directories(x);
+    EXPECT_TRUE(oci::extractImageArchive(archive, x).isOk());
+    auto l = oci::openLayout(x);
+    EXPECT_TRUE(l.isOk()) << l.status().toString();
+    return *l;
+  }
+
+  TempDir dir_ = testing::makeTempDir();
+  BuildOptions opts_;
+  int n_ = 0;
+};
+
+TEST_F(BuilderTest, NixLayerAnnotationsFollowClosureOrder) {
+  auto r = buildImage(opts_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  auto l = open(opts_.out);
+  ASSERT_EQ(l.image.manifest.layers.size(), 1u);
+  const auto& a = l.image.manifest.layers[0].annotations;
+  EXPECT_EQ(a.at("containerd.io/snapshot/nix-layer"), "true");
+  EXPECT_EQ(a.at("containerd.io/snapshot/nix-store-path.0"), sp('b', "hello"));
+  EXPECT_EQ(a.at("containerd.io/snapshot/nix-store-path.1"), sp('a', "lib"));
+  EXPECT_EQ(a.at("containerd.io/snapshot/nix-store-path.2"), sp('c', "config"));
+  EXPECT_EQ(l.image.names, std::vector<std::string>{"example.com/hello:1"});
+  EXPECT_EQ(r->manifest_digest, l.image.manifest_desc.digest);
+  auto config = nlohmann::json::parse(l.image.config_json);
+  EXPECT_EQ(config["config"]["Entrypoint"][0], "/bin/hello");
+  EXPECT_EQ(config["os"], "linux");
+}
+
+TEST_F(BuilderTest, ConfigFilesOwnStorePathIsLeftOut) {
+  fs::path store = dir_.path() / "store";
+  std::string cfg = (store / (std::string(32, 'd') + "-cfg.json")).string();
+  std::string app = (store / (std::string(32, 'b') + "-app")).string();
+  testing::writeFile(cfg, "{}");
+  testing::writeFile(dir_.path() / "closure2", cfg + "\n" + app + "\n");
+  opts_.store_dir = store;
+  opts_.closure = dir_.path() / "closure2";
+  opts_.config = cfg;
+  auto built = buildImage(opts_);
+  ASSERT_TRUE(built.isOk()) << built.status().toString();
+  const auto a = open(opts_.out).image.manifest.layers.at(0).annotations;
+  EXPECT_EQ(a.at("containerd.io/snapshot/nix-store-path.0"), app);
+  EXPECT_EQ(a.count("containerd.io/snapshot/nix-store-path.1"), 0u);
+}
+
+TEST_F(BuilderTest, DefaultNameIsNixZeroOfTheOutputPath) {
+  opts_.ref.clear();
+  ASSERT_TRUE(buildImage(opts_).isOk());
+  auto l = open(opts_.out);
+  EXPECT_EQ(l.image.names.at(0), "nix:0" + opts_.out.string() + ":latest");
+}
+
+TEST_F(BuilderTest, OutputIsByteIdenticalAcrossUmaskAndTmpdir) {
+  ASSERT_TRUE(buildImage(opts_).isOk());
+  std::string first = testing::readFile(opts_.out);
+  fs::create_directories(dir_.path() / "othertmp");
+  BuildOptions o2 = opts_;
+  o2.tmp_dir = dir_.path() / "othertmp";
+  mode_t old = ::umask(0077);
+  auto r = buildImage(o2);
+  ::umask(old);
+  ASSERT_TRUE(r.isOk());
+  EXPECT_EQ(testing::readFile(opts_.out), first);
+  struct stat st {};
+  ASSERT_EQ(::stat(opts_.out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
+TEST_F(BuilderTest, FromImageLayersComeFirstAndNixAnnotationsSurvive) {
+  BuildOptions base = opts_;
+  base.out = dir_.path() / "base.tar";
+  ASSERT_TRUE(buildImage(base).isOk());
+  testing::writeFile(dir_.path() / "closure3", sp('f', "app") + "\n");
+  opts_.closure = dir_.path() / "closure3";
+  opts_.from_image = base.out;
+  testing::writeFile(dir_.path() / "config2.json", R"({"Env":["X=1"]})");
+  opts_.config = dir_.path() / "config2.json";
+  auto built = buildImage(opts_);
+  ASSERT_TRUE(built.isOk()) << built.status().toString();
+  auto l = open(opts_.out);
+  ASSERT_EQ(l.image.manifest.layers.size(), 2u);
+  EXPECT_EQ(l.image.manifest.layers[0].annotations.at("containerd.io/snapshot/nix-store-path.0"),
+            sp('b', "hello"));
+  EXPECT_EQ(l.image.manifest.layers[1].annotations.at("containerd.io/snapshot/nix-store-path.0"),
+            sp('f', "app"));
+  auto config = nlohmann::json::parse(l.image.config_json);
+  EXPECT_EQ(config["config"]["Entrypoint"][0], "/bin/hello") << "base config kept";
+  EXPECT_EQ(config["config"]["Env"][0], "X=1");
+  EXPECT_EQ(config["rootfs"]["diff_ids"].size(), 2u);
+}
+
+TEST_F(BuilderTest, BadInputsFailWithoutLeavingOutput) {
+  testing::writeFile(dir_.path() / "bad", sp('a', "x") + "\n/usr/bin\n");
+  opts_.closure = dir_.path() / "bad";
+  auto r = buildImage(opts_);
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find("/usr/bin"), std::string::npos);
+  EXPECT_FALSE(fs::exists(opts_.out));
+  opts_.closure = dir_.path() / "missing";
+  EXPECT_EQ(buildImage(opts_).status().code(), ErrorCode::NotFound);
+}
+
+TEST_F(BuilderTest, ImageConfigGolden) {
+  opts_.ref = "golden:1";
+  ASSERT_TRUE(buildImage(opts_).isOk());
+  auto l = open(opts_.out);
+  auto config = nlohmann::json::parse(l.image.config_json);
+  config["architecture"] = "ARCH";  // the golden is the same on every machine
+  testing::expectGolden("nix2container_config.json", config.dump(2) + "\n");
+}
+
+}  // namespace
+}  // namespace nixsnap::image

@@ -1,0 +1,98 @@
+#include "image/nix_layer.h"
+
+#include <gtest/gtest.h>
+
+#include "support/test_env.h"
+
+namespace nixsnap::image {
+namespace {
+
+using oci::TarEntry;
+
+const TarEntry* find(const std::vector<TarEntry>& es, const std::string& p) {
+  for (const auto& e : es) {
+    if (e.path == p) {
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+std::string sp(char c, const std::string& name) {
+  return "/nix/store/" + std::string(32, c) + "-" + name;
+}
+
+TEST(NixLayerTest, ClosureParsingKeepsOrderDropsBlanksAndDuplicates) {
+  auto c = parseClosure(sp('a', "x") + "\n\n" + sp('b', "y") + "\n" + sp('a', "x") + "\n",
+                        "/nix/store");
+  ASSERT_TRUE(c.isOk());
+  EXPECT_EQ(*c, (std::vector<std::string>{sp('a', "x"), sp('b', "y")}));
+}
+
+TEST(NixLayerTest, NonStoreLineIsRejectedWithLineNumber) {
+  for (const std::string& bad : std::vector<std::string>{"/etc/passwd", sp('a', "x") + "/bin", "/nix/store/../etc",
+                          "/nix/store/short-x", "relative"}) {
+    auto c = parseClosure(sp('a', "x") + "\n" + bad + "\n", "/nix/store");
+    ASSERT_EQ(c.status().code(), ErrorCode::InvalidArgument) << bad;
+    EXPECT_NE(c.status().message().find("line 2"), std::string::npos);
+  }
+}
+
+TEST(NixLayerTest, CopyToRootRejectsPathsOutsideTheStore) {
+  EXPECT_FALSE(parseCopyToRoot(R"(["/etc"])", "/nix/store").isOk());
+  EXPECT_FALSE(parseCopyToRoot(R"({"a":1})", "/nix/store").isOk());
+  EXPECT_TRUE(parseCopyToRoot("[\"" + sp('c', "z") + "\"]", "/nix/store").isOk());
+}
+
+TEST(NixLayerTest, ClosurePathsBecomeMountpointsFileOrDirectory) {
+  auto dir = testing::makeTempDir();
+  fs::path store = dir.path() / "store";
+  std::string d = (store / (std::string(32, 'a') + "-dir")).string();
+  std::string f = (store / (std::string(32, 'b') + "-file")).string();
+  testing::writeFile(fs::path(d) / "x", "1");
+  testing::writeFile(f, "data");
+  auto es = nixLayerEntries({d, f}, {}, store);
+  ASSERT_TRUE(es.isOk());
+  std::string rel = store.string().substr(1);
+  const TarEntry* de = find(*es, rel + "/" + std::string(32, 'a') + "-dir");
+  const TarEntry* fe = find(*es, rel + "/" + std::string(32, 'b') + "-file");
+  ASSERT_NE(de, nullptr);
+  ASSERT_NE(fe, nullptr);
+  EXPECT_EQ(de->type, TarEntry::Type::Directory);
+  EXPECT_EQ(fe->type, TarEntry::Type::File);
+  EXPECT_TRUE(fe->content.empty()) << "mountpoints are empty";
+  EXPECT_EQ(find(*es, rel + "/" + std::string(32, 'a') + "-dir/x"), nullptr);
+  EXPECT_NE(find(*es, rel), nullptr);
+}
+
+TEST(NixLayerTest, CopyToRootFirstTreeWinsAndNothingShadowsTheStore) {
+  auto dir = testing::makeTempDir();
+  fs::path store = dir.path() / "nix/store";
+  fs::path r1 = store / (std::string(32, 'a') + "-one");
+  fs::path r2 = store / (std::string(32, 'b') + "-two");
+  testing::writeFile(r1 / "bin/hello", "1");
+  testing::writeFile(r2 / "bin/hello", "2");
+  testing::writeFile(r2 / "bin/other", "2");
+  testing::writeFile(r2 / "nix/store/evil", "2");
+  testing::writeFile(r1 / "share", "file in one");
+  testing::writeFile(r2 / "share/doc", "dir in two");
+  fs::path single = store / (std::string(32, 'c') + "-single.sh");
+  testing::writeFile(single, "#!/bin/sh");
+  auto es = nixLayerEntries({}, {r1.string(), r2.string(), single.string()}, store);
+  ASSERT_TRUE(es.isOk()) << es.status().toString();
+  const TarEntry* hello = find(*es, "bin/hello");
+  ASSERT_NE(hello, nullptr);
+  EXPECT_EQ(hello->type, TarEntry::Type::Symlink);
+  EXPECT_EQ(hello->link_target, (r1 / "bin/hello").string());
+  ASSERT_NE(find(*es, "bin/other"), nullptr);
+  EXPECT_EQ(find(*es, "bin/other")->link_target, (r2 / "bin/other").string());
+  EXPECT_EQ(find(*es, "bin")->type, TarEntry::Type::Directory);
+  EXPECT_EQ(find(*es, "share")->type, TarEntry::Type::Symlink);
+  EXPECT_EQ(find(*es, "share/doc"), nullptr) << "a later tree cannot put a dir over a file";
+  EXPECT_EQ(find(*es, "nix/store/evil"), nullptr);
+  ASSERT_NE(find(*es, "single.sh"), nullptr);
+  EXPECT_EQ(find(*es, "single.sh")->link_target, single.string());
+}
+
+}  // namespace
+}  // namespace nixsnap::image
