@@ -134,6 +134,17 @@ ns_pid="${DAEMON_PID}"
 cri() { "${CRI}" --image-endpoint "${nix_sock}" --runtime-endpoint "${c_sock}" --timeout 120 "$@"; }
 k8s_images() { ctr_cmd -n k8s.io image ls -q | sort; }
 k8s_snapshots() { ctr_cmd -n k8s.io snapshots --snapshotter nix ls | sort; }
+# Pods still to remove if the test fails half-way (registered now, so it runs before this
+# containerd stops).
+declare -A PODS=()
+cleanup_pods() {
+  local id
+  for id in "${!PODS[@]}"; do
+    cri stop-pod "${id}" || true
+    cri rm-pod "${id}" || true
+  done
+}
+defer cleanup_pods
 
 ctr_cmd -n k8s.io image import --snapshotter nix "${T}/busybox.tar" >&2
 wait_until 20 cri status localhost/nixsnap-busybox:latest
@@ -157,8 +168,7 @@ out="$(cri run-redis "${nix_ref}" --port "${port}" --name redis --log-dir "${T}/
   fail "run-redis failed: ${out}"
 pod_id="$(awk '$1 == "pod" { print $2 }' <<<"${out}")"
 ctr_id="$(awk '$1 == "container" { print $2 }' <<<"${out}")"
-defer cri rm-pod "${pod_id}"
-defer cri stop-pod "${pod_id}"
+PODS["${pod_id}"]=1
 wait_until 30 redis-cli -p "${port}" ping
 assert_eq PONG "$(redis-cli -p "${port}" ping)" "redis-cli ping"
 assert_contains "$(cri container-status "${ctr_id}")" "CONTAINER_RUNNING"
@@ -168,6 +178,7 @@ step "ListImages shows it; RemoveImage removes it"
 assert_contains "$(cri list)" "${image_ref} ${nix_ref}:latest" "ListImages"
 cri stop-pod "${pod_id}"
 cri rm-pod "${pod_id}"
+unset 'PODS[${pod_id}]'
 cri rm "${nix_ref}"
 rc=0
 cri status "${nix_ref}" >/dev/null || rc=$?
@@ -196,14 +207,14 @@ reg_id="$(cri pull "${reg_ref}")" || fail "pull ${reg_ref}: ${reg_id}"
 assert_eq "${reg_id}" "$(cri status "${reg_ref}" | cut -d' ' -f1)" "ImageStatus ${reg_ref}"
 hport="$(free_port)"
 out="$(cri run "${reg_ref}" --name web --log-dir "${T}/pods" --command /bin/busybox -- \
-  httpd -f -p "127.0.0.1:${hport}" -h /)" || fail "run ${reg_ref}: ${out}"
+  httpd -f -p "127.0.0.1:${hport}" -h /etc)" || fail "run ${reg_ref}: ${out}"
 web_pod="$(awk '$1 == "pod" { print $2 }' <<<"${out}")"
-defer cri rm-pod "${web_pod}"
-defer cri stop-pod "${web_pod}"
+PODS["${web_pod}"]=1
 wait_until 30 curl -s -o /dev/null "http://127.0.0.1:${hport}/"
 note "busybox httpd from the registry image answers on ${hport}"
 cri stop-pod "${web_pod}"
 cri rm-pod "${web_pod}"
+unset 'PODS[${web_pod}]'
 
 # --- bad input ------------------------------------------------------------------------
 images_before="$(k8s_images)"

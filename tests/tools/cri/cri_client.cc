@@ -294,17 +294,20 @@ int main(int argc, char** argv) {
   std::vector<std::string> command;
   std::vector<std::string> args;
   auto* run_cmd = app.add_subcommand("run", "RunPodSandbox + CreateContainer + StartContainer");
+  run_cmd->set_help_flag("--help", "print this help");  // "-h" may be a container argument
   run_cmd->add_option("REF", ref)->required();
   run_cmd->add_option("--name", name, "pod and container name");
   run_cmd->add_option("--log-dir", log_dir, "pod log directory");
-  run_cmd->add_option("--command", command, "container command (default: image entrypoint)");
+  run_cmd->add_option("--command", command, "container command, one word per flag (default: image entrypoint)")
+      ->allow_extra_args(false);
   run_cmd->add_option("ARGS", args, "container args (after --)");
   auto* redis_cmd = app.add_subcommand("run-redis", "run REF with --protected-mode no --port P");
   redis_cmd->add_option("REF", ref)->required();
   redis_cmd->add_option("--port", port, "redis port")->required();
   redis_cmd->add_option("--name", name, "pod and container name");
   redis_cmd->add_option("--log-dir", log_dir, "pod log directory");
-  redis_cmd->add_option("--command", command, "container command (default: image entrypoint)");
+  redis_cmd->add_option("--command", command, "container command, one word per flag")
+      ->allow_extra_args(false);
   auto* cstatus_cmd = app.add_subcommand("container-status", "ContainerStatus");
   cstatus_cmd->add_option("ID", id)->required();
   auto* stop_pod_cmd = app.add_subcommand("stop-pod", "StopPodSandbox");
