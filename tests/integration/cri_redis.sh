@@ -146,7 +146,11 @@ cleanup_pods() {
 }
 defer cleanup_pods
 
-ctr_cmd -n k8s.io image import --snapshotter nix "${T}/busybox.tar" >&2
+# containerd 2.x imports through the transfer service, which only unpacks for snapshotters
+# listed in its unpack_config: import locally instead.
+import_flags=(--snapshotter nix)
+[[ "${version}" == 1.7 ]] || import_flags+=(--local)
+ctr_cmd -n k8s.io image import "${import_flags[@]}" "${T}/busybox.tar" >&2
 wait_until 20 cri status localhost/nixsnap-busybox:latest
 
 # --- nix:0 image end to end -----------------------------------------------------------
