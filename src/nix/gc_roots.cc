@@ -56,14 +56,19 @@ fs::path autoRootLink(const fs::path& nix_state_dir, const fs::path& root) {
 Status addIndirectRoot(const fs::path& nix_state_dir, const fs::path& root,
                        const fs::path& store_path) {
   NIXSNAP_RETURN_IF_ERROR(makeSymlink(root, store_path));
-  fs::path auto_dir = nix_state_dir / "gcroots" / "auto";
+  fs::path link = autoRootLink(nix_state_dir, root);
+  Status st = makeSymlink(link, root);
+  if (st.code() != ErrorCode::NotFound) {
+    return st;
+  }
+  // First root on this machine: create gcroots/auto (only then, to save a stat per path).
   boost::system::error_code ec;
-  fs::create_directories(auto_dir, ec);
+  fs::create_directories(link.parent_path(), ec);
   if (ec) {
     return Status(errorCodeFromErrno(ec.value()),
-                  "creating \"" + auto_dir.string() + "\": " + ec.message());
+                  "creating \"" + link.parent_path().string() + "\": " + ec.message());
   }
-  return makeSymlink(autoRootLink(nix_state_dir, root), root);
+  return makeSymlink(link, root);
 }
 
 Status removeIndirectRoot(const fs::path& nix_state_dir, const fs::path& root) {
