@@ -9,6 +9,8 @@
 #include "containerd/grpc_client.h"
 #include "image/builder.h"
 #include "image/containerd_loader.h"
+#include "image/pusher.h"
+#include "registry/client.h"
 
 namespace {
 
@@ -86,7 +88,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*p) {
-    return fail(unimplemented("push is not implemented yet"));
+    auto client = registry::makeCurlRegistryClient(plain_http);
+    auto r = image::pushImage(*client, archive, push_ref);
+    if (!r.isOk()) {
+      return fail(r.status());
+    }
+    std::cout << push_ref << " " << *r << "\n";
+    return 0;
   }
   return 2;
 }

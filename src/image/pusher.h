@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+
+#include "common/fs.h"
+#include "common/status.h"
+#include "registry/client.h"
+
+namespace nixsnap::image {
+
+/// Pushes an image archive (OCI or docker; what `load` accepts) to a registry: every blob
+/// missing there (layers, config) by monolithic upload, then the manifest under the tag.
+/// @param ref "host[:port]/repository[:tag]".
+/// @return the manifest digest; InvalidArgument for a bad archive or reference;
+///         Unavailable/Internal from the registry.
+Result<std::string> pushImage(registry::RegistryClient& client, const fs::path& archive,
+                              const std::string& ref, const fs::path& tmp_dir = {});
+
+}  // namespace nixsnap::image

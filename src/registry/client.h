@@ -1,0 +1,42 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/fs.h"
+#include "common/status.h"
+
+namespace nixsnap::registry {
+
+/// A parsed registry reference: "host[:port]/repo/path:tag".
+struct Reference {
+  std::string host;        ///< "localhost:5000"
+  std::string repository;  ///< "team/app"
+  std::string tag;         ///< "latest" when omitted
+};
+
+/// Parses `ref`; the first component must be a host (contains '.' or ':' or is
+/// "localhost"). @return InvalidArgument naming the reference otherwise.
+Result<Reference> parseReference(const std::string& ref);
+
+/// The part of the OCI distribution API a push needs.
+class RegistryClient {
+ public:
+  virtual ~RegistryClient() = default;
+  /// HEAD /v2/<repo>/blobs/<digest>. @return true when present; Unavailable when the
+  /// registry cannot be reached; Internal for an unexpected HTTP status.
+  virtual Result<bool> hasBlob(const Reference& ref, const std::string& digest) = 0;
+  /// Monolithic upload: POST /v2/<repo>/blobs/uploads/, then PUT <location>?digest=<d>
+  /// with the file streamed as the body. @return Ok; Internal naming the HTTP status.
+  virtual Status uploadBlob(const Reference& ref, const std::string& digest,
+                            const fs::path& blob) = 0;
+  /// PUT /v2/<repo>/manifests/<tag> with Content-Type `media_type`.
+  virtual Status putManifest(const Reference& ref, const std::string& media_type,
+                             const std::string& body) = 0;
+};
+using RegistryClientPtr = std::unique_ptr<RegistryClient>;
+
+/// libcurl implementation; `plain_http` selects http:// instead of https://.
+RegistryClientPtr makeCurlRegistryClient(bool plain_http);
+
+}  // namespace nixsnap::registry
