@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <thread>
+
 #include "metadata/sqlite_meta_store.h"
 #include "mount/linux_mounter.h"
 #include "mount/scoped_mount.h"
@@ -235,6 +238,51 @@ TEST(OverlaySnapshotterRootTest, MountsWorkWithRealOverlayfs) {
   auto u = (*sn)->usage("top");
   ASSERT_TRUE(u.isOk());
   EXPECT_EQ(u->inodes, 2);  // fs/ and from-top
+}
+
+}  // namespace
+}  // namespace nixsnap::testing
+
+namespace nixsnap::testing {
+namespace {
+
+TEST(OverlaySnapshotterConcurrencyTest, ParallelClientsSeeConsistentState) {
+  TempDir dir = makeTempDir();
+  snapshotter::Options o;
+  o.root = dir.path() / "root";
+  o.nix_state_dir = dir.path() / "nixstate";
+  auto sn = snapshotter::makeSnapshotter(o);
+  ASSERT_TRUE(sn.isOk());
+  snapshotter::Snapshotter& s = **sn;
+  ASSERT_TRUE(s.prepare("base-a", "", {}).isOk());
+  ASSERT_TRUE(s.commit("base", "base-a", {}).isOk());
+  constexpr int kThreads = 8;
+  constexpr int kEach = 15;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string k = "t" + std::to_string(t) + "-" + std::to_string(i);
+        bool ok = s.prepare(k + "-a", "base", {}).isOk() && s.mounts(k + "-a").isOk() &&
+                  s.commit(k, k + "-a", {}).isOk() && s.stat(k).isOk() &&
+                  s.view(k + "-v", k, {}).isOk() && s.remove(k + "-v").isOk();
+        if (!ok) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  int count = 0;
+  ASSERT_TRUE(s.walk({"parent==base"}, [&](const snapshotter::Info&) {
+                 ++count;
+                 return Status::ok();
+               }).isOk());
+  EXPECT_EQ(count, kThreads * kEach);
 }
 
 }  // namespace
