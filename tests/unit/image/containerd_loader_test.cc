@@ -251,3 +251,51 @@ TEST(ChainIdsTest, FollowContainerdDefinition) {
 
 }  // namespace
 }  // namespace nixsnap::image
+
+namespace nixsnap::image {
+namespace {
+
+class ContainerdLoaderFormatsTest : public ContainerdLoaderTest {};
+
+TEST_F(ContainerdLoaderFormatsTest, CompressedArchivesLoad) {
+  auto archive = build("c", "example.com/c:1");
+  for (const std::string tool : {"gzip", "zstd -q"}) {
+    fs::path out = dir_.path() / ("c." + tool.substr(0, 4));
+    std::string cmd = tool + " -c " + archive.string() + " > " + out.string();
+    if (std::system(cmd.c_str()) != 0) {
+      GTEST_SKIP() << tool << " is not installed";
+    }
+    auto fake = std::make_shared<FakeContainerdClient>();
+    ContainerdLoader loader(fake, dir_.path());
+    auto r = loader.load(out, opts_);
+    ASSERT_TRUE(r.isOk()) << tool << ": " << r.status().toString();
+    EXPECT_EQ(fake->images.count("example.com/c:1"), 1u) << tool;
+  }
+}
+
+TEST_F(ContainerdLoaderFormatsTest, DockerArchiveLoadsWithNormalisedRepoTag) {
+  std::string layer = "not really a tar, but the fake does not unpack";
+  std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+                       oci::digestOf("uncompressed") + R"("]}})";
+  std::string manifest = R"([{"Config":"abc.json","RepoTags":["hello:1"],"Layers":["l1/layer.tar"]}])";
+  auto archive = rawArchive(
+      "docker", {{"manifest.json", oci::TarEntry::Type::File, 0644, "", manifest, {}},
+                 {"abc.json", oci::TarEntry::Type::File, 0644, "", config, {}},
+                 {"l1/layer.tar", oci::TarEntry::Type::File, 0644, "", layer, {}}});
+  auto r = loader_.load(archive, opts_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ((*r)[0].name, "docker.io/library/hello:1");
+  EXPECT_EQ((*r)[0].config_digest, oci::digestOf(config));
+  ASSERT_EQ(fake_->snapshots.size(), 1u);
+}
+
+TEST_F(ContainerdLoaderFormatsTest, DockerArchiveWithSeveralImagesIsRejected) {
+  auto archive = rawArchive(
+      "docker2", {{"manifest.json", oci::TarEntry::Type::File, 0644, "", "[{},{}]", {}}});
+  auto r = loader_.load(archive, opts_);
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find("found 2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nixsnap::image
