@@ -89,6 +89,17 @@ std::vector<std::string> backendWarnings(const BackendFacts& facts,
   return warnings;
 }
 
+bool reportsSnapshotAnnotations(const BackendFacts& facts) {
+  bool found = false;
+  for (const auto& [key, value] : facts.info) {
+    json doc = json::parse(value, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_discarded()) {
+      findKey(doc, "disableSnapshotAnnotations", [&](const json&) { found = true; });
+    }
+  }
+  return found;
+}
+
 Result<BackendFacts> queryBackend(CriBackend& backend) {
   auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(5); };
   BackendFacts facts;

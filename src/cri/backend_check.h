@@ -25,6 +25,11 @@ struct BackendFacts {
 /// @return zero or more warnings. Pure; thread-safe.
 std::vector<std::string> backendWarnings(const BackendFacts& facts, const std::string& snapshotter);
 
+/// True when containerd's CRI reports its disable_snapshot_annotations setting at all.
+/// containerd 1.7 does (Status info "config"); 2.x keeps its image config out of Status,
+/// so the setting cannot be checked there. Pure; thread-safe.
+bool reportsSnapshotAnnotations(const BackendFacts& facts);
+
 /// Asks containerd's CRI for Version and Status(verbose) once (5 s deadline each).
 /// @return the facts; Unavailable (naming the address) when containerd cannot be reached;
 ///         other gRPC classes as returned.

@@ -65,6 +65,13 @@ void ImageService::backendCheckLoop() {
       for (const auto& warning : backendWarnings(*facts, options_.snapshotter)) {
         NIXSNAP_LOG(Warn, warning, {{"address", backend_->address()}});
       }
+      if (!reportsSnapshotAnnotations(*facts)) {
+        NIXSNAP_LOG(Info,
+                    "containerd's CRI does not report disable_snapshot_annotations (containerd "
+                    "2.x): cannot check it; registry pulls of Nix images through containerd "
+                    "need it false ([plugins.\"io.containerd.cri.v1.images\"])",
+                    {{"address", backend_->address()}});
+      }
       return;
     }
     if (!reported_down) {

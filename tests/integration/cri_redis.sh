@@ -267,4 +267,26 @@ image_ref2="$(cri pull "${nix_ref}")"
 assert_eq "${image_ref}" "${image_ref2}" "nix pull after containerd came back"
 cri rm "${nix_ref}"
 
+step "start-up check: quiet on a good setup, warns when snapshot annotations are disabled"
+assert_contains "$(cat "${T}/ns.log")" "containerd CRI reachable" "start-up check ran"
+assert_not_contains "$(cat "${T}/ns.log")" "disable_snapshot_annotations = true" "false warning"
+if [[ "${version}" == 1.7 ]]; then
+  printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n' >"${T}/bad.toml"
+else
+  printf 'version = 3\n[plugins."io.containerd.cri.v1.images"]\n' >"${T}/bad.toml"
+fi
+printf 'disable_snapshot_annotations = true\n' >>"${T}/bad.toml"
+export CONTAINERD_NIX_SOCKET="${T}/ns2.sock"
+containerd_start "${version}" "${T}/c2" "${T}/bad.toml"
+printf '[image_service]\ncontainerd_address = "%s"\n' "${CONTAINERD_ADDRESS}" >"${T}/ns2.toml"
+daemon_start ns2 "${T}/ns2.sock" "${T}/ns2-root" --config "${T}/ns2.toml"
+if [[ "${version}" == 1.7 ]]; then
+  wanted="disable_snapshot_annotations = true"
+else
+  # containerd 2.x keeps its image config out of CRI Status: the check says it cannot tell.
+  wanted="does not report disable_snapshot_annotations"
+fi
+wait_until 20 grep -q "${wanted}" "${T}/ns2.log"
+note "$(grep -m1 "${wanted}" "${T}/ns2.log")"
+
 printf 'PASS: CRI image service with containerd %s (redis from nix:0, registry fallthrough, bad input)\n' "${version}"

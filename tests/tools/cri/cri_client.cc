@@ -3,7 +3,7 @@
 // socket) and does what kubelet does to run one container in a host-network pod.
 //
 //   cri-client --image-endpoint S --runtime-endpoint S pull REF
-//   cri-client ... status REF | list | rm REF | fsinfo | version
+//   cri-client ... status REF | list | rm REF | fsinfo | version | info
 //   cri-client ... run REF --name N [--port-arg P] [--command C]... [-- ARGS...]
 //   cri-client ... run-redis REF --port P
 //   cri-client ... container-status ID | stop-pod ID | rm-pod ID
@@ -232,6 +232,21 @@ int run(Client& c, const std::string& ref, const std::string& name, const std::s
   return st.ok() ? 0 : fail("StartContainer", st);
 }
 
+int runtimeInfo(Client& c) {
+  v1::StatusRequest req;
+  req.set_verbose(true);
+  v1::StatusResponse resp;
+  auto ctx = c.ctx();
+  grpc::Status st = c.runtime->Status(ctx.get(), req, &resp);
+  if (!st.ok()) {
+    return fail("Status", st);
+  }
+  for (const auto& [key, value] : resp.info()) {
+    std::cout << key << "=" << value << "\n";
+  }
+  return 0;
+}
+
 int containerStatus(Client& c, const std::string& id) {
   v1::ContainerStatusRequest req;
   req.set_container_id(id);
@@ -287,6 +302,7 @@ int main(int argc, char** argv) {
   rm_cmd->add_option("REF", ref)->required();
   auto* fsinfo_cmd = app.add_subcommand("fsinfo", "ImageFsInfo");
   auto* version_cmd = app.add_subcommand("version", "runtime Version");
+  auto* info_cmd = app.add_subcommand("info", "runtime Status(verbose) info, key=value lines");
 
   std::string name = "redis";
   std::string log_dir = "/tmp";
@@ -336,6 +352,7 @@ int main(int argc, char** argv) {
   if (*rm_cmd) return remove(c, ref);
   if (*fsinfo_cmd) return fsinfo(c);
   if (*version_cmd) return version(c);
+  if (*info_cmd) return runtimeInfo(c);
   if (*run_cmd) return run(c, ref, name, log_dir, command, args);
   if (*redis_cmd) {
     return run(c, ref, name, log_dir, command,

@@ -53,6 +53,13 @@ TEST(BackendCheckTest, WarnsAboutAnotherSnapshotter) {
   EXPECT_THAT(warnings[0], HasSubstr("overlayfs"));
 }
 
+TEST(BackendCheckTest, TellsWhetherTheSettingIsReported) {
+  EXPECT_TRUE(reportsSnapshotAnnotations(BackendFacts{"v1.7.24", {{"config", kGoodConfig}}}));
+  // containerd 2.x: runtime config only.
+  EXPECT_FALSE(reportsSnapshotAnnotations(
+      BackendFacts{"2.1.9", {{"config", R"({"containerd":{"defaultRuntimeName":"runc"}})"}}}));
+}
+
 TEST(BackendCheckTest, QueryAsksVersionAndVerboseStatus) {
   testing::MockCriBackend backend;
   EXPECT_CALL(backend.runtime_stub, Version(_, _, _))
