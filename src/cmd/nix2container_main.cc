@@ -1,6 +1,5 @@
 // nix2container: builds Nix OCI images and loads them into containerd (DESIGN.md section 3).
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <iostream>
 #include <string>

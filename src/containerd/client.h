@@ -82,9 +82,9 @@ class ContainerdClient {
   /// and `size_bytes` so containerd verifies both; `labels` go onto the committed blob.
   /// @return Ok (also when the blob already exists); FailedPrecondition/InvalidArgument
   ///         when containerd rejects the digest or size; NotFound if `blob` is missing.
-  virtual Status writeContent(const CallContext& ctx, const std::string& ref,
-                              const fs::path& blob, const std::string& expected_digest,
-                              int64_t size_bytes, const StringMap& labels) = 0;
+  virtual Status writeContent(const CallContext& ctx, const std::string& ref, const fs::path& blob,
+                              const std::string& expected_digest, int64_t size_bytes,
+                              const StringMap& labels) = 0;
 
   /// Reads a whole blob; refuses blobs larger than `max_bytes` with InvalidArgument.
   /// @return the bytes; NotFound when absent.
@@ -121,8 +121,7 @@ class ContainerdClient {
                                 const std::string& name, const std::string& key,
                                 const StringMap& labels) = 0;
   /// @return the snapshot; NotFound.
-  virtual Result<SnapshotInfo> statSnapshot(const CallContext& ctx,
-                                            const std::string& snapshotter,
+  virtual Result<SnapshotInfo> statSnapshot(const CallContext& ctx, const std::string& snapshotter,
                                             const std::string& key) = 0;
   /// @return Ok; NotFound; FailedPrecondition when it has children.
   virtual Status removeSnapshot(const CallContext& ctx, const std::string& snapshotter,
@@ -141,8 +140,7 @@ class ContainerdClient {
   virtual Status deleteLease(const CallContext& ctx, const std::string& id) = 0;
   /// Adds a resource (`type` "content" or "snapshots/<snapshotter>") to lease `id`.
   virtual Status addLeaseResource(const CallContext& ctx, const std::string& id,
-                                  const std::string& resource_id,
-                                  const std::string& type) = 0;
+                                  const std::string& resource_id, const std::string& type) = 0;
 };
 using ContainerdClientPtr = std::shared_ptr<ContainerdClient>;
 

@@ -1,11 +1,11 @@
 #include "containerd/grpc_client.h"
 
 #include <fcntl.h>
+#include <google/protobuf/empty.pb.h>
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <google/protobuf/empty.pb.h>
-#include <grpcpp/grpcpp.h>
 
 #include "common/unique_fd.h"
 #include "rpc/grpc_status.h"
@@ -23,8 +23,8 @@ namespace version = ::containerd::services::version::v1;
 constexpr size_t kWriteChunkBytes = 1 << 20;
 
 Descriptor fromProto(const ::containerd::types::Descriptor& d) {
-  return {d.media_type(), d.digest(), d.size(), StringMap(d.annotations().begin(),
-                                                          d.annotations().end())};
+  return {d.media_type(), d.digest(), d.size(),
+          StringMap(d.annotations().begin(), d.annotations().end())};
 }
 
 void toProto(const Descriptor& d, ::containerd::types::Descriptor* out) {
@@ -73,8 +73,8 @@ Status GrpcContainerdClient::convert(const grpc::Status& st, const std::string& 
   }
   Status s = rpc::fromGrpc(st);
   if (s.code() == ErrorCode::Unavailable) {
-    return unavailable(what + ": containerd at " + address_ + " is unavailable: " +
-                       st.error_message());
+    return unavailable(what + ": containerd at " + address_ +
+                       " is unavailable: " + st.error_message());
   }
   return s.wrap(what);
 }
@@ -213,8 +213,7 @@ Result<std::string> GrpcContainerdClient::readContent(const CallContext& ctx,
   return out;
 }
 
-Status GrpcContainerdClient::updateContentLabels(const CallContext& ctx,
-                                                 const std::string& digest,
+Status GrpcContainerdClient::updateContentLabels(const CallContext& ctx, const std::string& digest,
                                                  const StringMap& labels,
                                                  const std::vector<std::string>& field_paths) {
   grpc::ClientContext gctx;
@@ -287,8 +286,8 @@ Result<std::vector<Mount>> GrpcContainerdClient::prepareSnapshot(const CallConte
   req.set_parent(parent);
   req.mutable_labels()->insert(labels.begin(), labels.end());
   snapshots::PrepareSnapshotResponse resp;
-  NIXSNAP_RETURN_IF_ERROR(convert(stubs_.snapshots->Prepare(&gctx, req, &resp),
-                                  "preparing snapshot " + key));
+  NIXSNAP_RETURN_IF_ERROR(
+      convert(stubs_.snapshots->Prepare(&gctx, req, &resp), "preparing snapshot " + key));
   return fromProto(resp.mounts());
 }
 
@@ -333,8 +332,7 @@ Status GrpcContainerdClient::removeSnapshot(const CallContext& ctx, const std::s
   return convert(stubs_.snapshots->Remove(&gctx, req, &resp), "removing snapshot " + key);
 }
 
-Result<Descriptor> GrpcContainerdClient::applyDiff(const CallContext& ctx,
-                                                   const Descriptor& layer,
+Result<Descriptor> GrpcContainerdClient::applyDiff(const CallContext& ctx, const Descriptor& layer,
                                                    const std::vector<Mount>& mounts) {
   grpc::ClientContext gctx;
   prepare(gctx, ctx);
@@ -398,9 +396,9 @@ ContainerdClientPtr makeGrpcContainerdClient(const std::string& address) {
   args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, "localhost");
   auto channel =
       grpc::CreateCustomChannel("unix://" + path, grpc::InsecureChannelCredentials(), args);
-  Stubs stubs{content::Content::NewStub(channel), images::Images::NewStub(channel),
+  Stubs stubs{content::Content::NewStub(channel),     images::Images::NewStub(channel),
               snapshots::Snapshots::NewStub(channel), diff::Diff::NewStub(channel),
-              leases::Leases::NewStub(channel), version::Version::NewStub(channel)};
+              leases::Leases::NewStub(channel),       version::Version::NewStub(channel)};
   return std::make_shared<GrpcContainerdClient>(path, std::move(stubs));
 }
 

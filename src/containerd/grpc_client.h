@@ -49,8 +49,7 @@ class GrpcContainerdClient : public ContainerdClient {
   Result<Image> updateImage(const CallContext& ctx, const Image& image,
                             const std::vector<std::string>& field_paths) override;
   Status deleteImage(const CallContext& ctx, const std::string& name) override;
-  Result<std::vector<Mount>> prepareSnapshot(const CallContext& ctx,
-                                             const std::string& snapshotter,
+  Result<std::vector<Mount>> prepareSnapshot(const CallContext& ctx, const std::string& snapshotter,
                                              const std::string& key, const std::string& parent,
                                              const StringMap& labels) override;
   Status commitSnapshot(const CallContext& ctx, const std::string& snapshotter,

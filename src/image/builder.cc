@@ -1,10 +1,9 @@
 #include "image/builder.h"
 
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-
-#include <nlohmann/json.hpp>
 
 #include "common/temp_dir.h"
 #include "image/image_config.h"
@@ -162,8 +161,11 @@ Result<BuildResult> buildImage(const BuildOptions& o) {
   }
   result.nix_layer_digest = layer->digest;
 
-  oci::Descriptor nix_desc{std::string(oci::media::kOciLayerGzip), layer->digest, layer->size,
-                           {{std::string(kNixLayerAnnotation), "true"}}, std::nullopt};
+  oci::Descriptor nix_desc{std::string(oci::media::kOciLayerGzip),
+                           layer->digest,
+                           layer->size,
+                           {{std::string(kNixLayerAnnotation), "true"}},
+                           std::nullopt};
   for (size_t i = 0; i < closure.size(); ++i) {
     nix_desc.annotations[std::string(kNixStorePathAnnotationPrefix) + std::to_string(i)] =
         closure[i];
@@ -199,8 +201,8 @@ Result<BuildResult> buildImage(const BuildOptions& o) {
   manifest.layers.push_back(nix_desc);
   diff_ids.push_back(layer->diff_id);
   blobs.emplace_back(layer->digest, layer_path);
-  history.push_back({{"created", kEpoch}, {"created_by", "nix2container build"},
-                     {"comment", "nix layer"}});
+  history.push_back(
+      {{"created", kEpoch}, {"created_by", "nix2container build"}, {"comment", "nix layer"}});
 
   oci::Platform host = oci::hostPlatform();
   json config = {{"created", kEpoch},
@@ -213,14 +215,18 @@ Result<BuildResult> buildImage(const BuildOptions& o) {
     config["variant"] = host.variant;
   }
   std::string config_json = config.dump();
-  manifest.config = {std::string(oci::media::kOciConfig), oci::digestOf(config_json),
-                     static_cast<int64_t>(config_json.size()), {}, std::nullopt};
+  manifest.config = {std::string(oci::media::kOciConfig),
+                     oci::digestOf(config_json),
+                     static_cast<int64_t>(config_json.size()),
+                     {},
+                     std::nullopt};
   result.config_digest = manifest.config.digest;
   std::string manifest_json = oci::toJson(manifest);
   result.manifest_digest = oci::digestOf(manifest_json);
 
   oci::Index index;
-  index.manifests.push_back({std::string(oci::media::kOciManifest), result.manifest_digest,
+  index.manifests.push_back({std::string(oci::media::kOciManifest),
+                             result.manifest_digest,
                              static_cast<int64_t>(manifest_json.size()),
                              {{std::string(oci::kContainerdImageNameAnnotation), result.name},
                               {std::string(oci::kRefNameAnnotation), result.name}},
@@ -247,8 +253,8 @@ Result<BuildResult> buildImage(const BuildOptions& o) {
   std::set<std::string> seen;
   auto addBlob = [&](const std::string& digest, std::string content, fs::path source) {
     if (seen.insert(digest).second) {
-      members.push_back({"blobs/sha256/" + oci::digestHex(digest), TarEntry::Type::File, 0644,
-                         "", std::move(content), std::move(source)});
+      members.push_back({"blobs/sha256/" + oci::digestHex(digest), TarEntry::Type::File, 0644, "",
+                         std::move(content), std::move(source)});
     }
   };
   addBlob(manifest.config.digest, config_json, {});

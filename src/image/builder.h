@@ -16,7 +16,7 @@ struct BuildOptions {
   std::string ref;        ///< image name; empty: "nix:0<absolute out>:latest"
   fs::path out;           ///< the archive to write
   fs::path store_dir = "/nix/store";
-  fs::path tmp_dir;       ///< scratch space; empty: $TMPDIR or /tmp
+  fs::path tmp_dir;  ///< scratch space; empty: $TMPDIR or /tmp
 };
 
 /// What was written.

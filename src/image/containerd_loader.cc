@@ -1,9 +1,9 @@
 #include "image/containerd_loader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
-#include <algorithm>
 #include <random>
 
 #include "common/log.h"
@@ -91,8 +91,8 @@ class LoadJob {
       config_labels[kGcRefSnapshot + options_.snapshotter] = top_chain;
     }
     NIXSNAP_RETURN_IF_ERROR(writeBlob(img.manifest.config, config_labels));
-    StringMap manifest_labels = {{std::string(kGcRefContent) + "config",
-                                  img.manifest.config.digest}};
+    StringMap manifest_labels = {
+        {std::string(kGcRefContent) + "config", img.manifest.config.digest}};
     for (size_t i = 0; i < img.manifest.layers.size(); ++i) {
       manifest_labels[std::string(kGcRefContent) + "l." + std::to_string(i)] =
           img.manifest.layers[i].digest;

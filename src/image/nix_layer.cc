@@ -3,10 +3,9 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "nix/store_path.h"
 
@@ -125,8 +124,7 @@ Result<std::vector<std::string>> parseClosure(std::string_view text, const fs::p
   return out;
 }
 
-Result<std::vector<std::string>> parseCopyToRoot(std::string_view text,
-                                                 const fs::path& store_dir) {
+Result<std::vector<std::string>> parseCopyToRoot(std::string_view text, const fs::path& store_dir) {
   std::vector<std::string> out;
   try {
     auto j = nlohmann::json::parse(text);

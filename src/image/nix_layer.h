@@ -23,8 +23,7 @@ Result<std::vector<std::string>> parseClosure(std::string_view text, const fs::p
 
 /// Parses --copy-to-root: a JSON list of store paths.
 /// @return InvalidArgument for bad JSON or a path outside the store.
-Result<std::vector<std::string>> parseCopyToRoot(std::string_view text,
-                                                 const fs::path& store_dir);
+Result<std::vector<std::string>> parseCopyToRoot(std::string_view text, const fs::path& store_dir);
 
 /// The members of the Nix layer: "nix", "nix/store", and an empty mountpoint per closure
 /// path (directory 0555, or empty file 0444 when the path on disk is a regular file; a

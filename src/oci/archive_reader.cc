@@ -56,8 +56,7 @@ Result<std::string> cleanMemberPath(const std::string& raw) {
 Status corrupt(archive* a, const fs::path& archive_path) {
   const char* msg = archive_error_string(a);
   return invalidArgument("reading archive " + archive_path.string() +
-                         ": truncated or corrupt archive (" + (msg ? msg : "unknown error") +
-                         ")");
+                         ": truncated or corrupt archive (" + (msg ? msg : "unknown error") + ")");
 }
 
 Status extractFile(archive* a, const fs::path& archive_path, const fs::path& target,
@@ -131,8 +130,7 @@ Status extractImageArchive(const fs::path& archive_path, const fs::path& dest,
       return name.status();
     }
     bool metadata = isMetadataName(*name);
-    bool is_link = archive_entry_hardlink(e) != nullptr ||
-                   archive_entry_filetype(e) == AE_IFLNK;
+    bool is_link = archive_entry_hardlink(e) != nullptr || archive_entry_filetype(e) == AE_IFLNK;
     if (metadata && is_link) {
       return invalidArgument("archive member \"" + *name + "\" is a link; metadata files " +
                              "must be regular files");

@@ -127,8 +127,8 @@ Status openOci(Layout& layout) {
       continue;
     }
     if (!isManifestMediaType(d.media_type)) {
-      return invalidArgument("reading index.json: unknown manifest media type \"" +
-                             d.media_type + "\"");
+      return invalidArgument("reading index.json: unknown manifest media type \"" + d.media_type +
+                             "\"");
     }
     layout.image.names = names;
     return loadImage(layout, std::move(d));
@@ -181,8 +181,8 @@ Status openDocker(Layout& layout) {
                              std::to_string(j.is_array() ? j.size() : 0));
     }
     const json& e = j[0];
-    auto config = adoptBlob(layout, e.at("Config").get<std::string>(),
-                            std::string(media::kOciConfig));
+    auto config =
+        adoptBlob(layout, e.at("Config").get<std::string>(), std::string(media::kOciConfig));
     if (!config.isOk()) {
       return config.status();
     }
@@ -207,14 +207,17 @@ Status openDocker(Layout& layout) {
   fs::path dst = layout.blobPath(digest);
   {
     UniqueFd fd(::open(dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd.valid() || ::write(fd.get(), mjson.data(), mjson.size()) !=
-                           static_cast<ssize_t>(mjson.size())) {
+    if (!fd.valid() ||
+        ::write(fd.get(), mjson.data(), mjson.size()) != static_cast<ssize_t>(mjson.size())) {
       return errnoStatus(errno, "writing " + dst.string());
     }
   }
   layout.image.names = names;
-  return loadImage(layout, Descriptor{std::string(media::kOciManifest), digest,
-                                      static_cast<int64_t>(mjson.size()), {}, std::nullopt});
+  return loadImage(layout, Descriptor{std::string(media::kOciManifest),
+                                      digest,
+                                      static_cast<int64_t>(mjson.size()),
+                                      {},
+                                      std::nullopt});
 }
 
 }  // namespace
@@ -238,8 +241,8 @@ std::string normalizeDockerName(const std::string& name) {
   std::string n = name;
   auto slash = n.find('/');
   std::string first = slash == std::string::npos ? "" : n.substr(0, slash);
-  bool has_host = !first.empty() && (first.find_first_of(".:") != std::string::npos ||
-                                     first == "localhost");
+  bool has_host =
+      !first.empty() && (first.find_first_of(".:") != std::string::npos || first == "localhost");
   if (!has_host) {
     n = (slash == std::string::npos ? "docker.io/library/" : "docker.io/") + n;
   }

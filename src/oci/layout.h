@@ -14,7 +14,7 @@ struct LayoutImage {
   std::vector<std::string> names;  ///< from the index annotations or docker RepoTags
   Descriptor manifest_desc;        ///< the index's descriptor (annotations kept)
   Manifest manifest;
-  std::string config_json;         ///< raw config bytes (digest = manifest.config.digest)
+  std::string config_json;            ///< raw config bytes (digest = manifest.config.digest)
   std::vector<std::string> diff_ids;  ///< config rootfs.diff_ids, one per layer
 };
 

@@ -12,7 +12,7 @@ namespace nixsnap::oci {
 /// One member of a deterministic tar archive.
 struct TarEntry {
   enum class Type { Directory, File, Symlink };
-  std::string path;         ///< relative, '/'-separated, no leading "/" or "./"
+  std::string path;  ///< relative, '/'-separated, no leading "/" or "./"
   Type type = Type::File;
   uint32_t mode = 0644;     ///< permission bits only
   std::string link_target;  ///< Symlink only

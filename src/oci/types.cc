@@ -39,8 +39,7 @@ Status descriptorFromJson(const json& j, const std::string& where, Descriptor& o
   }
   if (j.contains("platform")) {
     const auto& p = j["platform"];
-    out.platform = Platform{p.value("architecture", ""), p.value("os", ""),
-                            p.value("variant", "")};
+    out.platform = Platform{p.value("architecture", ""), p.value("os", ""), p.value("variant", "")};
   }
   return Status::ok();
 }
@@ -72,9 +71,9 @@ Status checkSchema(const json& j, const char* what) {
 }  // namespace
 
 bool isLayerMediaType(std::string_view m) {
-  return isIn(m, {media::kOciLayerTar, media::kOciLayerGzip, media::kOciLayerZstd,
-                  media::kDockerLayerGzip, media::kDockerLayerTar,
-                  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"});
+  return isIn(
+      m, {media::kOciLayerTar, media::kOciLayerGzip, media::kOciLayerZstd, media::kDockerLayerGzip,
+          media::kDockerLayerTar, "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"});
 }
 
 bool isManifestMediaType(std::string_view m) {
@@ -150,8 +149,10 @@ Result<Index> parseIndex(std::string_view text) {
 }
 
 std::string toJson(const Manifest& m) {
-  json j = {{"schemaVersion", 2}, {"mediaType", m.media_type},
-            {"config", descriptorToJson(m.config)}, {"layers", json::array()}};
+  json j = {{"schemaVersion", 2},
+            {"mediaType", m.media_type},
+            {"config", descriptorToJson(m.config)},
+            {"layers", json::array()}};
   for (const auto& l : m.layers) {
     j["layers"].push_back(descriptorToJson(l));
   }

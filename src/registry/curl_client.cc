@@ -71,8 +71,8 @@ class CurlRegistryClient : public RegistryClient {
     if (location.front() == '/') {
       location = scheme_ + ref.host + location;
     }
-    location += (location.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") +
-                digest;
+    location +=
+        (location.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + digest;
     std::unique_ptr<FILE, FileDeleter> f(std::fopen(blob.c_str(), "rb"));
     if (!f) {
       return errnoStatus(errno, "opening " + blob.string());
@@ -80,8 +80,9 @@ class CurlRegistryClient : public RegistryClient {
     struct stat st {};
     ::fstat(fileno(f.get()), &st);
     std::string ignored;
-    NIXSNAP_RETURN_IF_ERROR(perform(location, "PUT", f.get(), {"Content-Type: application/octet-stream"},
-                                    code, ignored, nullptr, st.st_size));
+    NIXSNAP_RETURN_IF_ERROR(perform(location, "PUT", f.get(),
+                                    {"Content-Type: application/octet-stream"}, code, ignored,
+                                    nullptr, st.st_size));
     if (code != 201) {
       return internalError("uploading blob " + digest + ": HTTP " + std::to_string(code));
     }
@@ -93,8 +94,8 @@ class CurlRegistryClient : public RegistryClient {
     std::string url = base(ref) + "/manifests/" + ref.tag;
     long code = 0;
     std::string location;
-    NIXSNAP_RETURN_IF_ERROR(perform(url, "PUT", nullptr, {"Content-Type: " + media_type}, code,
-                                    location, &body, 0));
+    NIXSNAP_RETURN_IF_ERROR(
+        perform(url, "PUT", nullptr, {"Content-Type: " + media_type}, code, location, &body, 0));
     if (code != 201) {
       return internalError("PUT " + url + ": HTTP " + std::to_string(code));
     }

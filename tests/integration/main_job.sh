@@ -69,6 +69,22 @@ n2c load "${T}/image.tar" >/dev/null
 assert_eq "${sn}" "$(ctr_cmd snapshots --snapshotter nix ls)" "snapshots unchanged"
 note "second load took $((($(date +%s%N) - start_ns) / 1000000)) ms"
 
+step "bad archives fail naming the problem and leave nothing visible"
+images_before="$(ctr_cmd images ls -q | sort)"
+head -c 2000 "${T}/image.tar" >"${T}/truncated.tar"
+assert_fails n2c load "${T}/truncated.tar"
+assert_contains "${ASSERT_OUTPUT}" "truncated"
+mkdir -p "${T}/evil" && tar -C "${T}/evil" -xf "${T}/image.tar"
+ln -s /etc/passwd "${T}/evil/index.json.link"
+(cd "${T}/evil" && rm index.json && mv index.json.link index.json &&
+  tar -cf "${T}/symlinked.tar" oci-layout index.json manifest.json blobs)
+assert_fails n2c load "${T}/symlinked.tar"
+assert_contains "${ASSERT_OUTPUT}" "index.json"
+assert_eq "${images_before}" "$(ctr_cmd images ls -q | sort)" "no image from a bad archive"
+assert_eq "${sn}" "$(ctr_cmd snapshots --snapshotter nix ls)" "no snapshot from a bad archive"
+assert_fails "${N2C}" --address "${T}/nothing.sock" load "${T}/image.tar"
+assert_contains "${ASSERT_OUTPUT}" "${T}/nothing.sock"
+
 step "ctr run --snapshotter nix prints the program's output"
 run_out="$(ctr_cmd run --rm --snapshotter nix "localhost/main-job:${version}" mj1)"
 note "${run_out}"

@@ -34,11 +34,13 @@ class GrpcClientTest : public ::testing::Test {
     content_ = content.get();
     images_ = images.get();
     snapshots_ = snapshots.get();
-    Stubs stubs{std::move(content), std::move(images), std::move(snapshots),
-                std::make_unique<StrictMock<::containerd::services::diff::v1::MockDiffStub>>(),
-                std::make_unique<StrictMock<::containerd::services::leases::v1::MockLeasesStub>>(),
-                std::make_unique<
-                    StrictMock<::containerd::services::version::v1::MockVersionStub>>()};
+    Stubs stubs{
+        std::move(content),
+        std::move(images),
+        std::move(snapshots),
+        std::make_unique<StrictMock<::containerd::services::diff::v1::MockDiffStub>>(),
+        std::make_unique<StrictMock<::containerd::services::leases::v1::MockLeasesStub>>(),
+        std::make_unique<StrictMock<::containerd::services::version::v1::MockVersionStub>>()};
     client_ = std::make_unique<GrpcContainerdClient>("/run/test/containerd.sock", std::move(stubs));
   }
 
@@ -55,12 +57,12 @@ TEST_F(GrpcClientTest, GetImageConvertsTheResponse) {
   resp.mutable_image()->mutable_target()->set_digest("sha256:abc");
   resp.mutable_image()->mutable_target()->set_size(7);
   EXPECT_CALL(*images_, Get(_, _, _))
-      .WillOnce(Invoke([&](grpc::ClientContext*, const ipb::GetImageRequest& req,
-                           ipb::GetImageResponse* out) {
-        EXPECT_EQ(req.name(), "a:1");
-        *out = resp;
-        return grpc::Status::OK;
-      }));
+      .WillOnce(Invoke(
+          [&](grpc::ClientContext*, const ipb::GetImageRequest& req, ipb::GetImageResponse* out) {
+            EXPECT_EQ(req.name(), "a:1");
+            *out = resp;
+            return grpc::Status::OK;
+          }));
   auto image = client_->getImage(ctx_, "a:1");
   ASSERT_TRUE(image.isOk());
   EXPECT_EQ(image->target.digest, "sha256:abc");
@@ -110,8 +112,8 @@ TEST_F(GrpcClientTest, PrepareAlreadyExistsIsTheSkipSignal) {
             ErrorCode::AlreadyExists);
 }
 
-using WriteStream = grpc::testing::MockClientReaderWriter<cpb::WriteContentRequest,
-                                                          cpb::WriteContentResponse>;
+using WriteStream =
+    grpc::testing::MockClientReaderWriter<cpb::WriteContentRequest, cpb::WriteContentResponse>;
 
 TEST_F(GrpcClientTest, WriteContentStatsThenCommitsWithDigestSizeAndLabels) {
   auto dir = testing::makeTempDir();
@@ -173,8 +175,8 @@ TEST_F(GrpcClientTest, WriteContentDigestMismatchIsAnError) {
       .WillRepeatedly(Return(false));
   EXPECT_CALL(*stream, WritesDone()).WillOnce(Return(true));
   EXPECT_CALL(*stream, Finish())
-      .WillOnce(Return(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                    "unexpected commit digest")));
+      .WillOnce(
+          Return(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "unexpected commit digest")));
   Status st = client_->writeContent(ctx_, "r", dir.path() / "blob", "sha256:x", 5, {});
   EXPECT_EQ(st.code(), ErrorCode::FailedPrecondition);
   EXPECT_NE(st.message().find("sha256:x"), std::string::npos);

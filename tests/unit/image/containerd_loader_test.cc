@@ -14,11 +14,11 @@
 namespace nixsnap::image {
 namespace {
 
+using nixsnap::testing::FakeContainerdClient;
+using nixsnap::testing::MockContainerdClient;
 using ::testing::_;
 using ::testing::Return;
 using ::testing::StrictMock;
-using nixsnap::testing::FakeContainerdClient;
-using nixsnap::testing::MockContainerdClient;
 
 std::string sp(char c, const std::string& name) {
   return "/nix/store/" + std::string(32, c) + "-" + name;
@@ -27,8 +27,8 @@ std::string sp(char c, const std::string& name) {
 class ContainerdLoaderTest : public ::testing::Test {
  protected:
   fs::path build(const std::string& name, const std::string& ref, char path_char = 'a') {
-    testing::writeFile(dir_.path() / (name + ".closure"), sp(path_char, "hello") + "\n" +
-                                                            sp('b', "lib") + "\n");
+    testing::writeFile(dir_.path() / (name + ".closure"),
+                       sp(path_char, "hello") + "\n" + sp('b', "lib") + "\n");
     BuildOptions o;
     o.closure = dir_.path() / (name + ".closure");
     o.ref = ref;
@@ -134,24 +134,31 @@ TEST_F(ContainerdLoaderTest, ExistingLayerAnswerSkipsApplyAndCommit) {
 }
 
 TEST_F(ContainerdLoaderTest, UnnamedArchiveGetsADeterministicName) {
-  std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+  std::string config =
+      R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
   std::string cd = oci::digestOf(config);
   oci::Manifest m;
   m.config = {std::string(oci::media::kOciConfig), cd, static_cast<int64_t>(config.size()), {}, {}};
   std::string mj = oci::toJson(m);
   oci::Index idx;
-  idx.manifests.push_back({std::string(oci::media::kOciManifest), oci::digestOf(mj),
-                           static_cast<int64_t>(mj.size()), {}, {}});
+  idx.manifests.push_back({std::string(oci::media::kOciManifest),
+                           oci::digestOf(mj),
+                           static_cast<int64_t>(mj.size()),
+                           {},
+                           {}});
   auto archive = rawArchive(
-      "unnamed", {{"index.json", oci::TarEntry::Type::File, 0644, "", oci::toJson(idx), {}},
-                  {"blobs/sha256/" + oci::digestHex(cd), oci::TarEntry::Type::File, 0644, "",
-                   config, {}},
-                  {"blobs/sha256/" + oci::digestHex(oci::digestOf(mj)),
-                   oci::TarEntry::Type::File, 0644, "", mj, {}}});
+      "unnamed",
+      {{"index.json", oci::TarEntry::Type::File, 0644, "", oci::toJson(idx), {}},
+       {"blobs/sha256/" + oci::digestHex(cd), oci::TarEntry::Type::File, 0644, "", config, {}},
+       {"blobs/sha256/" + oci::digestHex(oci::digestOf(mj)),
+        oci::TarEntry::Type::File,
+        0644,
+        "",
+        mj,
+        {}}});
   auto r1 = loader_.load(archive, opts_);
   ASSERT_TRUE(r1.isOk()) << r1.status().toString();
-  EXPECT_EQ((*r1)[0].name,
-            "nix2container.local/import:" + oci::digestHex(oci::digestOf(mj)));
+  EXPECT_EQ((*r1)[0].name, "nix2container.local/import:" + oci::digestHex(oci::digestOf(mj)));
 }
 
 struct BadArchive {
@@ -167,21 +174,33 @@ class ContainerdLoaderBadInputTest : public ContainerdLoaderTest {
     config_ = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
               oci::digestOf("x") + R"("]}})";
     oci::Manifest m;
-    m.config = {std::string(oci::media::kOciConfig), oci::digestOf(config_),
-                static_cast<int64_t>(config_.size()), {}, {}};
+    m.config = {std::string(oci::media::kOciConfig),
+                oci::digestOf(config_),
+                static_cast<int64_t>(config_.size()),
+                {},
+                {}};
     m.layers.push_back({layer_media.empty() ? std::string(oci::media::kOciLayerGzip) : layer_media,
-                        oci::digestOf("layer-bytes"), 11, {}, {}});
+                        oci::digestOf("layer-bytes"),
+                        11,
+                        {},
+                        {}});
     manifest_ = oci::toJson(m);
     oci::Index idx;
-    idx.manifests.push_back({std::string(oci::media::kOciManifest), oci::digestOf(manifest_),
+    idx.manifests.push_back({std::string(oci::media::kOciManifest),
+                             oci::digestOf(manifest_),
                              static_cast<int64_t>(manifest_.size()),
-                             {{"io.containerd.image.name", "bad:1"}}, {}});
+                             {{"io.containerd.image.name", "bad:1"}},
+                             {}});
     index_ = oci::toJson(idx);
     return {{"index.json", oci::TarEntry::Type::File, 0644, "", index_, {}},
             {blob(config_), oci::TarEntry::Type::File, 0644, "", config_, {}},
             {blob(manifest_), oci::TarEntry::Type::File, 0644, "", manifest_, {}},
             {"blobs/sha256/" + oci::digestHex(oci::digestOf("layer-bytes")),
-             oci::TarEntry::Type::File, 0644, "", layer, {}}};
+             oci::TarEntry::Type::File,
+             0644,
+             "",
+             layer,
+             {}}};
   }
   static std::string blob(const std::string& content) {
     return "blobs/sha256/" + oci::digestHex(oci::digestOf(content));
@@ -275,13 +294,15 @@ TEST_F(ContainerdLoaderFormatsTest, CompressedArchivesLoad) {
 
 TEST_F(ContainerdLoaderFormatsTest, DockerArchiveLoadsWithNormalisedRepoTag) {
   std::string layer = "not really a tar, but the fake does not unpack";
-  std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
-                       oci::digestOf("uncompressed") + R"("]}})";
-  std::string manifest = R"([{"Config":"abc.json","RepoTags":["hello:1"],"Layers":["l1/layer.tar"]}])";
-  auto archive = rawArchive(
-      "docker", {{"manifest.json", oci::TarEntry::Type::File, 0644, "", manifest, {}},
-                 {"abc.json", oci::TarEntry::Type::File, 0644, "", config, {}},
-                 {"l1/layer.tar", oci::TarEntry::Type::File, 0644, "", layer, {}}});
+  std::string config =
+      R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+      oci::digestOf("uncompressed") + R"("]}})";
+  std::string manifest =
+      R"([{"Config":"abc.json","RepoTags":["hello:1"],"Layers":["l1/layer.tar"]}])";
+  auto archive =
+      rawArchive("docker", {{"manifest.json", oci::TarEntry::Type::File, 0644, "", manifest, {}},
+                            {"abc.json", oci::TarEntry::Type::File, 0644, "", config, {}},
+                            {"l1/layer.tar", oci::TarEntry::Type::File, 0644, "", layer, {}}});
   auto r = loader_.load(archive, opts_);
   ASSERT_TRUE(r.isOk()) << r.status().toString();
   EXPECT_EQ((*r)[0].name, "docker.io/library/hello:1");

@@ -23,15 +23,16 @@ std::string sp(char c, const std::string& name) {
 }
 
 TEST(NixLayerTest, ClosureParsingKeepsOrderDropsBlanksAndDuplicates) {
-  auto c = parseClosure(sp('a', "x") + "\n\n" + sp('b', "y") + "\n" + sp('a', "x") + "\n",
-                        "/nix/store");
+  auto c =
+      parseClosure(sp('a', "x") + "\n\n" + sp('b', "y") + "\n" + sp('a', "x") + "\n", "/nix/store");
   ASSERT_TRUE(c.isOk());
   EXPECT_EQ(*c, (std::vector<std::string>{sp('a', "x"), sp('b', "y")}));
 }
 
 TEST(NixLayerTest, NonStoreLineIsRejectedWithLineNumber) {
-  for (const std::string& bad : std::vector<std::string>{"/etc/passwd", sp('a', "x") + "/bin", "/nix/store/../etc",
-                          "/nix/store/short-x", "relative"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"/etc/passwd", sp('a', "x") + "/bin", "/nix/store/../etc",
+                                "/nix/store/short-x", "relative"}) {
     auto c = parseClosure(sp('a', "x") + "\n" + bad + "\n", "/nix/store");
     ASSERT_EQ(c.status().code(), ErrorCode::InvalidArgument) << bad;
     EXPECT_NE(c.status().message().find("line 2"), std::string::npos);

@@ -1,9 +1,9 @@
 #include "mocks/containerd_mocks.h"
 
+#include <openssl/evp.h>
+
 #include <fstream>
 #include <sstream>
-
-#include <openssl/evp.h>
 
 namespace nixsnap::testing {
 namespace {
@@ -159,7 +159,9 @@ Result<containerd::Descriptor> FakeContainerdClient::applyDiff(
     return notFound("content " + l.digest);
   }
   return containerd::Descriptor{"application/vnd.oci.image.layer.v1.tar",
-                                it->second.labels["containerd.io/uncompressed"], 0, {}};
+                                it->second.labels["containerd.io/uncompressed"],
+                                0,
+                                {}};
 }
 
 Status FakeContainerdClient::createLease(const CallContext&, const std::string& id,

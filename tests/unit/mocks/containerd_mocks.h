@@ -23,8 +23,8 @@ class MockContainerdClient : public containerd::ContainerdClient {
   MOCK_METHOD(Result<containerd::ContentInfo>, contentInfo,
               (const CallContext&, const std::string&), (override));
   MOCK_METHOD(Status, writeContent,
-              (const CallContext&, const std::string&, const fs::path&, const std::string&,
-               int64_t, const StringMap&),
+              (const CallContext&, const std::string&, const fs::path&, const std::string&, int64_t,
+               const StringMap&),
               (override));
   MOCK_METHOD(Result<std::string>, readContent, (const CallContext&, const std::string&, int64_t),
               (override));
@@ -90,8 +90,7 @@ class FakeContainerdClient : public containerd::ContainerdClient {
   Result<std::string> version(const CallContext&) override { return std::string("1.7.24"); }
   Result<containerd::ContentInfo> contentInfo(const CallContext&, const std::string& d) override;
   Status writeContent(const CallContext&, const std::string& ref, const fs::path& blob,
-                      const std::string& expected, int64_t size,
-                      const StringMap& labels) override;
+                      const std::string& expected, int64_t size, const StringMap& labels) override;
   Result<std::string> readContent(const CallContext&, const std::string&, int64_t) override {
     return unimplemented("fake");
   }

@@ -57,9 +57,8 @@ class ArchiveReaderTest : public ::testing::Test {
 };
 
 TEST_F(ArchiveReaderTest, ExtractsFilesFromGzipArchive) {
-  ASSERT_TRUE(extract({{"./oci-layout", AE_IFREG, "{}"}, {"blobs/sha256/ab", AE_IFREG, "x"}},
-                      true)
-                  .isOk());
+  ASSERT_TRUE(
+      extract({{"./oci-layout", AE_IFREG, "{}"}, {"blobs/sha256/ab", AE_IFREG, "x"}}, true).isOk());
   EXPECT_EQ(testing::readFile(dir_.path() / "out/blobs/sha256/ab"), "x");
   EXPECT_EQ(testing::readFile(dir_.path() / "out/oci-layout"), "{}");
 }
@@ -120,10 +119,8 @@ TEST_F(ArchiveReaderTest, TruncatedArchiveIsInvalid) {
 
 TEST_F(ArchiveReaderTest, GarbageIsInvalidAndMissingIsNotFound) {
   testing::writeFile(dir_.path() / "g", std::string(5000, '\x7'));
-  EXPECT_EQ(extractImageArchive(dir_.path() / "g", dir_.path()).code(),
-            ErrorCode::InvalidArgument);
-  EXPECT_EQ(extractImageArchive(dir_.path() / "missing", dir_.path()).code(),
-            ErrorCode::NotFound);
+  EXPECT_EQ(extractImageArchive(dir_.path() / "g", dir_.path()).code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(extractImageArchive(dir_.path() / "missing", dir_.path()).code(), ErrorCode::NotFound);
 }
 
 }  // namespace

@@ -10,8 +10,11 @@ namespace {
 Manifest sampleManifest() {
   Manifest m;
   m.config = {std::string(media::kOciConfig), digestOf("c"), 1, {}, std::nullopt};
-  m.layers.push_back({std::string(media::kOciLayerGzip), digestOf("l"), 1,
-                      {{"containerd.io/snapshot/nix-layer", "true"}}, std::nullopt});
+  m.layers.push_back({std::string(media::kOciLayerGzip),
+                      digestOf("l"),
+                      1,
+                      {{"containerd.io/snapshot/nix-layer", "true"}},
+                      std::nullopt});
   return m;
 }
 
@@ -35,18 +38,20 @@ TEST(TypesTest, ManifestWithUnknownLayerMediaTypeIsInvalid) {
 TEST(TypesTest, MalformedJsonIsInvalidArgumentNotException) {
   EXPECT_EQ(parseManifest("{").status().code(), ErrorCode::InvalidArgument);
   EXPECT_EQ(parseIndex("[1,2]").status().code(), ErrorCode::InvalidArgument);
-  EXPECT_EQ(parseIndex(R"({"schemaVersion":2,"manifests":[{"digest":"x","size":1}]})")
-                .status()
-                .code(),
-            ErrorCode::InvalidArgument);
+  EXPECT_EQ(
+      parseIndex(R"({"schemaVersion":2,"manifests":[{"digest":"x","size":1}]})").status().code(),
+      ErrorCode::InvalidArgument);
   EXPECT_EQ(parseIndex(R"({"schemaVersion":1,"manifests":[]})").status().code(),
             ErrorCode::InvalidArgument);
 }
 
 TEST(TypesTest, IndexRoundTripsAnnotations) {
   Index idx;
-  idx.manifests.push_back({std::string(media::kOciManifest), digestOf("m"), 3,
-                           {{std::string(kRefNameAnnotation), "a/b:c"}}, std::nullopt});
+  idx.manifests.push_back({std::string(media::kOciManifest),
+                           digestOf("m"),
+                           3,
+                           {{std::string(kRefNameAnnotation), "a/b:c"}},
+                           std::nullopt});
   auto parsed = parseIndex(toJson(idx));
   ASSERT_TRUE(parsed.isOk());
   EXPECT_EQ(parsed->manifests, idx.manifests);
