@@ -60,10 +60,43 @@ Status bad(std::string_view ref, std::string_view why) {
 
 }  // namespace
 
-bool isNixImageRef(std::string_view ref) { return ref.substr(0, kNixRefPrefix.size()) == kNixRefPrefix; }
+bool isNixImageRef(std::string_view ref) {
+  constexpr std::string_view kHead = "nix:0";
+  if (ref.size() < kHead.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < kHead.size(); ++i) {
+    char c = ref[i];
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+    if (c != kHead[i]) {
+      return false;
+    }
+  }
+  // "nix:0.1", "nix:0.10.2": image "nix" with a version tag; everything else is claimed.
+  std::string_view rest = ref.substr(kHead.size());
+  if (ref.substr(0, 4) != "nix:" || rest.size() < 2 || rest.front() != '.') {
+    return true;
+  }
+  bool after_dot = false;
+  for (char c : rest) {
+    if (c == '.') {
+      if (after_dot) {
+        return true;
+      }
+      after_dot = true;
+    } else if (c >= '0' && c <= '9') {
+      after_dot = false;
+    } else {
+      return true;
+    }
+  }
+  return after_dot;
+}
 
 Result<NixImageRef> parseNixImageRef(std::string_view ref, std::string_view store_dir) {
-  if (!isNixImageRef(ref)) {
+  if (ref.substr(0, kNixRefPrefix.size()) != kNixRefPrefix) {
     return bad(ref, "expected nix:0/<store path>[:latest]");
   }
   std::string_view path = ref.substr(kNixRefPrefix.size() - 1);  // keeps the leading '/'

@@ -19,8 +19,10 @@ struct NixImageRef {
   std::string tagged;      ///< untagged + ":latest": the name containerd's CRI resolves
 };
 
-/// True when `ref` is meant as a Nix reference (starts with "nix:0/"). References like
-/// "nix:0.1" (image "nix", tag "0.1") are ordinary references.
+/// True when `ref` is meant as a Nix reference: it starts with "nix:0" (case-insensitively),
+/// so "nix:0", "nix:0x", "NIX:0/etc" and "nix:0../etc" are claimed (and then refused by
+/// parseNixImageRef) rather than forwarded to containerd. Only "nix:" followed by a dotted
+/// version tag such as "nix:0.1" or "nix:0.10.2" stays an ordinary reference.
 bool isNixImageRef(std::string_view ref);
 
 /// Parses a Nix image reference. Accepts exactly "nix:0" + store path + optional ":latest",

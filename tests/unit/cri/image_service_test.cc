@@ -139,6 +139,18 @@ TEST_F(ImageServiceTest, MalformedReferenceIsInvalidArgumentAndTouchesNothing) {
   EXPECT_TRUE(resp.image_ref().empty());
 }
 
+TEST_F(ImageServiceTest, NixLookalikeReferencesAreRefusedNotForwarded) {
+  for (const char* ref : {"nix:0", "nix:0x", "NIX:0/etc/passwd", "nix:0../etc"}) {
+    grpc::ServerContext ctx;
+    v1::PullImageRequest req;
+    req.mutable_image()->set_image(ref);
+    v1::PullImageResponse resp;
+    grpc::Status st = service().PullImage(&ctx, &req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << ref;
+    EXPECT_THAT(st.error_message(), HasSubstr(ref));
+  }
+}
+
 TEST_F(ImageServiceTest, UnrealisableArchiveIsNotFoundAndLoadsNothing) {
   EXPECT_CALL(images(), ImageStatus(_, StatusOf(kTagged), _)).WillOnce(answer(""));
   EXPECT_CALL(*archives_, ensureValid(fs::path(kPath)))

@@ -33,6 +33,23 @@ TEST(NixImageRefTest, RecognisesOnlyTheNixPrefix) {
   EXPECT_FALSE(isNixImageRef(""));
 }
 
+// Anything that looks like it was meant as a nix:0 reference is claimed (and then refused by
+// parseNixImageRef) instead of being forwarded to containerd as a registry reference.
+TEST(NixImageRefTest, ClaimsMalformedNixReferences) {
+  for (const char* ref : {"nix:0", "nix:0x", "NIX:0/etc/passwd", "nix:0../etc", "Nix:0.1",
+                          "nix:0/", "nix:0.1/x", "nix:0.."}) {
+    EXPECT_TRUE(isNixImageRef(ref)) << ref;
+    auto parsed = parseNixImageRef(ref);
+    ASSERT_FALSE(parsed.isOk()) << ref;
+    EXPECT_EQ(parsed.status().code(), ErrorCode::InvalidArgument) << ref;
+    EXPECT_NE(parsed.status().message().find(ref), std::string::npos)
+        << parsed.status().message();
+  }
+  EXPECT_FALSE(isNixImageRef("nix:0.1.2"));
+  EXPECT_FALSE(isNixImageRef("nix:1"));
+  EXPECT_FALSE(isNixImageRef("nixos:0"));
+}
+
 TEST(NixImageRefTest, HonoursAnotherStoreDir) {
   auto ref = parseNixImageRef("nix:0/opt/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-a.tar",
                               "/opt/store/");
