@@ -11,6 +11,7 @@
 #include "oci/archive_reader.h"
 #include "oci/digest.h"
 #include "oci/layout.h"
+#include "oci/reference.h"
 #include "oci/tar_writer.h"
 #include "oci/types.h"
 
@@ -94,6 +95,15 @@ Result<BuildResult> buildImage(const BuildOptions& o) {
   BuildResult result;
   fs::path out = fs::absolute(o.out).lexically_normal();
   result.name = o.ref.empty() ? "nix:0" + out.string() + ":latest" : o.ref;
+  if (o.ref.empty()) {
+    if (!oci::validateImageReference(result.name, "default image name").isOk()) {
+      return invalidArgument("output path " + out.string() +
+                             " cannot form the default image name nix:0<OUT>:latest (image "
+                             "names need lowercase [a-z0-9._-] components); pass --ref");
+    }
+  } else {
+    NIXSNAP_RETURN_IF_ERROR(oci::validateImageReference(o.ref, "--ref"));
+  }
 
   json user_config = json::object();
   if (!o.config.empty()) {

@@ -10,6 +10,7 @@
 #include "common/unique_fd.h"
 #include "oci/archive_reader.h"
 #include "oci/digest.h"
+#include "oci/reference.h"
 
 namespace nixsnap::oci {
 namespace {
@@ -233,6 +234,10 @@ Result<Layout> openLayout(const fs::path& root) {
   Status st = fs::exists(root / "index.json", ec) ? openOci(layout) : openDocker(layout);
   if (!st.isOk()) {
     return st;
+  }
+  // Names come from the archive: refuse anything containerd would not accept as a name.
+  for (const auto& name : layout.image.names) {
+    NIXSNAP_RETURN_IF_ERROR(validateImageReference(name, "image name in the archive"));
   }
   return layout;
 }

@@ -12,6 +12,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 N2C="${NIXSNAP_NIX2CONTAINER:-${NIXSNAP_BIN_DIR:-${NIXSNAP_REPO_ROOT}/build/src/cmd}/nix2container}"
 [[ -x "${N2C}" ]] || fail "nix2container not built at ${N2C}"
 require_cmd skopeo umoci tar
+# The default image name is nix:0<OUT>:latest and image names are lowercase, so this test
+# needs a lowercase temp root (mktemp's XXXX is mixed case).
+if [[ -z "${NIXSNAP_TMP:-}" ]]; then
+  NIXSNAP_TMP="/tmp/nixsnap-ib-$$"
+  mkdir -m 700 "${NIXSNAP_TMP}" || fail "cannot create ${NIXSNAP_TMP}"
+  export NIXSNAP_TMP
+  defer _nixsnap_remove_tmp "${NIXSNAP_TMP}"
+fi
 tmp_root
 T="${NIXSNAP_TMP}"
 F="${NIXSNAP_FIXTURES}"
@@ -62,6 +70,11 @@ assert_contains "${ASSERT_OUTPUT}" '"Bogus"'
 head -c 3000 "${T}/base.tar" >"${T}/truncated.tar"
 assert_fails "${N2C}" build --from-image "${T}/truncated.tar" "${T}/x.tar"
 assert_contains "${ASSERT_OUTPUT}" "truncated"
+assert_fails "${N2C}" build --closure "${T}/closure" --ref 'bad ref!!' "${T}/x.tar"
+assert_contains "${ASSERT_OUTPUT}" 'bad ref!!'
+mkdir -p "${T}/Upper Dir"
+assert_fails "${N2C}" build --closure "${T}/closure" "${T}/Upper Dir/x.tar"
+assert_contains "${ASSERT_OUTPUT}" "--ref"
 [[ ! -e "${T}/x.tar" ]] || fail "a failed build left ${T}/x.tar behind"
 
 step "image_build: all good"

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "common/scope_guard.h"
 #include "oci/archive_reader.h"
 #include "oci/layout.h"
 #include "support/test_env.h"
@@ -76,10 +78,37 @@ TEST_F(BuilderTest, ConfigFilesOwnStorePathIsLeftOut) {
 }
 
 TEST_F(BuilderTest, DefaultNameIsNixZeroOfTheOutputPath) {
+  // The temp dir name is mixed case, which no image name may be: use a lowercase one.
+  fs::path lc = fs::temp_directory_path() / ("nixsnap-ut-lc-" + std::to_string(::getpid()));
+  fs::create_directories(lc);
+  ScopeGuard cleanup([&] { fs::remove_all(lc); });
   opts_.ref.clear();
-  ASSERT_TRUE(buildImage(opts_).isOk());
+  opts_.out = lc / "out.tar";
+  auto r = buildImage(opts_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
   auto l = open(opts_.out);
   EXPECT_EQ(l.image.names.at(0), "nix:0" + opts_.out.string() + ":latest");
+}
+
+TEST_F(BuilderTest, InvalidRefIsRefusedBeforeWritingOutput) {
+  opts_.ref = "bad ref!!";
+  auto r = buildImage(opts_);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find("bad ref!!"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(fs::exists(opts_.out));
+}
+
+TEST_F(BuilderTest, OutPathThatCannotBeADefaultNameSuggestsRef) {
+  opts_.ref.clear();
+  opts_.out = dir_.path() / "My Image.tar";
+  auto r = buildImage(opts_);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find(opts_.out.string()), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("--ref"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(fs::exists(opts_.out));
 }
 
 TEST_F(BuilderTest, OutputIsByteIdenticalAcrossUmaskAndTmpdir) {

@@ -256,6 +256,14 @@ TEST_F(ContainerdLoaderBadInputTest, ArchiveWithoutIndexOrManifestIsRejected) {
   expectRejected(m, "neither index.json nor manifest.json");
 }
 
+TEST_F(ContainerdLoaderBadInputTest, HostileImageNameIsRejected) {
+  auto m = members();
+  auto idx = nlohmann::json::parse(index_);
+  idx["manifests"][0]["annotations"]["io.containerd.image.name"] = "bad ref!!";
+  m[0].content = idx.dump();
+  expectRejected(m, "bad ref!!");
+}
+
 TEST_F(ContainerdLoaderBadInputTest, MissingArchiveIsNotFound) {
   EXPECT_EQ(loader_.load(dir_.path() / "nope.tar", opts_).status().code(), ErrorCode::NotFound);
 }
@@ -308,6 +316,23 @@ TEST_F(ContainerdLoaderFormatsTest, DockerArchiveLoadsWithNormalisedRepoTag) {
   EXPECT_EQ((*r)[0].name, "docker.io/library/hello:1");
   EXPECT_EQ((*r)[0].config_digest, oci::digestOf(config));
   ASSERT_EQ(fake_->snapshots.size(), 1u);
+}
+
+TEST_F(ContainerdLoaderFormatsTest, DockerArchiveWithHostileRepoTagIsRejected) {
+  std::string config =
+      R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+      oci::digestOf("uncompressed") + R"("]}})";
+  std::string manifest =
+      R"([{"Config":"abc.json","RepoTags":["../Evil Tag"],"Layers":["l1/layer.tar"]}])";
+  auto archive =
+      rawArchive("dockerbad", {{"manifest.json", oci::TarEntry::Type::File, 0644, "", manifest, {}},
+                               {"abc.json", oci::TarEntry::Type::File, 0644, "", config, {}},
+                               {"l1/layer.tar", oci::TarEntry::Type::File, 0644, "", "x", {}}});
+  auto r = loader_.load(archive, opts_);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find("Evil Tag"), std::string::npos) << r.status().toString();
+  EXPECT_TRUE(fake_->images.empty());
 }
 
 TEST_F(ContainerdLoaderFormatsTest, DockerArchiveWithSeveralImagesIsRejected) {
