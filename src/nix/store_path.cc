@@ -64,6 +64,27 @@ Status checkStorePathSyntax(const fs::path& store_dir, std::string_view text) {
   return Status::ok();
 }
 
+namespace {
+
+/// Resolves symlink `p` and checks it stays inside the (resolved) store dir.
+Status checkSymlinkTarget(const fs::path& store_dir, const fs::path& p) {
+  boost::system::error_code ec;
+  fs::path store_real = fs::weakly_canonical(store_dir, ec);
+  if (ec) {
+    return bad(p.string(), "cannot resolve store directory: " + ec.message());
+  }
+  fs::path real = fs::weakly_canonical(p, ec);
+  if (ec) {
+    return bad(p.string(), "cannot resolve symlink: " + ec.message());
+  }
+  if (!isWithin(store_real, real)) {
+    return bad(p.string(), "symlink leads out of the store to \"" + real.string() + "\"");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<fs::path> parseStorePath(const fs::path& store_dir, std::string_view text) {
   NIXSNAP_RETURN_IF_ERROR(checkStorePathSyntax(store_dir, text));
   fs::path p{std::string(text)};
@@ -74,22 +95,30 @@ Result<fs::path> parseStorePath(const fs::path& store_dir, std::string_view text
     }
     return errnoStatus(errno, "inspecting store path \"" + p.string() + "\"");
   }
-  if (!S_ISLNK(st.st_mode)) {
-    return p;
-  }
-  boost::system::error_code ec;
-  fs::path store_real = fs::weakly_canonical(store_dir, ec);
-  if (ec) {
-    return bad(text, "cannot resolve store directory: " + ec.message());
-  }
-  fs::path real = fs::weakly_canonical(p, ec);
-  if (ec) {
-    return bad(text, "cannot resolve symlink: " + ec.message());
-  }
-  if (!isWithin(store_real, real)) {
-    return bad(text, "symlink leads out of the store to \"" + real.string() + "\"");
+  if (S_ISLNK(st.st_mode)) {
+    NIXSNAP_RETURN_IF_ERROR(checkSymlinkTarget(store_dir, p));
   }
   return p;
+}
+
+Status checkStorePathOnDisk(const fs::path& store_dir, const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return Status(ErrorCode::FailedPrecondition,
+                    "store path \"" + path.string() + "\" does not exist");
+    }
+    return errnoStatus(errno, "inspecting store path \"" + path.string() + "\"");
+  }
+  if (!S_ISLNK(st.st_mode)) {
+    return Status::ok();
+  }
+  NIXSNAP_RETURN_IF_ERROR(checkSymlinkTarget(store_dir, path));
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status(ErrorCode::FailedPrecondition,
+                  "store path \"" + path.string() + "\" is a dangling symlink");
+  }
+  return Status::ok();
 }
 
 }  // namespace nixsnap::nix

@@ -28,4 +28,13 @@ Status checkStorePathSyntax(const fs::path& store_dir, std::string_view text);
 /// @return the path; InvalidArgument as above or for a symlink leading out of the store.
 Result<fs::path> parseStorePath(const fs::path& store_dir, std::string_view text);
 
+/// The disk check before a store path is handed out as a bind-mount source (after
+/// realisation, or for a child's binds): `path` (already syntax-checked) must exist, and
+/// if it is a symlink it must resolve to an existing place inside `store_dir`. Guards
+/// against a path that was missing at validation and later substituted as `ln -s /etc`.
+/// @return Ok; FailedPrecondition when the path (or its symlink target) does not exist;
+///         InvalidArgument for a symlink leading out of the store; the errno class when
+///         lstat fails otherwise.
+Status checkStorePathOnDisk(const fs::path& store_dir, const fs::path& path);
+
 }  // namespace nixsnap::nix

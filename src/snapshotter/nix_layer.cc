@@ -4,6 +4,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "common/log.h"
 #include "nix/store_path.h"
 
 namespace nixsnap::snapshotter {
@@ -60,7 +61,39 @@ Status NixLayer::root(int64_t id, const Labels& labels) {
   if (paths.empty()) {
     return Status::ok();
   }
-  return store_->realise(paths, rootDir(id));
+  NIXSNAP_RETURN_IF_ERROR(store_->realise(paths, rootDir(id)));
+  for (auto it = labels.lower_bound(std::string(kPrefix)); it != labels.end(); ++it) {
+    if (it->first.compare(0, kPrefix.size(), kPrefix) != 0) {
+      break;
+    }
+    if (!isStorePathLabel(it->first)) {
+      continue;
+    }
+    Status st = verify(fs::path(it->second));
+    if (!st.isOk()) {
+      Status undo = unroot(id);
+      if (!undo.isOk()) {  // the check failure is the outcome; cleanup() retries leftovers
+        NIXSNAP_LOG(Warn, "failed to remove gc roots of rejected nix layer",
+                    {{"error", undo.message()}});
+      }
+      return invalidArgument("realised store path of label \"" + it->first +
+                             "\" failed the disk check: " + st.message());
+    }
+  }
+  return Status::ok();
+}
+
+Status NixLayer::verify(const fs::path& p) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (verified_.count(p.string()) > 0) {
+      return Status::ok();
+    }
+  }
+  NIXSNAP_RETURN_IF_ERROR(nix::checkStorePathOnDisk(store_dir_, p));
+  std::lock_guard<std::mutex> lock(mu_);
+  verified_.insert(p.string());
+  return Status::ok();
 }
 
 Status NixLayer::unroot(int64_t id) { return store_->removeRoots(rootDir(id)); }
@@ -82,6 +115,9 @@ std::vector<int64_t> NixLayer::rootedIds() const {
 Status NixLayer::appendBinds(const Labels& own, int64_t parent_id, const ChainLoader& load_chain,
                              std::vector<Mount>& out) {
   std::vector<fs::path> own_paths = storePaths(own);
+  for (const fs::path& p : own_paths) {
+    NIXSNAP_RETURN_IF_ERROR(verify(p));
+  }
   std::shared_ptr<const PathList> chain;
   if (parent_id != 0) {
     uint64_t gen = 0;
@@ -103,6 +139,7 @@ Status NixLayer::appendBinds(const Labels& own, int64_t parent_id, const ChainLo
       for (const Labels& l : *labels) {
         for (fs::path& p : storePaths(l)) {
           if (seen.insert(p.string()).second) {
+            NIXSNAP_RETURN_IF_ERROR(verify(p));
             list->push_back(std::move(p));
           }
         }

@@ -5,6 +5,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "common/fs.h"
@@ -37,8 +39,11 @@ class NixLayer {
   /// @return InvalidArgument naming the first bad label key.
   Status validate(const Labels& labels) const;
 
-  /// Realises and roots the store paths of `labels` under gcroots/<id>.
-  /// @return the NixStore's error (with Nix's text), wrapped with the snapshot key.
+  /// Realises and roots the store paths of `labels` under gcroots/<id>, then checks each
+  /// realised path on disk (nix::checkStorePathOnDisk): a label that was missing at
+  /// validation may have been substituted as a symlink out of the store.
+  /// @return the NixStore's error (with Nix's text); InvalidArgument naming the label
+  ///         whose realised path fails the disk check (its roots are removed again).
   Status root(int64_t id, const Labels& labels);
 
   /// Removes gcroots/<id> and its registrations; a missing folder is Ok.
@@ -54,7 +59,11 @@ class NixLayer {
   using ChainLoader = std::function<Result<std::vector<Labels>>()>;
 
   /// Appends bind mounts for `own` labels and, through the cache keyed by committed
-  /// `parent_id` (0 = none), for the parent's whole chain.
+  /// `parent_id` (0 = none), for the parent's whole chain. Every path is disk-checked
+  /// (nix::checkStorePathOnDisk) once; paths that passed are remembered (valid store
+  /// paths are immutable), so repeated calls do no I/O for them.
+  /// @return FailedPrecondition (missing) or InvalidArgument (symlink out of the store)
+  ///         naming the path; nothing is appended then.
   Status appendBinds(const Labels& own, int64_t parent_id, const ChainLoader& load_chain,
                      std::vector<Mount>& out);
 
@@ -63,12 +72,16 @@ class NixLayer {
 
  private:
   using PathList = std::vector<fs::path>;
+  /// Disk-checks `p` unless it passed before.
+  Status verify(const fs::path& p);
+
   fs::path store_dir_;
   fs::path gcroots_dir_;
   nix::NixStore* store_;
   std::mutex mu_;
   uint64_t generation_ = 0;
-  std::map<int64_t, std::shared_ptr<const PathList>> chains_;
+  std::map<int64_t, std::shared_ptr<const PathList>> chains_;  ///< every path verified
+  std::unordered_set<std::string> verified_;                   ///< guarded by mu_
 };
 
 }  // namespace nixsnap::snapshotter

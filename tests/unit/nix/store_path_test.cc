@@ -108,5 +108,27 @@ TEST(StorePathTest, StoreDirBehindSymlinkStillWorks) {
   EXPECT_TRUE(nix::parseStorePath(link, p).isOk());
 }
 
+TEST(StorePathTest, OnDiskCheckRequiresExistenceAndStaysInStore) {
+  TempDir store = makeTempDir();
+  std::string missing = store.path().string() + "/" + kHash + "-missing";
+  Status st = nix::checkStorePathOnDisk(store.path(), missing);
+  EXPECT_EQ(st.code(), ErrorCode::FailedPrecondition);
+  EXPECT_NE(st.message().find(missing), std::string::npos) << st.message();
+  std::string real = store.path().string() + "/0000000000000000000000000000000a-real";
+  writeFile(real + "/f", "x");
+  EXPECT_TRUE(nix::checkStorePathOnDisk(store.path(), real).isOk());
+  std::string inside = store.path().string() + "/0000000000000000000000000000000b-link";
+  ASSERT_EQ(::symlink(real.c_str(), inside.c_str()), 0);
+  EXPECT_TRUE(nix::checkStorePathOnDisk(store.path(), inside).isOk());
+  std::string evil = store.path().string() + "/0000000000000000000000000000000c-evil";
+  ASSERT_EQ(::symlink("/etc", evil.c_str()), 0);
+  st = nix::checkStorePathOnDisk(store.path(), evil);
+  EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(st.message().find("out of the store"), std::string::npos) << st.message();
+  std::string dangling = store.path().string() + "/0000000000000000000000000000000d-dang";
+  ASSERT_EQ(::symlink((store.path() / "nothing").c_str(), dangling.c_str()), 0);
+  EXPECT_FALSE(nix::checkStorePathOnDisk(store.path(), dangling).isOk());
+}
+
 }  // namespace
 }  // namespace nixsnap::testing

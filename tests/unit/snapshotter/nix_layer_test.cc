@@ -32,6 +32,12 @@ class NixSnapshotterTest : public ::testing::Test {
   void SetUp() override {
     fs::create_directories(store_dir_);
     fs::create_directories(root_);
+    open();
+  }
+
+  /// (Re)opens the snapshotter over root_ with a fresh mock store (a daemon restart).
+  void open() {
+    sn_.reset();
     auto meta = metadata::openSqliteMetaStore(root_ / "metadata.db");
     ASSERT_TRUE(meta.isOk());
     auto store = std::make_unique<StrictMock<MockNixStore>>();
@@ -45,13 +51,19 @@ class NixSnapshotterTest : public ::testing::Test {
     sn_ = std::move(*sn);
   }
 
-  /// A store path "<store>/<hash>-<name>"; hash derived from `n` (valid base32).
-  std::string sp(int n, const std::string& name = "pkg") {
+  /// A store path "<store>/<hash>-<name>"; hash derived from `n` (valid base32). It
+  /// exists on disk (a directory) unless `create` is false.
+  std::string sp(int n, const std::string& name = "pkg", bool create = true) {
     std::string hash(32, '0');
     std::string digits = std::to_string(n);
     hash.replace(32 - digits.size(), digits.size(), digits);
-    return store_dir_.string() + "/" + hash + "-" + name;
+    std::string p = store_dir_.string() + "/" + hash + "-" + name;
+    if (create && name.find('/') == std::string::npos) {
+      fs::create_directories(p);
+    }
+    return p;
   }
+  std::string missing(int n) { return sp(n, "later", false); }
   Mount bind(const std::string& p) { return Mount{"bind", p, p, {"ro", "rbind"}}; }
   std::vector<Mount> binds(const std::vector<Mount>& all) {
     return std::vector<Mount>(all.begin() + 1, all.end());
@@ -217,6 +229,65 @@ TEST_F(NixSnapshotterTest, MountsOnDeepChainWithThousandsOfLabelsIsFast) {
   RecordProperty("mounts_p50_ms", std::to_string(ms[ms.size() / 2]));
   std::cout << "Mounts p50 over 16x1000 binds: " << ms[ms.size() / 2] << " ms\n";
   EXPECT_LT(ms[ms.size() / 2], 50.0);  // loose bound for a shared CI machine; bench/ measures
+}
+
+TEST_F(NixSnapshotterTest, RealisedPathThatIsSymlinkOutOfStoreFailsPrepareAndLeavesNothing) {
+  fs::create_directories(dir_.path() / "outside");
+  std::string evil = missing(66);
+  Labels labels{{kLayer, "true"}, {pathLabel(0), sp(1)}, {pathLabel(3), evil}};
+  // A hostile cache substitutes the missing path as a symlink to the host.
+  EXPECT_CALL(*store_, realise(_, root_ / "gcroots" / "1"))
+      .WillOnce(::testing::Invoke([&](const std::vector<fs::path>&, const fs::path&) {
+        EXPECT_EQ(::symlink((dir_.path() / "outside").c_str(), evil.c_str()), 0);
+        return Status::ok();
+      }));
+  EXPECT_CALL(*store_, removeRoots(root_ / "gcroots" / "1")).WillOnce(Return(Status::ok()));
+  auto m = sn_->prepare("nix", "", labels);
+  EXPECT_EQ(m.status().code(), ErrorCode::InvalidArgument) << m.status().toString();
+  EXPECT_THAT(m.status().message(), HasSubstr(pathLabel(3)));
+  EXPECT_EQ(sn_->stat("nix").status().code(), ErrorCode::NotFound);
+  EXPECT_TRUE(fs::is_empty(root_ / "snapshots"));
+}
+
+TEST_F(NixSnapshotterTest, RealisedPathStillMissingFailsPrepare) {
+  Labels labels{{kLayer, "true"}, {pathLabel(0), missing(7)}};
+  EXPECT_CALL(*store_, realise(_, _)).WillOnce(Return(Status::ok()));
+  EXPECT_CALL(*store_, removeRoots(_)).WillOnce(Return(Status::ok()));
+  auto m = sn_->prepare("nix", "", labels);
+  EXPECT_EQ(m.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_THAT(m.status().message(), HasSubstr(pathLabel(0)));
+}
+
+TEST_F(NixSnapshotterTest, BindsOfMissingOrEscapingStorePathsAreRefused) {
+  std::string later = missing(5);
+  layer("base", "", {{pathLabel(0), sp(1)}, {pathLabel(1), later}});
+  auto p = sn_->prepare("a", "base", {});
+  EXPECT_EQ(p.status().code(), ErrorCode::FailedPrecondition) << p.status().toString();
+  EXPECT_THAT(p.status().message(), HasSubstr(later));
+  EXPECT_EQ(sn_->stat("a").status().code(), ErrorCode::NotFound);
+  EXPECT_EQ(sn_->view("v", "base", {}).status().code(), ErrorCode::FailedPrecondition);
+  EXPECT_EQ(sn_->prepare("own", "", {{pathLabel(0), missing(8)}}).status().code(),
+            ErrorCode::FailedPrecondition);
+  // Substituted later as a symlink to the host: still refused.
+  fs::create_directories(dir_.path() / "outside");
+  ASSERT_EQ(::symlink((dir_.path() / "outside").c_str(), later.c_str()), 0);
+  p = sn_->prepare("a", "base", {});
+  EXPECT_EQ(p.status().code(), ErrorCode::InvalidArgument) << p.status().toString();
+  EXPECT_THAT(p.status().message(), HasSubstr(later));
+}
+
+TEST_F(NixSnapshotterTest, MountsAfterRestartRechecksStorePaths) {
+  std::string path = sp(5);
+  layer("base", "", {{pathLabel(0), path}});
+  ASSERT_TRUE(sn_->prepare("a", "base", {}).isOk());
+  ASSERT_TRUE(sn_->mounts("a").isOk());
+  open();
+  fs::remove_all(path);
+  fs::create_directories(dir_.path() / "outside");
+  ASSERT_EQ(::symlink((dir_.path() / "outside").c_str(), path.c_str()), 0);
+  auto m = sn_->mounts("a");
+  EXPECT_EQ(m.status().code(), ErrorCode::InvalidArgument) << m.status().toString();
+  EXPECT_THAT(m.status().message(), HasSubstr(path));
 }
 
 }  // namespace

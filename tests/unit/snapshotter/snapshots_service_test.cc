@@ -95,6 +95,7 @@ TEST_F(SnapshotsServiceTest, PrepareReturnsMountsAndErrorCodesMap) {
 
 TEST_F(SnapshotsServiceTest, MountTargetCarriesStorePathBinds) {
   std::string p = (root_.path() / "store").string() + "/" + std::string(32, '1') + "-hello";
+  fs::create_directories(p);
   ASSERT_TRUE(prepare("a", "").ok());
   ASSERT_TRUE(commit("c", "a").ok());
   {
