@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/scope_guard.h"
 #include "common/temp_dir.h"
+#include "image/nix_layer.h"
 #include "oci/archive_reader.h"
 #include "oci/digest.h"
 #include "oci/layout.h"
@@ -217,6 +218,12 @@ Result<std::vector<LoadedImage>> ContainerdLoader::load(const fs::path& archive,
     return layout.status().wrap("loading " + archive.string());
   }
   const auto& img = layout->image;
+  for (const auto& layer : img.manifest.layers) {
+    Status st = checkNixLayerAnnotations(layer.digest, layer.annotations, options.store_dir);
+    if (!st.isOk()) {
+      return st.wrap("loading " + archive.string());
+    }
+  }
   std::vector<std::string> names = namesFor(*layout, options);
   std::vector<std::string> chains = chainIds(img.diff_ids);
   std::string top = chains.empty() ? "" : chains.back();

@@ -14,6 +14,7 @@ struct LoadOptions {
   std::string ns = "default";         ///< containerd namespace (k8s.io for the CRI)
   std::string snapshotter = "nix";    ///< snapshotter to unpack for
   std::vector<std::string> extra_names;  ///< further image names to point at the same target
+  std::string store_dir = "/nix/store";  ///< store paths in layer annotations must be below it
 };
 
 /// One image created or updated by a load.

@@ -174,4 +174,33 @@ Result<std::vector<oci::TarEntry>> nixLayerEntries(const std::vector<std::string
   return out;
 }
 
+Status checkNixLayerAnnotations(const std::string& digest,
+                                const std::map<std::string, std::string>& annotations,
+                                const fs::path& store_dir) {
+  const std::string prefix(kNixStorePathAnnotationPrefix);
+  std::string first_path_key;
+  for (const auto& [key, value] : annotations) {
+    if (key.rfind(prefix, 0) != 0) {
+      continue;
+    }
+    if (first_path_key.empty()) {
+      first_path_key = key;
+    }
+    Status st = nix::checkStorePathSyntax(store_dir, value);
+    if (!st.isOk()) {
+      return invalidArgument("layer " + digest + ": annotation " + key + " \"" + value +
+                             "\" is not a store path: " + st.message());
+    }
+  }
+  if (first_path_key.empty()) {
+    return Status::ok();
+  }
+  auto it = annotations.find(std::string(kNixLayerAnnotation));
+  if (it == annotations.end() || it->second != "true") {
+    return invalidArgument("layer " + digest + " has annotation " + first_path_key +
+                           " but not " + std::string(kNixLayerAnnotation) + ": \"true\"");
+  }
+  return Status::ok();
+}
+
 }  // namespace nixsnap::image

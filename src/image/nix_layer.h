@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,5 +39,17 @@ Result<std::vector<std::string>> parseCopyToRoot(std::string_view text, const fs
 Result<std::vector<oci::TarEntry>> nixLayerEntries(const std::vector<std::string>& closure,
                                                    const std::vector<std::string>& copy_to_root,
                                                    const fs::path& store_dir);
+
+/// Checks a layer's annotations as read from an untrusted archive, before anything reaches
+/// containerd: a layer with `containerd.io/snapshot/nix-store-path.*` annotations must also
+/// carry `containerd.io/snapshot/nix-layer: "true"`, and every store-path value must pass
+/// nix::checkStorePathSyntax.
+/// @param digest      the layer digest, for messages.
+/// @param annotations the layer descriptor's annotations.
+/// @param store_dir   absolute, e.g. "/nix/store".
+/// @return OK; InvalidArgument naming the layer digest and the offending annotation.
+Status checkNixLayerAnnotations(const std::string& digest,
+                                const std::map<std::string, std::string>& annotations,
+                                const fs::path& store_dir);
 
 }  // namespace nixsnap::image

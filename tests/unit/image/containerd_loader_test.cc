@@ -264,6 +264,20 @@ TEST_F(ContainerdLoaderBadInputTest, HostileImageNameIsRejected) {
   expectRejected(m, "bad ref!!");
 }
 
+TEST_F(ContainerdLoaderBadInputTest, StorePathAnnotationsWithoutNixLayerAreRejected) {
+  auto m = members();
+  auto man = nlohmann::json::parse(manifest_);
+  man["layers"][0]["annotations"]["containerd.io/snapshot/nix-store-path.0"] =
+      "/nix/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-a";
+  std::string bad_manifest = man.dump();
+  auto idx = nlohmann::json::parse(index_);
+  idx["manifests"][0]["digest"] = oci::digestOf(bad_manifest);
+  idx["manifests"][0]["size"] = bad_manifest.size();
+  m[0].content = idx.dump();
+  m[2] = {blob(bad_manifest), oci::TarEntry::Type::File, 0644, "", bad_manifest, {}};
+  expectRejected(m, "containerd.io/snapshot/nix-layer");
+}
+
 TEST_F(ContainerdLoaderBadInputTest, MissingArchiveIsNotFound) {
   EXPECT_EQ(loader_.load(dir_.path() / "nope.tar", opts_).status().code(), ErrorCode::NotFound);
 }

@@ -95,5 +95,37 @@ TEST(NixLayerTest, CopyToRootFirstTreeWinsAndNothingShadowsTheStore) {
   EXPECT_EQ(find(*es, "single.sh")->link_target, single.string());
 }
 
+TEST(NixLayerAnnotationsTest, AcceptsNixLayersAndPlainLayers) {
+  const std::string p = "/nix/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-a";
+  EXPECT_TRUE(checkNixLayerAnnotations("sha256:aa", {}, "/nix/store").isOk());
+  EXPECT_TRUE(checkNixLayerAnnotations("sha256:aa",
+                                       {{"containerd.io/snapshot/nix-layer", "true"},
+                                        {"containerd.io/snapshot/nix-store-path.0", p}},
+                                       "/nix/store")
+                  .isOk());
+}
+
+TEST(NixLayerAnnotationsTest, StorePathsWithoutNixLayerAreRefused) {
+  Status st = checkNixLayerAnnotations(
+      "sha256:aa",
+      {{"containerd.io/snapshot/nix-store-path.0", "/nix/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-a"}},
+      "/nix/store");
+  ASSERT_FALSE(st.isOk());
+  EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(st.message().find("sha256:aa"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("containerd.io/snapshot/nix-layer"), std::string::npos);
+}
+
+TEST(NixLayerAnnotationsTest, HostileStorePathIsRefused) {
+  Status st = checkNixLayerAnnotations("sha256:aa",
+                                       {{"containerd.io/snapshot/nix-layer", "true"},
+                                        {"containerd.io/snapshot/nix-store-path.0", "/etc/passwd"}},
+                                       "/nix/store");
+  ASSERT_FALSE(st.isOk());
+  EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(st.message().find("/etc/passwd"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("nix-store-path.0"), std::string::npos) << st.message();
+}
+
 }  // namespace
 }  // namespace nixsnap::image
