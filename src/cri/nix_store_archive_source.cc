@@ -47,6 +47,9 @@ Status NixStoreArchiveSource::ensureValid(const fs::path& store_path) {
     return invalidArgument("realising " + store_path.string() + ": resolves to " +
                            real.string() + ", outside the store " + store_dir_.string());
   }
+  if (fs::is_directory(real, ec)) {
+    return invalidArgument(store_path.string() + " is a directory, not an image archive");
+  }
   return Status::ok();
 }
 

@@ -110,6 +110,12 @@ Status extractImageArchive(const fs::path& archive_path, const fs::path& dest,
   if (::access(archive_path.c_str(), R_OK) != 0) {
     return errnoStatus(errno, "opening archive " + archive_path.string());
   }
+  {
+    boost::system::error_code ec;
+    if (fs::is_directory(archive_path, ec)) {
+      return invalidArgument(archive_path.string() + " is a directory, not an image archive");
+    }
+  }
   if (archive_read_open_filename(a.get(), archive_path.c_str(), 1 << 16) != ARCHIVE_OK) {
     return corrupt(a.get(), archive_path);
   }

@@ -64,5 +64,15 @@ TEST_F(NixStoreArchiveSourceTest, SymlinkOutOfTheStoreIsInvalidArgument) {
   EXPECT_THAT(st.message(), HasSubstr("outside the store"));
 }
 
+TEST_F(NixStoreArchiveSourceTest, DirectoryIsNotAnImageArchive) {
+  fs::create_directories(archive());
+  EXPECT_CALL(*runner_, run(_, _)).WillOnce(Return(ProcessResult{0, "", ""}));
+  NixStoreArchiveSource source(runner_, store());
+  Status st = source.ensureValid(archive());
+  EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("is a directory, not an image archive"));
+  EXPECT_THAT(st.message(), HasSubstr(archive().string()));
+}
+
 }  // namespace
 }  // namespace nixsnap::cri

@@ -63,6 +63,17 @@ TEST_F(ArchiveReaderTest, ExtractsFilesFromGzipArchive) {
   EXPECT_EQ(testing::readFile(dir_.path() / "out/oci-layout"), "{}");
 }
 
+TEST_F(ArchiveReaderTest, DirectoryIsNotAnImageArchive) {
+  fs::create_directories(dir_.path() / "d.tar");
+  fs::create_directories(dir_.path() / "out");
+  Status st = extractImageArchive(dir_.path() / "d.tar", dir_.path() / "out");
+  ASSERT_FALSE(st.isOk());
+  EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(st.message().find("is a directory, not an image archive"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find((dir_.path() / "d.tar").string()), std::string::npos);
+}
+
 TEST_F(ArchiveReaderTest, RejectsDotDotMember) {
   Status st = extract({{"blobs/../../evil", AE_IFREG, "x"}});
   EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
