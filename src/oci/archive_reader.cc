@@ -60,7 +60,7 @@ Status corrupt(archive* a, const fs::path& archive_path) {
 }
 
 Status extractFile(archive* a, const fs::path& archive_path, const fs::path& target,
-                   const std::string& name) {
+                   const std::string& name, int64_t& total, int64_t max_total) {
   fs::path parent = target.parent_path();
   boost::system::error_code ec;
   fs::create_directories(parent, ec);
@@ -83,6 +83,12 @@ Status extractFile(archive* a, const fs::path& archive_path, const fs::path& tar
     }
     if (n == 0) {
       break;
+    }
+    total += n;
+    if (total > max_total) {
+      return invalidArgument("reading archive " + archive_path.string() + ": member \"" + name +
+                             "\" takes the extracted size past the limit of " +
+                             std::to_string(max_total) + " bytes");
     }
     const char* p = buf.data();
     while (n > 0) {
@@ -120,6 +126,7 @@ Status extractImageArchive(const fs::path& archive_path, const fs::path& dest,
     return corrupt(a.get(), archive_path);
   }
   size_t members = 0;
+  int64_t total = 0;
   for (;;) {
     archive_entry* e = nullptr;
     int r = archive_read_next_header(a.get(), &e);
@@ -161,7 +168,8 @@ Status extractImageArchive(const fs::path& archive_path, const fs::path& dest,
     if (type != AE_IFREG) {
       return invalidArgument("archive member \"" + *name + "\" is not a file or directory");
     }
-    NIXSNAP_RETURN_IF_ERROR(extractFile(a.get(), archive_path, dest / *name, *name));
+    NIXSNAP_RETURN_IF_ERROR(extractFile(a.get(), archive_path, dest / *name, *name, total,
+                                        limits.max_total_bytes));
   }
   if (members == 0) {
     return invalidArgument("reading archive " + archive_path.string() + ": empty archive");

@@ -74,6 +74,24 @@ TEST_F(ArchiveReaderTest, DirectoryIsNotAnImageArchive) {
   EXPECT_NE(st.message().find((dir_.path() / "d.tar").string()), std::string::npos);
 }
 
+TEST_F(ArchiveReaderTest, TotalExtractedBytesAreCapped) {
+  std::string big(200000, 'z');  // compresses to almost nothing
+  writeRaw(dir_.path() / "bomb.tar.gz",
+           {{"blobs/sha256/a", AE_IFREG, big}, {"blobs/sha256/b", AE_IFREG, big}}, true);
+  fs::create_directories(dir_.path() / "out");
+  ExtractLimits limits;
+  limits.max_total_bytes = 300000;
+  Status st = extractImageArchive(dir_.path() / "bomb.tar.gz", dir_.path() / "out", limits);
+  ASSERT_FALSE(st.isOk());
+  EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(st.message().find("300000"), std::string::npos) << st.message();
+  limits.max_total_bytes = 400000;
+  fs::remove_all(dir_.path() / "out");
+  fs::create_directories(dir_.path() / "out");
+  EXPECT_TRUE(
+      extractImageArchive(dir_.path() / "bomb.tar.gz", dir_.path() / "out", limits).isOk());
+}
+
 TEST_F(ArchiveReaderTest, RejectsDotDotMember) {
   Status st = extract({{"blobs/../../evil", AE_IFREG, "x"}});
   EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
