@@ -46,9 +46,11 @@ Status checkValue(const std::string& key, Kind kind, const json& v) {
       if (!v.is_array() && !v.is_null()) {
         return bad("a list of strings");
       }
-      for (const auto& e : v) {
-        if (!e.is_string()) {
-          return bad("a list of strings");
+      for (size_t i = 0; v.is_array() && i < v.size(); ++i) {
+        if (!v[i].is_string()) {
+          return invalidArgument("image config key \"" + key + "\" must be a list of strings, " +
+                                 "but element " + std::to_string(i) + " is " +
+                                 v[i].type_name() + " " + v[i].dump());
         }
       }
       break;
@@ -64,7 +66,10 @@ Status checkValue(const std::string& key, Kind kind, const json& v) {
       }
       for (const auto& [k, e] : v.items()) {
         if (kind == Kind::StringMap ? !e.is_string() : !e.is_object()) {
-          return bad(kind == Kind::StringMap ? "an object of strings" : "an object of {}");
+          return invalidArgument("image config key \"" + key + "\" must be " +
+                                 (kind == Kind::StringMap ? "an object of strings"
+                                                          : "an object of {}") +
+                                 ", but \"" + k + "\" is " + e.type_name());
         }
       }
       break;

@@ -35,6 +35,17 @@ TEST(ImageConfigTest, WrongTypeIsAnError) {
   EXPECT_FALSE(parseUserConfig(R"({)").isOk());
 }
 
+TEST(ImageConfigTest, NonStringListElementIsNamed) {
+  auto r = parseUserConfig(R"({"Env":["A=1",2]})");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find("element 1"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("number"), std::string::npos) << r.status().message();
+  auto l = parseUserConfig(R"({"Labels":{"a":1}})");
+  ASSERT_FALSE(l.isOk());
+  EXPECT_NE(l.status().message().find("\"a\""), std::string::npos) << l.status().message();
+}
+
 TEST(ImageConfigTest, MergeEnvByNameLabelsAndPortsUnionOthersReplaced) {
   nlohmann::json base = {{"Env", {"PATH=/bin", "A=1"}},
                          {"Cmd", {"sh"}},
