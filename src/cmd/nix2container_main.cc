@@ -74,6 +74,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*l) {
+    Status st = nixsnap::containerd::checkContainerdNamespace(ns);
+    if (st.isOk()) {
+      st = nixsnap::containerd::checkContainerdAddress(address);
+    }
+    if (!st.isOk()) {
+      return fail(st);
+    }
+  }
+  if (*l) {
     image::ContainerdLoader loader(nixsnap::containerd::makeGrpcContainerdClient(address));
     image::LoadOptions opts;
     opts.ns = ns;

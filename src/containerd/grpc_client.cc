@@ -76,6 +76,12 @@ Status GrpcContainerdClient::convert(const grpc::Status& st, const std::string& 
     return unavailable(what + ": containerd at " + address_ +
                        " is unavailable: " + st.error_message());
   }
+  if (st.error_message().empty()) {
+    // e.g. UNIMPLEMENTED from a gRPC server that is not containerd.
+    return Status(s.code(), what + ": " + address_ + " answered " +
+                                std::string(errorCodeName(s.code())) +
+                                " with no message (is " + address_ + " a containerd socket?)");
+  }
   return s.wrap(what);
 }
 
@@ -385,6 +391,22 @@ Status GrpcContainerdClient::addLeaseResource(const CallContext& ctx, const std:
   google::protobuf::Empty resp;
   return convert(stubs_.leases->AddResource(&gctx, req, &resp),
                  "adding " + type + " " + resource_id + " to lease " + id);
+}
+
+Status checkContainerdAddress(const std::string& address) {
+  std::string path = address.rfind("unix://", 0) == 0 ? address.substr(7) : address;
+  if (path.empty() || path.front() != '/') {
+    return invalidArgument("containerd address \"" + address +
+                           "\" must be an absolute socket path or unix:///absolute/path");
+  }
+  return Status::ok();
+}
+
+Status checkContainerdNamespace(const std::string& ns) {
+  if (ns.empty()) {
+    return invalidArgument("namespace must not be empty");
+  }
+  return Status::ok();
 }
 
 ContainerdClientPtr makeGrpcContainerdClient(const std::string& address) {

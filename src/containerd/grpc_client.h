@@ -76,6 +76,14 @@ class GrpcContainerdClient : public ContainerdClient {
   std::chrono::milliseconds timeout_;
 };
 
+/// Checks a containerd address before connecting: an absolute socket path, optionally
+/// prefixed with "unix://". @return InvalidArgument naming the address otherwise.
+Status checkContainerdAddress(const std::string& address);
+
+/// Checks a containerd namespace name. @return InvalidArgument
+/// "namespace must not be empty" for "".
+Status checkContainerdNamespace(const std::string& ns);
+
 /// Connects (lazily) to containerd's unix socket `address` (absolute path, with or
 /// without "unix://").
 ContainerdClientPtr makeGrpcContainerdClient(const std::string& address);

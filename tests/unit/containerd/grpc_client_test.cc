@@ -83,6 +83,33 @@ TEST_F(GrpcClientTest, UnavailableNamesTheAddress) {
   EXPECT_NE(r.status().message().find("/run/test/containerd.sock"), std::string::npos);
 }
 
+TEST_F(GrpcClientTest, EmptyErrorMessageNamesTheRpcAndAddress) {
+  EXPECT_CALL(*images_, Get(_, _, _))
+      .WillOnce(Return(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "")));
+  auto r = client_->getImage(ctx_, "a:1");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("a:1"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("(is /run/test/containerd.sock a containerd socket?)"),
+            std::string::npos)
+      << r.status().message();
+}
+
+TEST(ContainerdAddressTest, RelativeOrEmptyAddressIsInvalidArgument) {
+  EXPECT_TRUE(checkContainerdAddress("/run/containerd/containerd.sock").isOk());
+  EXPECT_TRUE(checkContainerdAddress("unix:///run/containerd/containerd.sock").isOk());
+  for (const char* a : {"relative.sock", "", "unix://relative.sock", "tcp://1.2.3.4:1"}) {
+    Status st = checkContainerdAddress(a);
+    ASSERT_FALSE(st.isOk()) << a;
+    EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(st.message().find(std::string("\"") + a + "\""), std::string::npos)
+        << st.message();
+  }
+  Status ns = checkContainerdNamespace("");
+  EXPECT_EQ(ns.code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(ns.message(), "namespace must not be empty");
+  EXPECT_TRUE(checkContainerdNamespace("k8s.io").isOk());
+}
+
 TEST_F(GrpcClientTest, PrepareSendsSnapshotterKeyParentLabelsAndReturnsMounts) {
   EXPECT_CALL(*snapshots_, Prepare(_, _, _))
       .WillOnce(Invoke([](grpc::ClientContext*, const spb::PrepareSnapshotRequest& req,
