@@ -1,6 +1,7 @@
 #include "snapshotter/filter.h"
 
 #include <cctype>
+#include <string>
 
 namespace nixsnap::snapshotter {
 
@@ -23,6 +24,10 @@ class Parser {
         skipSpace();
         NIXSNAP_RETURN_IF_ERROR(value(sel.value));
         if (sel.op == Filter::Op::Matches) {
+          if (sel.value.size() > kMaxRegexPatternLength) {
+            return error("regular expression longer than " +
+                         std::to_string(kMaxRegexPatternLength) + " bytes");
+          }
           try {
             sel.re = std::make_shared<std::regex>(sel.value, std::regex::ECMAScript);
           } catch (const std::regex_error& e) {
@@ -196,7 +201,8 @@ bool matchSelector(const Filter::Selector& s, const Info& info) {
     case Filter::Op::Present: return present;
     case Filter::Op::Equal: return present && v == s.value;
     case Filter::Op::NotEqual: return v != s.value;
-    case Filter::Op::Matches: return s.re && std::regex_search(v, *s.re);
+    case Filter::Op::Matches: 
+      return s.re && v.size() <= kMaxRegexInputLength && std::regex_search(v, *s.re);
   }
   return false;
 }

@@ -19,6 +19,12 @@ namespace nixsnap::snapshotter {
 ///   value     := quoted | [^\s,]+        quoted := "..." (\" \\ \n \t escapes) or /.../
 /// Fields: name, parent, kind ("active", "view", "committed"), labels.<key>. Without an
 /// operator a selector tests presence. `!=` also matches an absent field (as containerd).
+/// std::regex recurses per input character: bound both sides (label values are at most
+/// 4096 bytes anyway, see kMaxLabelSize). Longer inputs never match `~=`; longer
+/// patterns are InvalidArgument.
+inline constexpr size_t kMaxRegexInputLength = 4096;
+inline constexpr size_t kMaxRegexPatternLength = 1024;
+
 class Filter {
  public:
   /// Parses `filters` (empty list or empty strings match everything).

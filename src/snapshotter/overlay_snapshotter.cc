@@ -48,6 +48,19 @@ Labels inheritNixLabels(const Labels& active, Labels commit_labels) {
   return commit_labels;
 }
 
+/// containerd's labels.Validate: key plus value at most kMaxLabelSize bytes.
+Status validateLabelSizes(const Labels& labels) {
+  for (const auto& [k, v] : labels) {
+    if (k.size() + v.size() > kMaxLabelSize) {
+      return invalidArgument("label key and value length (" + std::to_string(k.size() + v.size()) +
+                             " bytes) greater than maximum size (" +
+                             std::to_string(kMaxLabelSize) + " bytes), key: " +
+                             quote(k.substr(0, 256)));
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<OverlaySnapshotter>> OverlaySnapshotter::create(
@@ -89,6 +102,7 @@ Result<Info> OverlaySnapshotter::stat(const std::string& key) {
 
 Result<Info> OverlaySnapshotter::update(const Info& info,
                                         const std::vector<std::string>& field_paths) {
+  NIXSNAP_RETURN_IF_ERROR(validateLabelSizes(info.labels));
   NIXSNAP_RETURN_IF_ERROR(nix_.validate(info.labels));
   Result<metadata::TransactionPtr> txn = meta_->begin(true);
   if (!txn.isOk()) {
@@ -163,6 +177,7 @@ Result<std::vector<Mount>> OverlaySnapshotter::view(const std::string& key,
 Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const std::string& key,
                                                               const std::string& parent,
                                                               const Labels& labels) {
+  NIXSNAP_RETURN_IF_ERROR(validateLabelSizes(labels));
   NIXSNAP_RETURN_IF_ERROR(nix_.validate(labels));
   auto ref = labels.find(kLabelSnapshotRef);
   if (ref != labels.end() && !ref->second.empty()) {
@@ -238,6 +253,7 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
 
 Status OverlaySnapshotter::commit(const std::string& name, const std::string& key,
                                   const Labels& labels) {
+  NIXSNAP_RETURN_IF_ERROR(validateLabelSizes(labels));
   NIXSNAP_RETURN_IF_ERROR(nix_.validate(labels));
   Result<metadata::TransactionPtr> txn = meta_->begin(true);
   if (!txn.isOk()) {

@@ -101,6 +101,8 @@ using SnapshotterPtr = std::unique_ptr<Snapshotter>;
 
 /// Standard label keys (containerd and nix-snapshotter wire contract).
 inline constexpr char kLabelSnapshotRef[] = "containerd.io/snapshot.ref";
+/// Longest label key plus value, in bytes (containerd labels.Validate).
+inline constexpr size_t kMaxLabelSize = 4096;
 inline constexpr char kLabelNixLayer[] = "containerd.io/snapshot/nix-layer";
 inline constexpr char kLabelNixStorePathPrefix[] = "containerd.io/snapshot/nix-store-path.";
 

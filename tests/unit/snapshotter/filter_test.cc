@@ -87,6 +87,19 @@ TEST(FilterTest, RegexOperator) {
   EXPECT_FALSE(matches({"name~=^b"}, kA));
 }
 
+TEST(FilterTest, RegexIsBoundedInInputAndPatternLength) {
+  snapshotter::Info big;
+  big.name = "big";
+  big.labels["big"] = std::string(100000, 'x');
+  auto f = snapshotter::Filter::parse({"labels.big~=.*"});
+  ASSERT_TRUE(f.isOk());
+  EXPECT_FALSE(f->match(big));  // used to overflow the stack
+  big.labels["big"] = std::string(snapshotter::kMaxRegexInputLength, 'x');
+  EXPECT_TRUE(f->match(big));
+  auto p = snapshotter::Filter::parse({"name~=" + std::string(2000, 'a')});
+  EXPECT_EQ(p.status().code(), ErrorCode::InvalidArgument);
+}
+
 TEST(FilterTest, SyntaxErrorsAreInvalidArgument) {
   for (const std::string& bad :
        {"name==", "==a", "name=a", "name==a,", "labels.\"open", "1name==a", "name==a b",

@@ -55,6 +55,26 @@ class OverlaySnapshotterTest : public ::testing::Test {
   std::unique_ptr<snapshotter::OverlaySnapshotter> sn_;
 };
 
+TEST_F(OverlaySnapshotterTest, LabelsOverContainerdSizeLimitAreRejected) {
+  snapshotter::Labels big{{"big", std::string(snapshotter::kMaxLabelSize, 'x')}};
+  auto m = sn_->prepare("a", "", big);
+  EXPECT_EQ(m.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(m.status().message().find("\"big\""), std::string::npos) << m.status().message();
+  EXPECT_EQ(sn_->view("v", "", big).status().code(), ErrorCode::InvalidArgument);
+  ASSERT_TRUE(sn_->prepare("a", "", {{"ok", std::string(4094, 'x')}}).isOk());
+  EXPECT_EQ(sn_->commit("c", "a", big).code(), ErrorCode::InvalidArgument);
+  snapshotter::Info in;
+  in.name = "a";
+  in.labels = big;
+  EXPECT_EQ(sn_->update(in, {}).status().code(), ErrorCode::InvalidArgument);
+  std::vector<std::string> names;
+  ASSERT_TRUE(sn_->walk({"labels.ok~=.*"}, [&](const snapshotter::Info& i) {
+                   names.push_back(i.name);
+                   return Status::ok();
+                 }).isOk());
+  EXPECT_EQ(names, std::vector<std::string>{"a"});
+}
+
 TEST_F(OverlaySnapshotterTest, PrepareWithoutParentIsRwBindOfFs) {
   auto m = sn_->prepare("a", "", {});
   ASSERT_TRUE(m.isOk());
