@@ -1,5 +1,7 @@
 // nix-snapshotter: containerd proxy snapshotter that understands Nix.
 // Parses flags, merges them over the config file and hands over to server::runDaemon.
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <optional>
@@ -22,6 +24,13 @@ int fail(const nixsnap::Status& st) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Deep-chain Mounts replies (MBs each) made glibc trim and re-fault the heap on every
+  // call (docs/performance.md): keep freed memory and serve big blocks from the heap.
+  // 32 MiB is glibc's largest mmap threshold on 64-bit (HEAP_MAX_SIZE / 2).
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+
   // Before any thread exists, so only the daemon's sigwait sees SIGINT/SIGTERM.
   nixsnap::server::blockTerminationSignals();
 

@@ -8,21 +8,30 @@ namespace {
 constexpr int kBusyTimeoutMs = 10000;
 }  // namespace
 
+Db::Db(sqlite3* db) : conn_(std::make_unique<Conn>()) { conn_->db = db; }
+
 Db& Db::operator=(Db&& o) noexcept {
   if (this != &o) {
-    if (db_ != nullptr) {
-      sqlite3_close_v2(db_);
-    }
-    db_ = o.db_;
-    o.db_ = nullptr;
+    close();
+    conn_ = std::move(o.conn_);
   }
   return *this;
 }
 
-Db::~Db() {
-  if (db_ != nullptr) {
-    sqlite3_close_v2(db_);
+Db::~Db() { close(); }
+
+void Db::close() {
+  if (conn_ == nullptr) {
+    return;
   }
+  for (auto& [sql, c] : conn_->cache) {
+    sqlite3_finalize(c.stmt);
+  }
+  conn_->cache.clear();
+  if (conn_->db != nullptr) {
+    sqlite3_close_v2(conn_->db);
+  }
+  conn_.reset();
 }
 
 Result<Db> Db::open(const std::string& path) {
@@ -43,7 +52,7 @@ Result<Db> Db::open(const std::string& path) {
 Status Db::exec(std::string_view sql) {
   char* err = nullptr;
   std::string s(sql);
-  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  if (sqlite3_exec(get(), s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err != nullptr ? err : "unknown error";
     sqlite3_free(err);
     return internalError("running \"" + s + "\": " + msg);
@@ -51,19 +60,53 @@ Status Db::exec(std::string_view sql) {
   return Status::ok();
 }
 
-Status Db::error(std::string_view what) const {
-  return internalError(std::string(what) + ": " + sqlite3_errmsg(db_));
+Status Db::execCached(std::string_view sql) {
+  Stmt st(*this, sql);
+  Status s = st.run();
+  if (!s.isOk()) {
+    return internalError("running \"" + std::string(sql) + "\": " + sqlite3_errmsg(get()));
+  }
+  return Status::ok();
 }
 
-Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
-  last_code_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+Status Db::error(std::string_view what) const {
+  return internalError(std::string(what) + ": " + sqlite3_errmsg(get()));
+}
+
+Stmt::Stmt(Db& db, std::string_view sql) : db_(db.get()) {
+  auto& cache = db.conn_->cache;
+  auto it = cache.find(std::string(sql));
+  if (it != cache.end() && !it->second.in_use) {
+    stmt_ = it->second.stmt;
+    cached_ = &it->second;
+    cached_->in_use = true;
+    return;
+  }
+  // Cache miss, or the cached statement is being stepped by an enclosing Stmt on this
+  // connection: prepare (persistent when it will be cached, private otherwise).
+  bool cache_it = it == cache.end();
+  last_code_ = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                  cache_it ? SQLITE_PREPARE_PERSISTENT : 0, &stmt_, nullptr);
   if (last_code_ != SQLITE_OK) {
-    status_ = internalError("preparing \"" + std::string(sql) + "\": " + sqlite3_errmsg(db));
+    status_ = internalError("preparing \"" + std::string(sql) + "\": " + sqlite3_errmsg(db_));
+    sqlite3_finalize(stmt_);
     stmt_ = nullptr;
+    return;
+  }
+  if (cache_it) {
+    cached_ = &cache.emplace(std::string(sql), Db::Cached{stmt_, true}).first->second;
   }
 }
 
-Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+Stmt::~Stmt() {
+  if (cached_ == nullptr) {
+    sqlite3_finalize(stmt_);
+    return;
+  }
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  cached_->in_use = false;
+}
 
 Stmt& Stmt::bind(int i, int64_t v) {
   if (stmt_ != nullptr) {

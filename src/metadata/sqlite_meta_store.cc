@@ -79,16 +79,18 @@ class ReaderPool {
 class SqliteTransaction final : public Transaction {
  public:
   /// Writer: borrows `writer` under `lock`. Reader: owns `reader`, returned to `pool`.
-  SqliteTransaction(sqlite3* db, std::unique_lock<std::mutex> lock, ReaderPool* pool, Db reader)
-      : db_(db), lock_(std::move(lock)), pool_(pool), reader_(std::move(reader)) {}
+  SqliteTransaction(Db* writer, std::unique_lock<std::mutex> lock, ReaderPool* pool, Db reader)
+      : lock_(std::move(lock)), pool_(pool), reader_(std::move(reader)) {
+    conn_ = writer != nullptr ? writer : &reader_;
+    db_ = conn_->get();
+  }
 
   ~SqliteTransaction() override {
     if (!done_) {
-      char* err = nullptr;
-      if (sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, &err) != SQLITE_OK) {
+      Status st = conn_->execCached("ROLLBACK");
+      if (!st.isOk()) {
         NIXSNAP_LOG(Warn, "failed to roll back metadata transaction",
-                    {{"error", err != nullptr ? err : "unknown"}});
-        sqlite3_free(err);
+                    {{"error", st.message()}});
       }
     }
     if (pool_ != nullptr) {
@@ -97,7 +99,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   Result<Record> get(const std::string& key) override {
-    Stmt st(db_, std::string(kSelectRecord) + "WHERE s.key = ?");
+    Stmt st(*conn_, std::string(kSelectRecord) + "WHERE s.key = ?");
     st.bind(1, key);
     return readOne(st, "snapshot " + quote(key));
   }
@@ -121,7 +123,7 @@ class SqliteTransaction final : public Transaction {
     std::vector<Record> out;
     int64_t pid = parent_id_;
     while (pid != 0) {
-      Stmt st(db_, std::string(kSelectRecord) + "WHERE s.id = ?");
+      Stmt st(*conn_, std::string(kSelectRecord) + "WHERE s.id = ?");
       st.bind(1, pid);
       Result<Record> p = readOne(st, "parent of snapshot " + quote(key));
       if (!p.isOk()) {
@@ -154,7 +156,7 @@ class SqliteTransaction final : public Transaction {
     if (exists(key)) {
       return alreadyExists("snapshot " + quote(key) + " already exists");
     }
-    Stmt ins(db_,
+    Stmt ins(*conn_,
              "INSERT INTO snapshots (key, parent_id, kind, created_ns, updated_ns) "
              "VALUES (?, ?, ?, ?, ?)");
     ins.bind(1, key);
@@ -201,7 +203,7 @@ class SqliteTransaction final : public Transaction {
                                quote(info.name));
       }
     }
-    Stmt up(db_, "UPDATE snapshots SET updated_ns = ? WHERE id = ?");
+    Stmt up(*conn_, "UPDATE snapshots SET updated_ns = ? WHERE id = ?");
     up.bind(1, toNs(now)).bind(2, r->id);
     NIXSNAP_RETURN_IF_ERROR(up.run());
     NIXSNAP_RETURN_IF_ERROR(writeLabels(r->id, labels));
@@ -223,7 +225,7 @@ class SqliteTransaction final : public Transaction {
     if (r->info.kind != Kind::Active) {
       return failedPrecondition("snapshot " + quote(key) + " is not active");
     }
-    Stmt up(db_,
+    Stmt up(*conn_,
             "UPDATE snapshots SET key = ?, kind = ?, created_ns = ?, updated_ns = ?, "
             "usage_size = ?, usage_inodes = ? WHERE id = ?");
     up.bind(1, name).bind(2, static_cast<int64_t>(Kind::Committed));
@@ -239,7 +241,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   Status setUsage(const std::string& name, const Usage& usage) override {
-    Stmt up(db_, "UPDATE snapshots SET usage_size = ?, usage_inodes = ? WHERE key = ?");
+    Stmt up(*conn_, "UPDATE snapshots SET usage_size = ?, usage_inodes = ? WHERE key = ?");
     up.bind(1, usage.size_bytes).bind(2, usage.inodes).bind(3, name);
     NIXSNAP_RETURN_IF_ERROR(up.run());
     if (sqlite3_changes(db_) == 0) {
@@ -253,13 +255,13 @@ class SqliteTransaction final : public Transaction {
     if (!r.isOk()) {
       return r.status();
     }
-    Stmt child(db_, "SELECT 1 FROM snapshots WHERE parent_id = ? LIMIT 1");
+    Stmt child(*conn_, "SELECT 1 FROM snapshots WHERE parent_id = ? LIMIT 1");
     child.bind(1, r->id);
     if (child.step()) {
       return failedPrecondition("cannot remove snapshot " + quote(key) + " with child");
     }
     NIXSNAP_RETURN_IF_ERROR(child.status());
-    Stmt del(db_, "DELETE FROM snapshots WHERE id = ?");
+    Stmt del(*conn_, "DELETE FROM snapshots WHERE id = ?");
     del.bind(1, r->id);
     NIXSNAP_RETURN_IF_ERROR(del.run());
     return Snapshot{r->id, r->info.kind, {}, r->info.labels};
@@ -267,12 +269,12 @@ class SqliteTransaction final : public Transaction {
 
   Status walk(const RecordFn& fn) override {
     std::unordered_map<int64_t, Labels> all_labels;
-    Stmt ls(db_, "SELECT snapshot_id, name, value FROM labels");
+    Stmt ls(*conn_, "SELECT snapshot_id, name, value FROM labels");
     while (ls.step()) {
       all_labels[ls.int64(0)].emplace(ls.text(1), ls.text(2));
     }
     NIXSNAP_RETURN_IF_ERROR(ls.status());
-    Stmt st(db_, std::string(kSelectRecord) + "ORDER BY s.key");
+    Stmt st(*conn_, std::string(kSelectRecord) + "ORDER BY s.key");
     while (st.step()) {
       Record rec = readRow(st);
       auto it = all_labels.find(rec.id);
@@ -286,7 +288,7 @@ class SqliteTransaction final : public Transaction {
 
   Result<std::set<int64_t>> ids() override {
     std::set<int64_t> out;
-    Stmt st(db_, "SELECT id FROM snapshots");
+    Stmt st(*conn_, "SELECT id FROM snapshots");
     while (st.step()) {
       out.insert(st.int64(0));
     }
@@ -296,12 +298,10 @@ class SqliteTransaction final : public Transaction {
 
   Status commit() override {
     done_ = true;
-    char* err = nullptr;
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err != nullptr ? err : "unknown";
-      sqlite3_free(err);
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return internalError("committing metadata transaction: " + msg);
+    Status st = conn_->execCached("COMMIT");
+    if (!st.isOk()) {
+      (void)conn_->execCached("ROLLBACK");
+      return internalError("committing metadata transaction: " + st.message());
     }
     return Status::ok();
   }
@@ -329,7 +329,7 @@ class SqliteTransaction final : public Transaction {
     }
     Record rec = readRow(st);
     int64_t pid = parent_id_;
-    Stmt ls(db_, "SELECT name, value FROM labels WHERE snapshot_id = ?");
+    Stmt ls(*conn_, "SELECT name, value FROM labels WHERE snapshot_id = ?");
     ls.bind(1, rec.id);
     while (ls.step()) {
       rec.info.labels.emplace(ls.text(0), ls.text(1));
@@ -351,7 +351,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   Status appendAncestorIds(int64_t id, std::vector<int64_t>& out) {
-    Stmt st(db_,
+    Stmt st(*conn_,
             "WITH RECURSIVE chain(id, parent_id, depth) AS ("
             "  SELECT id, parent_id, 0 FROM snapshots WHERE id = ?"
             "  UNION ALL SELECT s.id, s.parent_id, c.depth + 1 FROM snapshots s"
@@ -365,24 +365,25 @@ class SqliteTransaction final : public Transaction {
   }
 
   bool exists(const std::string& key) {
-    Stmt st(db_, "SELECT 1 FROM snapshots WHERE key = ?");
+    Stmt st(*conn_, "SELECT 1 FROM snapshots WHERE key = ?");
     st.bind(1, key);
     return st.step();
   }
 
   Status writeLabels(int64_t id, const Labels& labels) {
-    Stmt del(db_, "DELETE FROM labels WHERE snapshot_id = ?");
+    Stmt del(*conn_, "DELETE FROM labels WHERE snapshot_id = ?");
     del.bind(1, id);
     NIXSNAP_RETURN_IF_ERROR(del.run());
     for (const auto& [k, v] : labels) {
-      Stmt ins(db_, "INSERT INTO labels (snapshot_id, name, value) VALUES (?, ?, ?)");
+      Stmt ins(*conn_, "INSERT INTO labels (snapshot_id, name, value) VALUES (?, ?, ?)");
       ins.bind(1, id).bind(2, k).bind(3, v);
       NIXSNAP_RETURN_IF_ERROR(ins.run());
     }
     return Status::ok();
   }
 
-  sqlite3* db_;
+  Db* conn_;     ///< the writer, or &reader_
+  sqlite3* db_;  ///< conn_->get()
   std::unique_lock<std::mutex> lock_;
   ReaderPool* pool_;
   Db reader_;
@@ -397,22 +398,21 @@ class SqliteMetaStore final : public MetaStore {
   Result<TransactionPtr> begin(bool writable) override {
     if (writable) {
       std::unique_lock<std::mutex> lock(writer_mu_);
-      NIXSNAP_RETURN_IF_ERROR(writer_.exec("BEGIN IMMEDIATE"));
+      NIXSNAP_RETURN_IF_ERROR(writer_.execCached("BEGIN IMMEDIATE"));
       return TransactionPtr(
-          std::make_unique<SqliteTransaction>(writer_.get(), std::move(lock), nullptr, Db()));
+          std::make_unique<SqliteTransaction>(&writer_, std::move(lock), nullptr, Db()));
     }
     Result<Db> reader = readers_.acquire();
     if (!reader.isOk()) {
       return reader.status();
     }
     Db db = std::move(*reader);
-    Status st = db.exec("BEGIN");
+    Status st = db.execCached("BEGIN");
     if (!st.isOk()) {
       return st;
     }
-    sqlite3* raw = db.get();
     return TransactionPtr(std::make_unique<SqliteTransaction>(
-        raw, std::unique_lock<std::mutex>(), &readers_, std::move(db)));
+        nullptr, std::unique_lock<std::mutex>(), &readers_, std::move(db)));
   }
 
  private:
