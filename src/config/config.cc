@@ -74,6 +74,11 @@ Status readTopLevel(const toml::table& table, std::string_view origin, Config& o
       NIXSNAP_RETURN_IF_ERROR(readString(v, origin, key, out.log_level));
     } else if (key == "store_dir") {
       NIXSNAP_RETURN_IF_ERROR(readString(v, origin, key, out.store_dir));
+      // "/nix/store/" and "/nix/store" name the same directory; store-path checks compare
+      // prefixes, so keep one spelling.
+      while (out.store_dir.size() > 1 && out.store_dir.back() == '/') {
+        out.store_dir.pop_back();
+      }
     } else if (key == "fuse_overlayfs") {
       NIXSNAP_RETURN_IF_ERROR(readBool(v, origin, key, out.fuse_overlayfs));
     } else if (key == "image_service") {

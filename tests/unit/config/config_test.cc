@@ -179,3 +179,15 @@ TEST(ConfigTest, ValidateRejectsRelativePathsBadLevelAndLongSocket) {
 
 }  // namespace
 }  // namespace nixsnap::config
+
+namespace nixsnap::config {
+namespace {
+
+TEST(ConfigTest, StoreDirTrailingSlashIsDropped) {
+  auto c = parseConfig("store_dir = \"/nix/store/\"\n", "test.toml");
+  ASSERT_TRUE(c.isOk()) << c.status().toString();
+  EXPECT_EQ(c->store_dir, "/nix/store");
+}
+
+}  // namespace
+}  // namespace nixsnap::config
