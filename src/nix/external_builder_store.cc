@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "common/log.h"
-#include "common/scope_guard.h"
 #include "nix/gc_roots.h"
 
 namespace nixsnap::nix {
@@ -27,19 +26,10 @@ Status ExternalBuilderStore::realise(const std::vector<fs::path>& store_paths,
     return Status(errorCodeFromErrno(ec.value()), "creating gc root directory \"" +
                                                       gc_root_dir.string() + "\": " + ec.message());
   }
-  std::vector<fs::path> created;
-  ScopeGuard undo([&] {
-    for (const fs::path& root : created) {
-      Status st = removeIndirectRoot(nix_state_dir_, root);
-      if (!st.isOk()) {
-        NIXSNAP_LOG(Warn, "failed to remove gc root", {{"error", st.message()}});
-      }
-    }
-    ::rmdir(gc_root_dir.c_str());  // only succeeds when empty: never a recursive delete
-  });
+  RootRollback undo(nix_state_dir_, gc_root_dir);
   for (const fs::path& p : store_paths) {
     fs::path root = gc_root_dir / p.filename();
-    created.push_back(root);  // the builder may have created it even when it fails
+    undo.add(root);  // the builder may have created it even when it fails
     Result<ProcessResult> r = runner_->run({executable_, root.string(), p.string()});
     if (!r.isOk()) {
       return r.status().wrap("realising \"" + p.string() + "\" with external builder \"" +

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
+
 namespace nixsnap::nix {
 
 namespace {
@@ -108,6 +110,19 @@ Status removeRootDir(const fs::path& nix_state_dir, const fs::path& dir) {
     first = errnoStatus(errno, "removing gc root directory \"" + dir.string() + "\"");
   }
   return first;
+}
+
+RootRollback::~RootRollback() {
+  if (dismissed_) {
+    return;
+  }
+  for (const fs::path& root : roots_) {
+    Status st = removeIndirectRoot(nix_state_dir_, root);
+    if (!st.isOk()) {
+      NIXSNAP_LOG(Warn, "failed to remove gc root", {{"error", st.message()}});
+    }
+  }
+  ::rmdir(dir_.c_str());
 }
 
 }  // namespace nixsnap::nix

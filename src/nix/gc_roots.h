@@ -1,5 +1,7 @@
 #pragma once
 
+#include <vector>
+
 #include "common/fs.h"
 #include "common/status.h"
 
@@ -21,5 +23,29 @@ Status removeIndirectRoot(const fs::path& nix_state_dir, const fs::path& root);
 /// removeIndirectRoot for every entry of `dir`, then a non-recursive rmdir of `dir`.
 /// A missing `dir` is Ok. Keeps going after a failure and returns the first one.
 Status removeRootDir(const fs::path& nix_state_dir, const fs::path& dir);
+
+/// Undoes a realisation that failed half-way: on destruction, unless dismiss() was called,
+/// removes every root recorded with add() (removeIndirectRoot, failures logged) and then
+/// rmdir's `dir`, which only succeeds when it is empty (never a recursive delete).
+/// Shared by the nix-store and external-builder stores. Not thread-safe.
+class RootRollback {
+ public:
+  RootRollback(fs::path nix_state_dir, fs::path dir)
+      : nix_state_dir_(std::move(nix_state_dir)), dir_(std::move(dir)) {}
+  RootRollback(const RootRollback&) = delete;
+  RootRollback& operator=(const RootRollback&) = delete;
+  ~RootRollback();
+
+  /// Records `root` (a path under `dir`) for removal on rollback.
+  void add(fs::path root) { roots_.push_back(std::move(root)); }
+  /// Keeps everything recorded: the realisation succeeded.
+  void dismiss() { dismissed_ = true; }
+
+ private:
+  fs::path nix_state_dir_;
+  fs::path dir_;
+  std::vector<fs::path> roots_;
+  bool dismissed_ = false;
+};
 
 }  // namespace nixsnap::nix

@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "common/log.h"
-#include "common/scope_guard.h"
 #include "nix/gc_roots.h"
 
 namespace nixsnap::nix {
@@ -49,23 +48,14 @@ Status NixStoreCli::realise(const std::vector<fs::path>& store_paths,
     return Status::ok();
   }
   NIXSNAP_RETURN_IF_ERROR(createDir(gc_root_dir));
-  std::vector<fs::path> created;
-  ScopeGuard undo([&] {
-    for (const fs::path& root : created) {
-      Status st = removeIndirectRoot(nix_state_dir_, root);
-      if (!st.isOk()) {
-        NIXSNAP_LOG(Warn, "failed to remove gc root", {{"error", st.message()}});
-      }
-    }
-    ::rmdir(gc_root_dir.c_str());  // only succeeds when empty: never a recursive delete
-  });
+  RootRollback undo(nix_state_dir_, gc_root_dir);
   for (const fs::path& p : store_paths) {
     fs::path root = gc_root_dir / p.filename();
     Status st = addIndirectRoot(nix_state_dir_, root, p);
     if (!st.isOk()) {
       return st.wrap("rooting \"" + p.string() + "\"");
     }
-    created.push_back(root);
+    undo.add(root);
   }
   for (size_t begin = 0; begin < store_paths.size(); begin += kMaxPathsPerProcess) {
     size_t end = std::min(store_paths.size(), begin + kMaxPathsPerProcess);
