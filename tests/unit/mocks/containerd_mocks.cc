@@ -1,32 +1,8 @@
 #include "mocks/containerd_mocks.h"
 
-#include <openssl/evp.h>
-
-#include <fstream>
-#include <sstream>
+#include "oci/digest.h"
 
 namespace nixsnap::testing {
-namespace {
-
-std::string sha256File(const fs::path& p, int64_t& size) {
-  std::ifstream in(p.string(), std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string data = ss.str();
-  size = static_cast<int64_t>(data.size());
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xf]);
-  }
-  return out;
-}
-
-}  // namespace
 
 MockContainerdClient::MockContainerdClient() = default;
 MockContainerdClient::~MockContainerdClient() = default;
@@ -44,10 +20,13 @@ Status FakeContainerdClient::writeContent(const CallContext&, const std::string&
                                           const fs::path& blob, const std::string& expected,
                                           int64_t size, const StringMap& labels) {
   ++writes;
-  int64_t got_size = 0;
-  std::string got = sha256File(blob, got_size);
-  if (got != expected || got_size != size) {
-    return failedPrecondition("unexpected commit digest " + got + ", expected " + expected);
+  Result<oci::FileDigest> got = oci::digestFile(blob);
+  if (!got.isOk()) {
+    return got.status();
+  }
+  if (got->digest != expected || got->size != size) {
+    return failedPrecondition("unexpected commit digest " + got->digest + ", expected " +
+                              expected);
   }
   content[expected] = {expected, size, labels};
   return Status::ok();

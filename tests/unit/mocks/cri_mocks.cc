@@ -10,8 +10,6 @@ MockLoader::MockLoader() = default;
 MockLoader::~MockLoader() = default;
 MockImageRemover::MockImageRemover() = default;
 MockImageRemover::~MockImageRemover() = default;
-MockProcessRunner::MockProcessRunner() = default;
-MockProcessRunner::~MockProcessRunner() = default;
 MockCriBackend::MockCriBackend(std::string address) : address_(std::move(address)) {}
 MockCriBackend::~MockCriBackend() = default;
 

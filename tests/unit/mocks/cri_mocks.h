@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "common/process_runner.h"
+#include "mocks/common_mocks.h"
 #include "cri/archive_source.h"
 #include "cri/cri_backend.h"
 #include "cri/image_remover.h"
@@ -16,6 +16,9 @@
 // Doubles of the image service's collaborators. They live in nixsnap::cri::testing so
 // they never collide with other folders' doubles of the same interfaces.
 namespace nixsnap::cri::testing {
+
+// The process runner double is shared with the nix/ tests.
+using ::nixsnap::testing::MockProcessRunner;
 
 class MockArchiveSource : public ArchiveSource {
  public:
@@ -37,14 +40,6 @@ class MockImageRemover : public ImageRemover {
   MockImageRemover();
   ~MockImageRemover() override;
   MOCK_METHOD(Status, removeImage, (const std::string& ns, const std::string& name), (override));
-};
-
-class MockProcessRunner : public ProcessRunner {
- public:
-  MockProcessRunner();
-  ~MockProcessRunner() override;
-  MOCK_METHOD(Result<ProcessResult>, run,
-              (const std::vector<std::string>& argv, const ProcessOptions& options), (override));
 };
 
 /// A CriBackend whose stubs are generated GoogleMock stubs (StrictMock).
