@@ -13,6 +13,7 @@
 #include "common/temp_dir.h"
 #include "snapshotter/disk_usage.h"
 #include "snapshotter/filter.h"
+#include "snapshotter/nix_labels.h"
 
 namespace nixsnap::snapshotter {
 
@@ -32,20 +33,6 @@ void logFailure(const Status& st, std::string_view what) {
   if (!st.isOk()) {
     NIXSNAP_LOG(Warn, std::string(what), {{"error", st.message()}});
   }
-}
-
-/// Keeps the nix labels of a committed nix layer when the Commit request carries none:
-/// its GC roots belong to the id, and children need the labels to get their binds.
-Labels inheritNixLabels(const Labels& active, Labels commit_labels) {
-  if (!NixLayer::isNixLayer(active) || !NixLayer::storePaths(commit_labels).empty()) {
-    return commit_labels;
-  }
-  for (const auto& [k, v] : active) {
-    if (k == kLabelNixLayer || k.rfind(kLabelNixStorePathPrefix, 0) == 0) {
-      commit_labels.emplace(k, v);
-    }
-  }
-  return commit_labels;
 }
 
 /// containerd's labels.Validate: key plus value at most kMaxLabelSize bytes.
@@ -108,10 +95,16 @@ Result<Info> OverlaySnapshotter::update(const Info& info,
   if (!txn.isOk()) {
     return txn.status();
   }
+  Result<metadata::Record> before = (*txn)->get(info.name);
+  if (!before.isOk()) {
+    return before.status();
+  }
   Result<metadata::Record> r = (*txn)->update(info, field_paths, clock_->now());
   if (!r.isOk()) {
     return r.status();
   }
+  // Rolled back by the transaction's destructor.
+  NIXSNAP_RETURN_IF_ERROR(checkNixLabelsUnchanged(before->info.labels, r->info.labels));
   NIXSNAP_RETURN_IF_ERROR((*txn)->commit());
   nix_.invalidate();
   return r->info;
@@ -260,9 +253,14 @@ Status OverlaySnapshotter::commit(const std::string& name, const std::string& ke
     return txn.status();
   }
   Labels final_labels = labels;
-  if (Result<metadata::Record> active = (*txn)->get(key); active.isOk()) {
-    final_labels = inheritNixLabels(active->info.labels, labels);
-  }
+  if (Result<metadata::Record> active = (*txn)->get(key);
+      active.isOk() && active->info.kind == Kind::Active) {
+    Result<Labels> l = commitLabels(active->info.labels, labels);
+    if (!l.isOk()) {
+      return l.status().wrap("committing " + quote(key));
+    }
+    final_labels = std::move(*l);
+  }  // else commitActive reports the missing key or the view
   Result<int64_t> id =
       (*txn)->commitActive(key, name, final_labels, std::nullopt, clock_->now());
   if (!id.isOk()) {

@@ -92,8 +92,19 @@ done
 roots="$(nix-store --gc --print-roots 2>/dev/null)"
 assert_contains "${roots}" "${layer_roots}/$(basename "${top}")" "nix does not know the root"
 
+step "store-path labels are fixed at Prepare: Commit and Update cannot add or change them"
+assert_fails snapctl commit layer layer-active --label "${SP}.0=${store}/$(basename "${top}")x"
+assert_contains "${ASSERT_OUTPUT}" "INVALID_ARGUMENT" "commit changing a store-path label"
+assert_contains "${ASSERT_OUTPUT}" "${SP}.0" "error does not name the label"
+snapctl prepare plain-active >/dev/null
+assert_fails snapctl commit plain plain-active --label "${SP}.0=${top}"
+assert_contains "${ASSERT_OUTPUT}" "INVALID_ARGUMENT" "commit adding a store-path label"
+snapctl remove plain-active
+
 step "commit; a child gets ro rbind mounts of every store path, with targets"
 snapctl commit layer layer-active
+assert_fails snapctl label layer "${SP}.0=${top}x"
+assert_contains "${ASSERT_OUTPUT}" "INVALID_ARGUMENT" "update changing a store-path label"
 snapctl prepare app layer >"${T}/app.mounts"
 for p in "${closure[@]}"; do
   grep -qxF "bind ${p} ${p} ro,rbind" "${T}/app.mounts" || fail "no bind mount of ${p}: $(cat "${T}/app.mounts")"

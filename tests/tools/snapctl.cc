@@ -3,6 +3,7 @@
 //
 //   snapctl --address SOCK prepare KEY [PARENT] [--label K=V]... [--labels-file F]
 //   snapctl --address SOCK view KEY PARENT [--label K=V]...
+//   snapctl --address SOCK label KEY K=V...
 //   snapctl --address SOCK mounts KEY | commit NAME KEY | remove KEY | stat KEY
 //   snapctl --address SOCK list [FILTER]... | usage KEY | cleanup
 //
@@ -154,6 +155,9 @@ int main(int argc, char** argv) {
   commit->add_option("name", name)->required();
   commit->add_option("key", key)->required();
   commit->add_option("--label", labels);
+  auto* label = app.add_subcommand("label", "set labels (Update with mask labels.<key>)");
+  label->add_option("key", key)->required();
+  label->add_option("labels", labels, "K=V; an empty V deletes K")->required();
   auto* remove = app.add_subcommand("remove", "remove a snapshot");
   remove->add_option("key", key)->required();
   auto* stat = app.add_subcommand("stat", "print info");
@@ -219,6 +223,27 @@ int main(int argc, char** argv) {
     }
     google::protobuf::Empty resp;
     return report(stub->Commit(&ctx, req, &resp));
+  }
+  if (*label) {
+    pb::UpdateSnapshotRequest req;
+    req.set_snapshotter(snapshotter);
+    req.mutable_info()->set_name(key);
+    google::protobuf::Map<std::string, std::string> lbl;
+    if (!addLabels(labels, "", &lbl)) {
+      return 2;
+    }
+    for (const auto& [k, v] : lbl) {  // as ctr does: a masked key without value is deleted
+      req.mutable_update_mask()->add_paths("labels." + k);
+      if (!v.empty()) {
+        (*req.mutable_info()->mutable_labels())[k] = v;
+      }
+    }
+    pb::UpdateSnapshotResponse resp;
+    auto st = stub->Update(&ctx, req, &resp);
+    if (st.ok()) {
+      printInfo(resp.info());
+    }
+    return report(st);
   }
   if (*remove) {
     pb::RemoveSnapshotRequest req;

@@ -3,8 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <iostream>
 #include <map>
 
 #include "metadata/sqlite_meta_store.h"
@@ -69,9 +67,11 @@ class NixSnapshotterTest : public ::testing::Test {
     return std::vector<Mount>(all.begin() + 1, all.end());
   }
 
-  /// Commits a non-nix layer with store-path labels.
+  /// Commits a non-nix layer with store-path labels (given at Prepare, as the unpacker
+  /// does; Commit repeats them).
   void layer(const std::string& name, const std::string& parent, const Labels& labels) {
-    ASSERT_TRUE(sn_->prepare(name + "-a", parent, {}).isOk());
+    auto p = sn_->prepare(name + "-a", parent, labels);
+    ASSERT_TRUE(p.isOk()) << p.status().toString();
     ASSERT_TRUE(sn_->commit(name, name + "-a", labels).isOk());
   }
 
@@ -191,20 +191,70 @@ TEST_F(NixSnapshotterTest, RemoveDeletesGcRootsOfTheSnapshot) {
   ASSERT_TRUE(sn_->remove("layer").isOk());
 }
 
-TEST_F(NixSnapshotterTest, UpdateOfAncestorLabelsIsSeenByMounts) {
+TEST_F(NixSnapshotterTest, UpdateCannotChangeStorePathLabels) {
   layer("base", "", {{pathLabel(0), sp(1)}});
   ASSERT_TRUE(sn_->prepare("a", "base", {}).isOk());
   EXPECT_EQ(binds(*sn_->mounts("a")), (std::vector<Mount>{bind(sp(1))}));
   snapshotter::Info in;
   in.name = "base";
   in.labels = {{pathLabel(0), sp(9)}};
-  ASSERT_TRUE(sn_->update(in, {}).isOk());
-  EXPECT_EQ(binds(*sn_->mounts("a")), (std::vector<Mount>{bind(sp(9))}));
+  for (const std::vector<std::string>& mask :
+       {std::vector<std::string>{}, {"labels"}, {"labels." + pathLabel(0)}}) {
+    auto u = sn_->update(in, mask);
+    EXPECT_EQ(u.status().code(), ErrorCode::InvalidArgument) << u.status().toString();
+    EXPECT_THAT(u.status().message(), HasSubstr(pathLabel(0)));
+  }
+  in.labels = {{pathLabel(1), sp(8)}};
+  EXPECT_EQ(sn_->update(in, {"labels." + pathLabel(1)}).status().code(),
+            ErrorCode::InvalidArgument);
+  in.labels = {{kLayer, "true"}};
+  EXPECT_EQ(sn_->update(in, {"labels." + std::string(kLayer)}).status().code(),
+            ErrorCode::InvalidArgument);
+  // Nothing was written: labels and binds are as before.
+  EXPECT_EQ(sn_->stat("base")->labels, (Labels{{pathLabel(0), sp(1)}}));
+  EXPECT_EQ(binds(*sn_->mounts("a")), (std::vector<Mount>{bind(sp(1))}));
+  // Other labels can still change, alongside unchanged store-path labels.
+  in.labels = {{"x", "1"}, {pathLabel(0), sp(1)}};
+  auto u = sn_->update(in, {});
+  ASSERT_TRUE(u.isOk()) << u.status().toString();
+  EXPECT_EQ(u->labels, in.labels);
+  in.labels = {{"y", "2"}};
+  ASSERT_TRUE(sn_->update(in, {"labels.y"}).isOk());
+  EXPECT_EQ(binds(*sn_->mounts("a")), (std::vector<Mount>{bind(sp(1))}));
 }
 
-TEST_F(NixSnapshotterTest, MountsOnDeepChainWithThousandsOfLabelsIsFast) {
+TEST_F(NixSnapshotterTest, CommitCannotAddOrChangeStorePathLabels) {
+  ASSERT_TRUE(sn_->prepare("plain", "", {}).isOk());
+  // A path added at Commit would be mounted without being realised or rooted.
+  Status st = sn_->commit("c", "plain", {{pathLabel(0), sp(1)}});
+  EXPECT_EQ(st.code(), ErrorCode::InvalidArgument) << st.toString();
+  EXPECT_THAT(st.message(), HasSubstr(pathLabel(0)));
+  EXPECT_EQ(sn_->stat("c").status().code(), ErrorCode::NotFound);
+  EXPECT_EQ(sn_->stat("plain")->kind, snapshotter::Kind::Active);
+
+  Labels labels{{kLayer, "true"}, {pathLabel(0), sp(2)}};
+  EXPECT_CALL(*store_, realise(_, _)).WillOnce(Return(Status::ok()));
+  ASSERT_TRUE(sn_->prepare("nix", "", labels).isOk());
+  EXPECT_EQ(sn_->commit("n", "nix", {{kLayer, "true"}, {pathLabel(0), sp(3)}}).code(),
+            ErrorCode::InvalidArgument);
+  EXPECT_EQ(sn_->commit("n", "nix", {{kLayer, "true"}}).code(), ErrorCode::InvalidArgument);
+  // The same labels again (containerd's unpacker repeats them) are fine.
+  ASSERT_TRUE(sn_->commit("n", "nix", labels).isOk());
+  EXPECT_EQ(sn_->stat("n")->labels, labels);
+}
+
+TEST_F(NixSnapshotterTest, CommitOfPlainLayerKeepsStorePathLabelsOfPrepare) {
+  ASSERT_TRUE(sn_->prepare("a", "", {{pathLabel(0), sp(1)}, {"x", "1"}}).isOk());
+  ASSERT_TRUE(sn_->commit("c", "a", {{"y", "2"}}).isOk());
+  EXPECT_EQ(sn_->stat("c")->labels, (Labels{{pathLabel(0), sp(1)}, {"y", "2"}}));
+  auto m = sn_->prepare("top", "c", {});
+  ASSERT_TRUE(m.isOk());
+  EXPECT_EQ(binds(*m), (std::vector<Mount>{bind(sp(1))}));
+}
+
+TEST_F(NixSnapshotterTest, MountsOnDeepChainWithThousandsOfLabels) {
   constexpr int kDepth = 16;
-  constexpr int kPerLayer = 1000;
+  constexpr int kPerLayer = 100;  // 16,000 binds: bench/mounts_chain_bench
   std::string parent;
   for (int d = 0; d < kDepth; ++d) {
     Labels labels;
@@ -216,19 +266,14 @@ TEST_F(NixSnapshotterTest, MountsOnDeepChainWithThousandsOfLabelsIsFast) {
     parent = name;
   }
   ASSERT_TRUE(sn_->prepare("top", parent, {}).isOk());
-  std::vector<double> ms;
-  for (int i = 0; i < 15; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
+  // Speed is bench/mounts_chain_bench's business; here: the exact list, twice (cached).
+  for (int i = 0; i < 2; ++i) {
     auto m = sn_->mounts("top");
-    auto t1 = std::chrono::steady_clock::now();
     ASSERT_TRUE(m.isOk());
     ASSERT_EQ(m->size(), 1u + kDepth * kPerLayer);
-    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    EXPECT_EQ((*m)[1], bind(sp((kDepth - 1) * kPerLayer)));  // nearest layer first
+    EXPECT_EQ(m->back(), bind(sp(kPerLayer - 1)));
   }
-  std::sort(ms.begin(), ms.end());
-  RecordProperty("mounts_p50_ms", std::to_string(ms[ms.size() / 2]));
-  std::cout << "Mounts p50 over 16x1000 binds: " << ms[ms.size() / 2] << " ms\n";
-  EXPECT_LT(ms[ms.size() / 2], 50.0);  // loose bound for a shared CI machine; bench/ measures
 }
 
 TEST_F(NixSnapshotterTest, RealisedPathThatIsSymlinkOutOfStoreFailsPrepareAndLeavesNothing) {
@@ -259,8 +304,11 @@ TEST_F(NixSnapshotterTest, RealisedPathStillMissingFailsPrepare) {
 }
 
 TEST_F(NixSnapshotterTest, BindsOfMissingOrEscapingStorePathsAreRefused) {
-  std::string later = missing(5);
+  // Present at Prepare and Commit, deleted from the store while the daemon was down.
+  std::string later = sp(5, "later");
   layer("base", "", {{pathLabel(0), sp(1)}, {pathLabel(1), later}});
+  fs::remove_all(later);
+  open();
   auto p = sn_->prepare("a", "base", {});
   EXPECT_EQ(p.status().code(), ErrorCode::FailedPrecondition) << p.status().toString();
   EXPECT_THAT(p.status().message(), HasSubstr(later));

@@ -96,18 +96,25 @@ TEST_F(SnapshotsServiceTest, PrepareReturnsMountsAndErrorCodesMap) {
 TEST_F(SnapshotsServiceTest, MountTargetCarriesStorePathBinds) {
   std::string p = (root_.path() / "store").string() + "/" + std::string(32, '1') + "-hello";
   fs::create_directories(p);
-  ASSERT_TRUE(prepare("a", "").ok());
+  ASSERT_TRUE(prepare("a", "", nullptr, {{"containerd.io/snapshot/nix-store-path.0", p}}).ok());
   ASSERT_TRUE(commit("c", "a").ok());
   {
+    // Store-path labels are fixed at Prepare: an Update cannot change them.
     grpc::ClientContext ctx;
     pb::UpdateSnapshotRequest req;
     req.mutable_info()->set_name("c");
-    (*req.mutable_info()->mutable_labels())["containerd.io/snapshot/nix-store-path.0"] = p;
+    (*req.mutable_info()->mutable_labels())["containerd.io/snapshot/nix-store-path.0"] = "/x";
     req.mutable_update_mask()->add_paths("labels.containerd.io/snapshot/nix-store-path.0");
     pb::UpdateSnapshotResponse resp;
-    ASSERT_TRUE(stub_->Update(&ctx, req, &resp).ok());
-    EXPECT_EQ(resp.info().kind(), pb::COMMITTED);
-    EXPECT_EQ(resp.info().labels().at("containerd.io/snapshot/nix-store-path.0"), p);
+    grpc::Status st = stub_->Update(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    grpc::ClientContext sctx;
+    pb::StatSnapshotRequest sreq;
+    sreq.set_key("c");
+    pb::StatSnapshotResponse sresp;
+    ASSERT_TRUE(stub_->Stat(&sctx, sreq, &sresp).ok());
+    EXPECT_EQ(sresp.info().kind(), pb::COMMITTED);
+    EXPECT_EQ(sresp.info().labels().at("containerd.io/snapshot/nix-store-path.0"), p);
   }
   pb::PrepareSnapshotResponse resp;
   ASSERT_TRUE(prepare("b", "c", &resp).ok());
