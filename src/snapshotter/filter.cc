@@ -1,5 +1,7 @@
 #include "snapshotter/filter.h"
 
+#include <re2/re2.h>
+
 #include <cctype>
 #include <string>
 
@@ -28,11 +30,13 @@ class Parser {
             return error("regular expression longer than " +
                          std::to_string(kMaxRegexPatternLength) + " bytes");
           }
-          try {
-            sel.re = std::make_shared<std::regex>(sel.value, std::regex::ECMAScript);
-          } catch (const std::regex_error& e) {
-            return error(std::string("bad regular expression: ") + e.what());
+          RE2::Options options;
+          options.set_log_errors(false);
+          auto re = std::make_shared<const RE2>(sel.value, options);
+          if (!re->ok()) {
+            return error("bad regular expression: " + re->error());
           }
+          sel.re = std::move(re);
         }
         skipSpace();
       }
@@ -202,7 +206,7 @@ bool matchSelector(const Filter::Selector& s, const Info& info) {
     case Filter::Op::Equal: return present && v == s.value;
     case Filter::Op::NotEqual: return v != s.value;
     case Filter::Op::Matches: 
-      return s.re && v.size() <= kMaxRegexInputLength && std::regex_search(v, *s.re);
+      return s.re && RE2::PartialMatch(v, *s.re);
   }
   return false;
 }

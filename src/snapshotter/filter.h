@@ -1,13 +1,16 @@
 #pragma once
 
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
 #include "snapshotter/snapshotter.h"
+
+namespace re2 {
+class RE2;
+}  // namespace re2
 
 namespace nixsnap::snapshotter {
 
@@ -19,11 +22,11 @@ namespace nixsnap::snapshotter {
 ///   value     := quoted | [^\s,]+        quoted := "..." (\" \\ \n \t escapes) or /.../
 /// Fields: name, parent, kind ("active", "view", "committed"), labels.<key>. Without an
 /// operator a selector tests presence. `!=` also matches an absent field (as containerd).
-/// std::regex recurses per input character: bound both sides (label values are at most
-/// 4096 bytes anyway, see kMaxLabelSize). Longer inputs never match `~=`; longer
-/// patterns are InvalidArgument.
-inline constexpr size_t kMaxRegexInputLength = 4096;
-inline constexpr size_t kMaxRegexPatternLength = 1024;
+/// `~=` uses RE2 (linear time in the input, no backtracking): the syntax of Go's regexp,
+/// which containerd's filters use, so patterns mean what they mean to containerd.
+/// Unanchored search, as Go's MatchString. Longer patterns are InvalidArgument (a bound
+/// on the automaton's memory; containerd's own keys are short).
+inline constexpr size_t kMaxRegexPatternLength = 4096;
 
 class Filter {
  public:
@@ -38,7 +41,7 @@ class Filter {
     std::vector<std::string> fieldpath;
     Op op = Op::Present;
     std::string value;
-    std::shared_ptr<std::regex> re;  ///< for Matches
+    std::shared_ptr<const re2::RE2> re;  ///< compiled, for Matches
   };
   /// OR of ANDs; an empty outer list (or an empty inner list) matches everything.
   const std::vector<std::vector<Selector>>& alternatives() const { return any_; }
