@@ -6,6 +6,7 @@
 
 #include <grpcpp/client_context.h>
 #include <nlohmann/json.hpp>
+#include <toml++/toml.h>
 
 #include "rpc/grpc_status.h"
 
@@ -43,7 +44,59 @@ std::pair<int, int> majorMinor(std::string version) {
   return {major, minor};
 }
 
+std::string otherSnapshotterWarning(const std::string& used, const std::string& wanted) {
+  return "containerd's CRI uses snapshotter \"" + used + "\", not \"" + wanted +
+         "\": containers of Nix images need snapshotter \"" + wanted + "\"";
+}
+
 }  // namespace
+
+std::string annotationsDisabledWarning() {
+  return "containerd's CRI runs with disable_snapshot_annotations = true: Nix layers would "
+         "unpack as plain tars and containers would find empty store mountpoints; set "
+         "disable_snapshot_annotations = false";
+}
+
+Result<CriImageConfig> criImageConfigFromToml(const std::string& toml) {
+  toml::table doc;
+  try {
+    doc = toml::parse(toml);
+  } catch (const toml::parse_error& e) {
+    return Status(ErrorCode::InvalidArgument,
+                  std::string("parsing containerd's config dump: ") + e.what());
+  }
+  CriImageConfig config;
+  // Version 3 (containerd 2.x) first, then version 2 (1.7).
+  for (const auto* section :
+       {doc["plugins"]["io.containerd.cri.v1.images"].as_table(),
+        doc["plugins"]["io.containerd.grpc.v1.cri"]["containerd"].as_table()}) {
+    if (section == nullptr) {
+      continue;
+    }
+    if (auto v = (*section)["disable_snapshot_annotations"].value<bool>()) {
+      config.disable_snapshot_annotations = *v;
+    }
+    if (auto v = (*section)["snapshotter"].value<std::string>()) {
+      config.snapshotter = *v;
+    }
+    if (config.disable_snapshot_annotations.has_value() || !config.snapshotter.empty()) {
+      break;
+    }
+  }
+  return config;
+}
+
+std::vector<std::string> configWarnings(const CriImageConfig& config,
+                                        const std::string& snapshotter) {
+  std::vector<std::string> warnings;
+  if (config.disable_snapshot_annotations.value_or(false)) {
+    warnings.push_back(annotationsDisabledWarning());
+  }
+  if (!config.snapshotter.empty() && config.snapshotter != snapshotter) {
+    warnings.push_back(otherSnapshotterWarning(config.snapshotter, snapshotter));
+  }
+  return warnings;
+}
 
 std::vector<std::string> backendWarnings(const BackendFacts& facts,
                                          const std::string& snapshotter) {
@@ -73,16 +126,11 @@ std::vector<std::string> backendWarnings(const BackendFacts& facts,
     });
   }
   if (annotations_disabled) {
-    warnings.push_back(
-        "containerd's CRI runs with disable_snapshot_annotations = true: Nix layers would "
-        "unpack as plain tars and containers would find empty store mountpoints; set "
-        "disable_snapshot_annotations = false");
+    warnings.push_back(annotationsDisabledWarning());
   }
   for (const auto& s : snapshotters) {
     if (s != snapshotter) {
-      warnings.push_back("containerd's CRI uses snapshotter \"" + s + "\", not \"" +
-                         snapshotter + "\": containers of Nix images need snapshotter \"" +
-                         snapshotter + "\"");
+      warnings.push_back(otherSnapshotterWarning(s, snapshotter));
       break;
     }
   }

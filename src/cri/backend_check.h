@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,29 @@ std::vector<std::string> backendWarnings(const BackendFacts& facts, const std::s
 /// containerd 1.7 does (Status info "config"); 2.x keeps its image config out of Status,
 /// so the setting cannot be checked there. Pure; thread-safe.
 bool reportsSnapshotAnnotations(const BackendFacts& facts);
+
+/// The warning logged when containerd's CRI passes no layer annotations to snapshotters
+/// (`disable_snapshot_annotations = true`). One text for every way it is detected.
+std::string annotationsDisabledWarning();
+
+/// What containerd's effective config says about CRI image pulls.
+struct CriImageConfig {
+  /// disable_snapshot_annotations; nullopt when the config has no CRI image section.
+  std::optional<bool> disable_snapshot_annotations;
+  std::string snapshotter;  ///< the CRI's snapshotter; "" when absent
+};
+
+/// Reads the CRI image settings out of `containerd config dump` output.
+/// @param toml version 3 (containerd 2.x: table plugins."io.containerd.cri.v1.images")
+///             or version 2 (1.7: plugins."io.containerd.grpc.v1.cri".containerd).
+/// @return the settings (fields empty when absent); InvalidArgument when `toml` does not
+///         parse. Pure; thread-safe.
+Result<CriImageConfig> criImageConfigFromToml(const std::string& toml);
+
+/// Warnings about `config` as backendWarnings gives them: annotations disabled, a
+/// snapshotter other than `snapshotter`. Pure; thread-safe.
+std::vector<std::string> configWarnings(const CriImageConfig& config,
+                                        const std::string& snapshotter);
 
 /// Asks containerd's CRI for Version and Status(verbose) once (5 s deadline each).
 /// @return the facts; Unavailable (naming the address) when containerd cannot be reached;

@@ -65,12 +65,10 @@ void ImageService::backendCheckLoop() {
       for (const auto& warning : backendWarnings(*facts, options_.snapshotter)) {
         NIXSNAP_LOG(Warn, warning, {{"address", backend_->address()}});
       }
-      if (!reportsSnapshotAnnotations(*facts)) {
-        NIXSNAP_LOG(Info,
-                    "containerd's CRI does not report disable_snapshot_annotations (containerd "
-                    "2.x): cannot check it; registry pulls of Nix images through containerd "
-                    "need it false ([plugins.\"io.containerd.cri.v1.images\"])",
-                    {{"address", backend_->address()}});
+      if (reportsSnapshotAnnotations(*facts)) {
+        NIXSNAP_LOG(Info, "checked containerd's CRI image config", {{"source", "CRI Status"}});
+      } else {
+        checkEffectiveConfig();
       }
       return;
     }
@@ -85,6 +83,39 @@ void ImageService::backendCheckLoop() {
     }
     wait = std::min(wait * 2, std::chrono::milliseconds(10000));
   }
+}
+
+void ImageService::checkEffectiveConfig() {
+  // containerd 2.x: CRI Status carries the runtime config only; the image config
+  // (disable_snapshot_annotations, snapshotter) is read from the running containerd's
+  // effective configuration instead.
+  Status st = Status::ok();
+  if (options_.containerd_config == nullptr) {
+    st = Status(ErrorCode::Unimplemented, "no config source");
+  } else if (auto text = options_.containerd_config->effectiveConfig(); !text.isOk()) {
+    st = text.status();
+  } else if (auto config = criImageConfigFromToml(*text); !config.isOk()) {
+    st = config.status();
+  } else if (!config->disable_snapshot_annotations.has_value()) {
+    st = Status(ErrorCode::NotFound, "containerd's config dump has no CRI image section");
+  } else {
+    for (const auto& warning : configWarnings(*config, options_.snapshotter)) {
+      NIXSNAP_LOG(Warn, warning,
+                  {{"address", backend_->address()}, {"source", "containerd config dump"}});
+    }
+    NIXSNAP_LOG(Info, "checked containerd's CRI image config",
+                {{"disable_snapshot_annotations",
+                  *config->disable_snapshot_annotations ? "true" : "false"},
+                 {"snapshotter", config->snapshotter},
+                 {"source", "containerd config dump"}});
+    return;
+  }
+  NIXSNAP_LOG(Info,
+              "cannot check containerd's disable_snapshot_annotations: its CRI Status does not "
+              "report it (containerd 2.x) and its config could not be read; registry pulls of "
+              "Nix images through containerd need it false "
+              "([plugins.\"io.containerd.cri.v1.images\"])",
+              {{"address", backend_->address()}, {"error", st.message()}});
 }
 
 // ------------------------------------------------------------------ forwarding

@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 #include "cri/archive_source.h"
+#include "cri/containerd_config_source.h"
 #include "cri/cri_backend.h"
 #include "cri/image_remover.h"
 #include "cri/nix_image_ref.h"
@@ -30,6 +31,9 @@ struct ImageServiceOptions {
   std::chrono::milliseconds forward_timeout{120000};
   /// Deadline of the image service's own calls to containerd's CRI.
   std::chrono::milliseconds probe_timeout{5000};
+  /// Where the start-up check reads containerd's effective config when CRI Status does not
+  /// report disable_snapshot_annotations (containerd 2.x); null: that check is skipped.
+  ContainerdConfigSourcePtr containerd_config;
 };
 
 /// The CRI ImageService kubelet talks to. It resolves `nix:0/<store path>` references
@@ -81,6 +85,8 @@ class ImageService final : public runtime::v1::ImageService::Service {
   std::unique_ptr<grpc::ClientContext> forwardContext(grpc::ServerContext* ctx,
                                                       bool default_deadline) const;
   void backendCheckLoop();
+  /// The start-up check's second source (containerd 2.x): containerd's effective config.
+  void checkEffectiveConfig();
 
   CriBackendPtr backend_;
   image::LoaderPtr loader_;

@@ -10,6 +10,7 @@
 #include "cri/cri_backend.h"
 #include "cri/image_service.h"
 #include "cri/nix_store_archive_source.h"
+#include "cri/proc_containerd_config_source.h"
 #include "image/containerd_loader.h"
 
 namespace nixsnap::server {
@@ -30,6 +31,8 @@ std::vector<std::unique_ptr<grpc::Service>> makeImageServices(const config::Conf
   auto remover = std::make_shared<cri::ContainerdImageRemover>(channel, cri::grpcTarget(address));
   cri::ImageServiceOptions options;
   options.store_dir = config.store_dir;
+  options.containerd_config =
+      cri::makeProcContainerdConfigSource(channel, makePosixProcessRunner());
   auto service = std::make_unique<cri::ImageService>(cri::makeGrpcCriBackend(channel, address),
                                                      std::move(loader), std::move(archives),
                                                      std::move(remover), options);
