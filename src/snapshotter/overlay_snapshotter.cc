@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/scope_guard.h"
 #include "common/temp_dir.h"
+#include "mount/mount_table.h"
 #include "snapshotter/disk_usage.h"
 #include "snapshotter/filter.h"
 #include "snapshotter/nix_labels.h"
@@ -223,17 +224,16 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
   if (::rename(tmp->path().c_str(), dest.c_str()) != 0) {
     // An id can come back after a crash between rename and commit: that directory is an
     // orphan no record owns, so replace it.
-    boost::system::error_code ec;
-    fs::remove_all(dest, ec);
+    Status st = removeTree(dest);
+    if (!st.isOk()) {
+      return st.wrap("replacing orphaned snapshot directory");
+    }
     if (::rename(tmp->path().c_str(), dest.c_str()) != 0) {
       return errnoStatus(errno, "renaming snapshot directory to \"" + dest.string() + "\"");
     }
   }
   tmp->keep();
-  ScopeGuard undo_dir([&] {
-    boost::system::error_code ec;
-    fs::remove_all(dest, ec);
-  });
+  ScopeGuard undo_dir([&] { logFailure(removeTree(dest), "failed to remove new snapshot directory"); });
   Result<std::vector<Mount>> m = nix_layer ? baseMounts(*s) : fullMounts(txn, key, *s);
   if (!m.isOk()) {
     return m.status();
@@ -278,6 +278,11 @@ Status OverlaySnapshotter::remove(const std::string& key) {
   if (!s.isOk()) {
     return s.status().wrap("removing snapshot " + quote(key));
   }
+  // Refused while mounted, before the record goes (rolled back by the destructor).
+  Status mounted = checkNotMounted(config_.root / "snapshots" / std::to_string(s->id));
+  if (!mounted.isOk()) {
+    return mounted.wrap("removing snapshot " + quote(key));
+  }
   NIXSNAP_RETURN_IF_ERROR((*txn)->commit());
   txn->reset();
   nix_.invalidate();
@@ -288,7 +293,24 @@ Status OverlaySnapshotter::remove(const std::string& key) {
 }
 
 Status OverlaySnapshotter::removeDirs(int64_t id) {
-  fs::path dir = config_.root / "snapshots" / std::to_string(id);
+  return removeTree(config_.root / "snapshots" / std::to_string(id));
+}
+
+Status OverlaySnapshotter::checkNotMounted(const fs::path& dir) const {
+  Result<std::vector<fs::path>> points = mount::mountPointsUnder(dir, config_.mountinfo);
+  if (!points.isOk()) {
+    return points.status().wrap("checking for mounts under \"" + dir.string() + "\"");
+  }
+  if (!points->empty()) {
+    return failedPrecondition("\"" + points->front().string() + "\" is mounted inside \"" +
+                              dir.string() + "\" (" + std::to_string(points->size()) +
+                              " mount(s)); unmount before removing");
+  }
+  return Status::ok();
+}
+
+Status OverlaySnapshotter::removeTree(const fs::path& dir) const {
+  NIXSNAP_RETURN_IF_ERROR(checkNotMounted(dir));
   boost::system::error_code ec;
   fs::remove_all(dir, ec);
   if (ec) {
@@ -347,12 +369,7 @@ Status OverlaySnapshotter::cleanup() {
     }
   }
   for (const fs::path& d : dirs) {
-    boost::system::error_code ec;
-    fs::remove_all(d, ec);
-    if (ec) {
-      NIXSNAP_LOG(Warn, "failed to remove directory", {{"path", d.string()},
-                                                       {"error", ec.message()}});
-    }
+    logFailure(removeTree(d), "failed to remove orphaned snapshot directory");
   }
   for (int64_t id : roots) {
     logFailure(nix_.unroot(id), "failed to remove orphaned gc roots");

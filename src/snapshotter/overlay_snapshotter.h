@@ -17,6 +17,8 @@ struct OverlayConfig {
   fs::path store_dir = "/nix/store";  ///< store-path labels must be inside it
   bool fuse_overlayfs = false;        ///< mount type "fuse3.fuse-overlayfs" instead of "overlay"
   bool index_off = false;             ///< add "index=off" to overlay options (kernel supports it)
+  /// Mount table read before deleting a snapshot directory (tests pass their own).
+  fs::path mountinfo = "/proc/self/mountinfo";
 };
 
 /// containerd's overlayfs snapshotter semantics (snapshots/overlay) over a MetaStore,
@@ -67,7 +69,12 @@ class OverlaySnapshotter final : public Snapshotter {
   /// baseMounts plus the store-path binds (unless `s` is an active nix layer).
   Result<std::vector<Mount>> fullMounts(metadata::Transaction& txn, const std::string& key,
                                         const metadata::Snapshot& s);
+  /// Deletes `snapshots/<id>` (recursively) unless something is mounted at or under it.
   Status removeDirs(int64_t id);
+  /// FailedPrecondition naming the first mount point at or under `dir`, if any.
+  Status checkNotMounted(const fs::path& dir) const;
+  /// checkNotMounted, then a recursive delete; a missing `dir` is Ok.
+  Status removeTree(const fs::path& dir) const;
 
   OverlayConfig config_;
   metadata::MetaStorePtr meta_;

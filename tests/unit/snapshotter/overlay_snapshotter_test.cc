@@ -167,6 +167,48 @@ TEST_F(OverlaySnapshotterTest, RemoveDeletesDirectoryAndRoots) {
   EXPECT_FALSE(fs::exists(root_ / "snapshots" / "1"));
 }
 
+TEST_F(OverlaySnapshotterTest, RemoveIsRefusedWhileSomethingIsMountedInside) {
+  snapshotter::OverlayConfig c;
+  c.mountinfo = dir_.path() / "mountinfo";
+  make(c);
+  ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());  // id 1
+  writeFile(upper(1) + "/keep", "x");
+  std::string point = upper(1) + "/proc";
+  std::string table = "1 0 0:1 / / rw - ext4 /dev/vda rw\n2 1 0:2 / " + point +
+                      " rw - proc proc rw\n";
+  writeFile(c.mountinfo, table);
+  Status st = sn_->remove("a");
+  EXPECT_EQ(st.code(), ErrorCode::FailedPrecondition) << st.toString();
+  EXPECT_THAT(st.message(), HasSubstr(point));
+  // Nothing lost: the record, the directory and its files are still there.
+  EXPECT_TRUE(sn_->stat("a").isOk());
+  EXPECT_EQ(readFile(upper(1) + "/keep"), "x");
+  // An unreadable mount table is an error too, never a blind recursive delete.
+  fs::remove(c.mountinfo);
+  EXPECT_EQ(sn_->remove("a").code(), ErrorCode::NotFound);
+  EXPECT_TRUE(sn_->stat("a").isOk());
+  writeFile(c.mountinfo, "1 0 0:1 / / rw - ext4 /dev/vda rw\n");
+  EXPECT_CALL(*store_, removeRoots(root_ / "gcroots" / "1")).WillOnce(Return(Status::ok()));
+  ASSERT_TRUE(sn_->remove("a").isOk());
+  EXPECT_FALSE(fs::exists(upper(1)));
+}
+
+TEST_F(OverlaySnapshotterTest, CleanupLeavesMountedOrphansAlone) {
+  snapshotter::OverlayConfig c;
+  c.mountinfo = dir_.path() / "mountinfo";
+  make(c);
+  fs::path orphan = root_ / "snapshots" / "77";
+  fs::create_directories(orphan / "fs" / "mnt");
+  writeFile(orphan / "fs" / "mnt" / "host-file", "precious");
+  writeFile(c.mountinfo, "1 0 0:1 / / rw - ext4 /dev/vda rw\n2 1 0:2 / " +
+                             (orphan / "fs" / "mnt").string() + " rw - ext4 /dev/vdb rw\n");
+  ASSERT_TRUE(sn_->cleanup().isOk());
+  EXPECT_EQ(readFile(orphan / "fs" / "mnt" / "host-file"), "precious");
+  writeFile(c.mountinfo, "1 0 0:1 / / rw - ext4 /dev/vda rw\n");
+  ASSERT_TRUE(sn_->cleanup().isOk());
+  EXPECT_FALSE(fs::exists(orphan));
+}
+
 TEST_F(OverlaySnapshotterTest, CleanupRemovesOrphansOnly) {
   ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());
   fs::create_directories(root_ / "snapshots" / "99" / "fs");
@@ -258,6 +300,30 @@ TEST(OverlaySnapshotterRootTest, MountsWorkWithRealOverlayfs) {
   auto u = (*sn)->usage("top");
   ASSERT_TRUE(u.isOk());
   EXPECT_EQ(u->inodes, 2);  // fs/ and from-top
+}
+
+TEST(OverlaySnapshotterRootTest, RemoveNeverDeletesThroughARealMount) {
+  NIXSNAP_REQUIRE_ROOT();
+  auto mounter = mount::makeLinuxMounter();
+  TempDir dir = makeTempDir();
+  snapshotter::Options o;
+  o.root = dir.path() / "root";
+  o.nix_state_dir = dir.path() / "nixstate";
+  auto sn = snapshotter::makeSnapshotter(o);
+  ASSERT_TRUE(sn.isOk());
+  auto m = (*sn)->prepare("a", "", {});
+  ASSERT_TRUE(m.isOk());
+  fs::path precious = dir.path() / "precious";
+  writeFile(precious / "file", "keep me");
+  fs::path inside = fs::path((*m)[0].source) / "mnt";
+  fs::create_directories(inside);
+  ASSERT_TRUE(mounter->mount({"bind", precious.string(), "", {"rbind"}}, inside).isOk());
+  Status st = (*sn)->remove("a");
+  EXPECT_EQ(st.code(), ErrorCode::FailedPrecondition) << st.toString();
+  EXPECT_EQ(readFile(precious / "file"), "keep me");
+  ASSERT_TRUE(mounter->unmount(inside).isOk());
+  ASSERT_TRUE((*sn)->remove("a").isOk());
+  EXPECT_EQ(readFile(precious / "file"), "keep me");
 }
 
 }  // namespace
