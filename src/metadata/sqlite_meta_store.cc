@@ -1,11 +1,13 @@
 #include "metadata/sqlite_meta_store.h"
 
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "common/log.h"
+#include "metadata/group_sync.h"
 #include "metadata/sqlite_db.h"
 
 namespace nixsnap::metadata {
@@ -78,11 +80,14 @@ class ReaderPool {
 
 class SqliteTransaction final : public Transaction {
  public:
-  /// Writer: borrows `writer` under `lock`. Reader: owns `reader`, returned to `pool`.
-  SqliteTransaction(Db* writer, std::unique_lock<std::mutex> lock, ReaderPool* pool, Db reader)
-      : lock_(std::move(lock)), pool_(pool), reader_(std::move(reader)) {
+  /// Writer: borrows `writer` under `lock`, commits durably through `group`. Reader: owns
+  /// `reader`, returned to `pool`.
+  SqliteTransaction(Db* writer, std::unique_lock<std::mutex> lock, GroupSync* group,
+                    ReaderPool* pool, Db reader)
+      : lock_(std::move(lock)), group_(group), pool_(pool), reader_(std::move(reader)) {
     conn_ = writer != nullptr ? writer : &reader_;
     db_ = conn_->get();
+    changes_at_begin_ = sqlite3_total_changes64(db_);
   }
 
   ~SqliteTransaction() override {
@@ -296,14 +301,25 @@ class SqliteTransaction final : public Transaction {
     return out;
   }
 
+  /// A write transaction's COMMIT only appends to the WAL (synchronous=NORMAL); the
+  /// writer lock is released before waiting for the group sync, so the next writer runs
+  /// while this one's frames are being flushed. A write transaction that changed nothing
+  /// still waits until everything committed before it is durable (what it read may have
+  /// been a commit whose sync is still running).
   Status commit() override {
     done_ = true;
+    bool wrote = sqlite3_total_changes64(db_) != changes_at_begin_;
     Status st = conn_->execCached("COMMIT");
     if (!st.isOk()) {
       (void)conn_->execCached("ROLLBACK");
       return internalError("committing metadata transaction: " + st.message());
     }
-    return Status::ok();
+    if (group_ == nullptr) {
+      return Status::ok();
+    }
+    uint64_t ticket = wrote ? group_->noteCommitted() : group_->lastTicket();
+    lock_.unlock();
+    return group_->waitDurable(ticket);
   }
 
  private:
@@ -385,22 +401,25 @@ class SqliteTransaction final : public Transaction {
   Db* conn_;     ///< the writer, or &reader_
   sqlite3* db_;  ///< conn_->get()
   std::unique_lock<std::mutex> lock_;
+  GroupSync* group_;  ///< null for readers
   ReaderPool* pool_;
   Db reader_;
   bool done_ = false;
+  int64_t changes_at_begin_ = 0;  ///< sqlite3_total_changes64 when the transaction began
   int64_t parent_id_ = 0;  ///< parent id of the row last read by readRow()
 };
 
 class SqliteMetaStore final : public MetaStore {
  public:
-  SqliteMetaStore(Db writer, std::string path) : writer_(std::move(writer)), readers_(path) {}
+  SqliteMetaStore(Db writer, std::string path, std::unique_ptr<GroupSync> group)
+      : writer_(std::move(writer)), group_(std::move(group)), readers_(path) {}
 
   Result<TransactionPtr> begin(bool writable) override {
     if (writable) {
       std::unique_lock<std::mutex> lock(writer_mu_);
       NIXSNAP_RETURN_IF_ERROR(writer_.execCached("BEGIN IMMEDIATE"));
-      return TransactionPtr(
-          std::make_unique<SqliteTransaction>(&writer_, std::move(lock), nullptr, Db()));
+      return TransactionPtr(std::make_unique<SqliteTransaction>(&writer_, std::move(lock),
+                                                                group_.get(), nullptr, Db()));
     }
     Result<Db> reader = readers_.acquire();
     if (!reader.isOk()) {
@@ -412,18 +431,24 @@ class SqliteMetaStore final : public MetaStore {
       return st;
     }
     return TransactionPtr(std::make_unique<SqliteTransaction>(
-        nullptr, std::unique_lock<std::mutex>(), &readers_, std::move(db)));
+        nullptr, std::unique_lock<std::mutex>(), nullptr, &readers_, std::move(db)));
   }
 
  private:
   std::mutex writer_mu_;
   Db writer_;
+  std::unique_ptr<GroupSync> group_;
   ReaderPool readers_;
 };
 
 }  // namespace
 
 Result<MetaStorePtr> openSqliteMetaStore(const fs::path& db_path) {
+  auto wal = std::make_shared<WalFile>(db_path);
+  return openSqliteMetaStore(db_path, [wal] { return wal->sync(); });
+}
+
+Result<MetaStorePtr> openSqliteMetaStore(const fs::path& db_path, WalSyncFn wal_sync) {
   Result<Db> db = Db::open(db_path.string());
   if (!db.isOk()) {
     return db.status();
@@ -432,7 +457,17 @@ Result<MetaStorePtr> openSqliteMetaStore(const fs::path& db_path) {
   NIXSNAP_RETURN_IF_ERROR(db->exec(std::string("BEGIN IMMEDIATE;") + kSchema +
                                    "PRAGMA user_version=" + std::to_string(kSchemaVersion) +
                                    ";COMMIT;"));
-  return MetaStorePtr(std::make_unique<SqliteMetaStore>(std::move(*db), db_path.string()));
+  // From here on COMMIT only appends to the WAL; GroupSync makes each commit durable
+  // before it is acknowledged. SQLite still syncs the WAL before every checkpoint, the
+  // database after it, and a restarted WAL's header before its first frame.
+  NIXSNAP_RETURN_IF_ERROR(db->exec("PRAGMA synchronous=NORMAL"));
+  auto group = std::make_unique<GroupSync>(std::move(wal_sync));
+  Status synced = group->waitDurable(group->noteCommitted());
+  if (!synced.isOk()) {
+    return synced.wrap("opening metadata database \"" + db_path.string() + "\"");
+  }
+  return MetaStorePtr(
+      std::make_unique<SqliteMetaStore>(std::move(*db), db_path.string(), std::move(group)));
 }
 
 }  // namespace nixsnap::metadata
