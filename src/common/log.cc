@@ -35,27 +35,65 @@ spdlog::level::level_enum toSpd(Level l) {
   return spdlog::level::info;
 }
 
+bool isControl(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
+
 void appendValue(std::string& out, std::string_view v) {
-  bool quote = v.empty() || v.find_first_of(" \"=\t\n") != std::string_view::npos;
+  size_t full = v.size();
+  if (v.size() > kMaxFieldBytes) {
+    v = v.substr(0, kMaxFieldBytes);
+  }
+  bool quote = v.empty() || full != v.size();
+  for (char c : v) {
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || isControl(c)) {
+      quote = true;
+      break;
+    }
+  }
   if (!quote) {
     out += v;
     return;
   }
+  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (char c : v) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (isControl(c)) {
+          auto u = static_cast<unsigned char>(c);
+          out += "\\x";
+          out += kHex[u >> 4];
+          out += kHex[u & 0xf];
+        } else {
+          out += c;
+        }
     }
+  }
+  if (full != v.size()) {
+    out += "...(" + std::to_string(full) + " bytes)";
   }
   out += '"';
 }
 
 }  // namespace
+
+std::string formatFields(std::initializer_list<Field> fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) {
+    out += ' ';
+    out += k;
+    out += '=';
+    appendValue(out, v);
+  }
+  return out;
+}
 
 bool parseLevel(std::string_view text, Level& out) {
   if (text == "trace") { out = Level::Trace; return true; }
@@ -72,12 +110,7 @@ bool enabled(Level level) { return level >= g_level.load(std::memory_order_relax
 
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
   std::string line(msg);
-  for (const auto& [k, v] : fields) {
-    line += ' ';
-    line += k;
-    line += '=';
-    appendValue(line, v);
-  }
+  line += formatFields(fields);
   logger().log(toSpd(level), line);
 }
 

@@ -21,9 +21,19 @@ bool parseLevel(std::string_view text, Level& out);
 void setLevel(Level level);
 bool enabled(Level level);
 
-/// Writes one line to stderr: "<RFC 3339 UTC time> <level> <msg> k=v k=v". Values with
-/// spaces or quotes are quoted. Thread-safe (one write per line).
+/// Writes one line to stderr: "<RFC 3339 UTC time> <level> <msg> k=v k=v" (fields as
+/// formatFields gives them). Thread-safe (one write per line).
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
+
+/// Longest field value written as is; longer ones (hostile labels can be 100 KiB) are cut
+/// and marked with their full size.
+inline constexpr size_t kMaxFieldBytes = 1024;
+
+/// " k=v k=v": a value is quoted when empty or holding a space, quote, '=', backslash or
+/// any control byte; inside quotes '"' and '\' are backslash-escaped, \n \t \r spelled
+/// so, other control bytes and DEL as \xHH, so one log record is always one line whatever
+/// the value holds (labels and keys come from images: hostile input).
+std::string formatFields(std::initializer_list<Field> fields);
 
 }  // namespace nixsnap::log
 

@@ -171,6 +171,9 @@ Result<std::vector<Mount>> OverlaySnapshotter::view(const std::string& key,
 Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const std::string& key,
                                                               const std::string& parent,
                                                               const Labels& labels) {
+  if (key.empty()) {
+    return invalidArgument("snapshot key must not be empty");
+  }
   NIXSNAP_RETURN_IF_ERROR(validateLabelSizes(labels));
   NIXSNAP_RETURN_IF_ERROR(nix_.validate(labels));
   auto ref = labels.find(kLabelSnapshotRef);
@@ -246,6 +249,9 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
 
 Status OverlaySnapshotter::commit(const std::string& name, const std::string& key,
                                   const Labels& labels) {
+  if (name.empty()) {
+    return invalidArgument("name of the committed snapshot must not be empty");
+  }
   NIXSNAP_RETURN_IF_ERROR(validateLabelSizes(labels));
   NIXSNAP_RETURN_IF_ERROR(nix_.validate(labels));
   Result<metadata::TransactionPtr> txn = meta_->begin(true);

@@ -209,6 +209,15 @@ TEST_F(OverlaySnapshotterTest, CleanupLeavesMountedOrphansAlone) {
   EXPECT_FALSE(fs::exists(orphan));
 }
 
+TEST_F(OverlaySnapshotterTest, EmptyKeysAndNamesAreInvalid) {
+  EXPECT_EQ(sn_->prepare("", "", {}).status().code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(sn_->view("", "", {}).status().code(), ErrorCode::InvalidArgument);
+  ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());
+  EXPECT_EQ(sn_->commit("", "a", {}).code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(sn_->stat("a")->kind, snapshotter::Kind::Active);
+  EXPECT_TRUE(fs::is_empty(root_ / "gcroots"));
+}
+
 TEST_F(OverlaySnapshotterTest, CleanupRemovesOrphansOnly) {
   ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());
   fs::create_directories(root_ / "snapshots" / "99" / "fs");

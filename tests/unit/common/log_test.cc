@@ -1,0 +1,37 @@
+// Log fields: hostile values (labels, keys) never break a record's single line.
+#include "common/log.h"
+
+#include <gmock/gmock.h>
+
+namespace nixsnap::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(LogTest, PlainValuesAreWrittenAsIs) {
+  EXPECT_EQ(log::formatFields({{"key", "default/3/k"}, {"id", "7"}}), " key=default/3/k id=7");
+}
+
+TEST(LogTest, ValuesWithSpacesQuotesOrEqualsAreQuotedAndEscaped) {
+  EXPECT_EQ(log::formatFields({{"error", "say \"hi\" a=b"}}), " error=\"say \\\"hi\\\" a=b\"");
+  EXPECT_EQ(log::formatFields({{"v", ""}}), " v=\"\"");
+  EXPECT_EQ(log::formatFields({{"v", "a\\b"}}), " v=\"a\\\\b\"");
+}
+
+TEST(LogTest, ControlBytesAndNulAreEscapedSoARecordStaysOneLine) {
+  std::string hostile("x\0y\nz\r\t\x1b[2J\x7f", 12);
+  std::string out = log::formatFields({{"key", hostile}});
+  EXPECT_EQ(out, " key=\"x\\x00y\\nz\\r\\t\\x1b[2J\\x7f\"");
+  for (char c : out) {
+    EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == 0x7f) << int(c);
+  }
+}
+
+TEST(LogTest, HugeValuesAreCutAndSayTheirSize) {
+  std::string out = log::formatFields({{"label", std::string(100000, 'a')}});
+  EXPECT_LT(out.size(), log::kMaxFieldBytes + 64);
+  EXPECT_THAT(out, HasSubstr("...(100000 bytes)\""));
+}
+
+}  // namespace
+}  // namespace nixsnap::testing
