@@ -58,7 +58,7 @@ bool differentNamespace(const fs::path& a, const fs::path& b) {
   return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino != sb.st_ino;
 }
 
-std::string lastLines(const std::string& text, size_t max_chars) {
+std::string lastChars(const std::string& text, size_t max_chars) {
   return text.size() <= max_chars ? text : text.substr(text.size() - max_chars);
 }
 
@@ -163,7 +163,7 @@ Result<std::string> ProcContainerdConfigSource::effectiveConfig() {
     return Status(ErrorCode::Internal, "running " + exe.string() + " --config " +
                                            config.string() + " config dump: exit " +
                                            std::to_string(run->exit_code) + ": " +
-                                           lastLines(run->stderr_data, 400));
+                                           lastChars(run->stderr_data, 400));
   }
   return std::move(run->stdout_data);
 }
