@@ -112,58 +112,97 @@ std::vector<int64_t> NixLayer::rootedIds() const {
   return out;
 }
 
-Status NixLayer::appendBinds(const Labels& own, int64_t parent_id, const ChainLoader& load_chain,
-                             std::vector<Mount>& out) {
+Result<BindChainPtr> NixLayer::chainOf(int64_t parent_id, const ChainLoader& load_chain) {
+  uint64_t gen = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = chains_.find(parent_id);
+    if (it != chains_.end()) {
+      return it->second;
+    }
+    gen = generation_;
+  }
+  Result<std::vector<Labels>> labels = load_chain();
+  if (!labels.isOk()) {
+    return labels.status();
+  }
+  PathList list;
+  std::unordered_set<std::string> seen;
+  for (const Labels& l : *labels) {
+    for (fs::path& p : storePaths(l)) {
+      if (seen.insert(p.string()).second) {
+        NIXSNAP_RETURN_IF_ERROR(verify(p));
+        list.push_back(std::move(p));
+      }
+    }
+  }
+  auto chain = std::make_shared<const BindChain>(std::move(list));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (gen == generation_) {  // an invalidate() since the load may have made it stale
+    chains_[parent_id] = chain;
+  }
+  return BindChainPtr(chain);
+}
+
+Status NixLayer::planBinds(const Labels& own, int64_t parent_id, const ChainLoader& load_chain,
+                           MountPlan& plan) {
   std::vector<fs::path> own_paths = storePaths(own);
   for (const fs::path& p : own_paths) {
     NIXSNAP_RETURN_IF_ERROR(verify(p));
   }
-  std::shared_ptr<const PathList> chain;
+  BindChainPtr chain;
   if (parent_id != 0) {
-    uint64_t gen = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = chains_.find(parent_id);
-      if (it != chains_.end()) {
-        chain = it->second;
-      }
-      gen = generation_;
+    Result<BindChainPtr> c = chainOf(parent_id, load_chain);
+    if (!c.isOk()) {
+      return c.status();
     }
-    if (!chain) {
-      Result<std::vector<Labels>> labels = load_chain();
-      if (!labels.isOk()) {
-        return labels.status();
-      }
-      auto list = std::make_shared<PathList>();
-      std::unordered_set<std::string> seen;
-      for (const Labels& l : *labels) {
-        for (fs::path& p : storePaths(l)) {
-          if (seen.insert(p.string()).second) {
-            NIXSNAP_RETURN_IF_ERROR(verify(p));
-            list->push_back(std::move(p));
-          }
-        }
-      }
-      chain = list;
-      std::lock_guard<std::mutex> lock(mu_);
-      if (gen == generation_) {
-        chains_[parent_id] = chain;
-      }
-    }
+    chain = std::move(*c);
   }
-  size_t n = own_paths.size() + (chain ? chain->size() : 0);
-  out.reserve(out.size() + n);
+  std::vector<Mount>& out = plan.head;
+  out.reserve(out.size() + own_paths.size());
   std::unordered_set<std::string> seen;
   for (const fs::path& p : own_paths) {
     if (seen.insert(p.string()).second) {
       out.push_back(bindOf(p));
     }
   }
-  if (chain) {
-    for (const fs::path& p : *chain) {
-      if (seen.empty() || seen.count(p.string()) == 0) {
-        out.push_back(bindOf(p));
+  if (!chain || chain->paths().empty()) {
+    return Status::ok();
+  }
+  bool overlap = false;
+  if (!seen.empty()) {
+    for (const fs::path& p : chain->paths()) {
+      if (seen.count(p.string()) > 0) {
+        overlap = true;
+        break;
       }
+    }
+  }
+  if (!overlap) {
+    plan.chain = std::move(chain);
+    return Status::ok();
+  }
+  out.reserve(out.size() + chain->paths().size());
+  for (const fs::path& p : chain->paths()) {
+    if (seen.count(p.string()) == 0) {
+      out.push_back(bindOf(p));
+    }
+  }
+  return Status::ok();
+}
+
+Status NixLayer::appendBinds(const Labels& own, int64_t parent_id, const ChainLoader& load_chain,
+                             std::vector<Mount>& out) {
+  MountPlan plan;
+  NIXSNAP_RETURN_IF_ERROR(planBinds(own, parent_id, load_chain, plan));
+  size_t n = plan.head.size() + (plan.chain ? plan.chain->paths().size() : 0);
+  out.reserve(out.size() + n);
+  for (Mount& m : plan.head) {
+    out.push_back(std::move(m));
+  }
+  if (plan.chain) {
+    for (const fs::path& p : plan.chain->paths()) {
+      out.push_back(bindOf(p));
     }
   }
   return Status::ok();

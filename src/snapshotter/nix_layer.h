@@ -12,6 +12,7 @@
 #include "common/fs.h"
 #include "common/status.h"
 #include "nix/store.h"
+#include "snapshotter/mount_plan.h"
 #include "snapshotter/snapshotter.h"
 
 namespace nixsnap::snapshotter {
@@ -67,6 +68,14 @@ class NixLayer {
   Status appendBinds(const Labels& own, int64_t parent_id, const ChainLoader& load_chain,
                      std::vector<Mount>& out);
 
+  /// appendBinds() in plan form: appends the binds of `own` to `plan.head` and sets
+  /// `plan.chain` to the cached (shared, never copied) chain of committed `parent_id`.
+  /// When an own path is also in the chain, the chain's remaining binds are appended to
+  /// `plan.head` instead and `plan.chain` stays null, so plan.flatten() always equals
+  /// what appendBinds() appends. Same checks, errors and caching as appendBinds().
+  Status planBinds(const Labels& own, int64_t parent_id, const ChainLoader& load_chain,
+                   MountPlan& plan);
+
   /// Drops cached chains (after an Update or Remove changed a committed snapshot).
   void invalidate();
 
@@ -74,13 +83,15 @@ class NixLayer {
   using PathList = std::vector<fs::path>;
   /// Disk-checks `p` unless it passed before.
   Status verify(const fs::path& p);
+  /// The cached chain of committed `parent_id`, built through `load_chain` on a miss.
+  Result<BindChainPtr> chainOf(int64_t parent_id, const ChainLoader& load_chain);
 
   fs::path store_dir_;
   fs::path gcroots_dir_;
   nix::NixStore* store_;
   std::mutex mu_;
   uint64_t generation_ = 0;
-  std::map<int64_t, std::shared_ptr<const PathList>> chains_;  ///< every path verified
+  std::map<int64_t, BindChainPtr> chains_;  ///< by committed parent id; every path verified
   std::unordered_set<std::string> verified_;                   ///< guarded by mu_
 };
 

@@ -35,12 +35,13 @@ std::vector<Mount> OverlaySnapshotter::baseMounts(const metadata::Snapshot& s) c
                 std::move(options)}};
 }
 
-Result<std::vector<Mount>> OverlaySnapshotter::fullMounts(metadata::Transaction& txn,
-                                                          const std::string& key,
-                                                          const metadata::Snapshot& s) {
-  std::vector<Mount> out = baseMounts(s);
+Result<MountPlan> OverlaySnapshotter::planMounts(metadata::Transaction& txn,
+                                                 const std::string& key,
+                                                 const metadata::Snapshot& s) {
+  MountPlan plan;
+  plan.head = baseMounts(s);
   if (s.kind == Kind::Active && NixLayer::isNixLayer(s.labels)) {
-    return out;  // the unpacker writes mountpoints into it: no binds over them
+    return plan;  // the unpacker writes mountpoints into it: no binds over them
   }
   int64_t parent_id = s.parent_ids.empty() ? 0 : s.parent_ids.front();
   auto load_chain = [&]() -> Result<std::vector<Labels>> {
@@ -55,8 +56,30 @@ Result<std::vector<Mount>> OverlaySnapshotter::fullMounts(metadata::Transaction&
     }
     return labels;
   };
-  NIXSNAP_RETURN_IF_ERROR(nix_.appendBinds(s.labels, parent_id, load_chain, out));
-  return out;
+  NIXSNAP_RETURN_IF_ERROR(nix_.planBinds(s.labels, parent_id, load_chain, plan));
+  return plan;
+}
+
+Result<std::vector<Mount>> OverlaySnapshotter::fullMounts(metadata::Transaction& txn,
+                                                          const std::string& key,
+                                                          const metadata::Snapshot& s) {
+  Result<MountPlan> plan = planMounts(txn, key, s);
+  if (!plan.isOk()) {
+    return plan.status();
+  }
+  return plan->flatten();
+}
+
+Result<MountPlan> OverlaySnapshotter::mountPlan(const std::string& key) {
+  Result<metadata::TransactionPtr> txn = meta_->begin(false);
+  if (!txn.isOk()) {
+    return txn.status();
+  }
+  Result<metadata::Snapshot> s = (*txn)->getActive(key);
+  if (!s.isOk()) {
+    return s.status();
+  }
+  return planMounts(**txn, key, *s);
 }
 
 }  // namespace nixsnap::snapshotter

@@ -6,6 +6,7 @@
 #include "common/fs.h"
 #include "metadata/meta_store.h"
 #include "nix/store.h"
+#include "snapshotter/mount_plan.h"
 #include "snapshotter/nix_layer.h"
 #include "snapshotter/snapshotter.h"
 
@@ -32,7 +33,7 @@ struct OverlayConfig {
 /// Usage of committed snapshots is measured on first request and recorded (the layer
 /// never changes after Commit), keeping Commit free of a tree walk: containerd calls it
 /// while holding its own database lock.
-class OverlaySnapshotter final : public Snapshotter {
+class OverlaySnapshotter final : public Snapshotter, public MountPlanner {
  public:
   /// Creates `<root>/snapshots` and `<root>/gcroots` (0700) and takes ownership of the
   /// collaborators. @return the errno class when the directories cannot be created.
@@ -53,6 +54,7 @@ class OverlaySnapshotter final : public Snapshotter {
   Status remove(const std::string& key) override;
   Status walk(const std::vector<std::string>& filters, const WalkFn& fn) override;
   Status cleanup() override;
+  Result<MountPlan> mountPlan(const std::string& key) override;
 
   /// `<root>/snapshots/<id>/fs`.
   fs::path upperPath(int64_t id) const;
@@ -69,6 +71,9 @@ class OverlaySnapshotter final : public Snapshotter {
   /// baseMounts plus the store-path binds (unless `s` is an active nix layer).
   Result<std::vector<Mount>> fullMounts(metadata::Transaction& txn, const std::string& key,
                                         const metadata::Snapshot& s);
+  /// fullMounts() as a plan: the chain's binds stay in the shared cached BindChain.
+  Result<MountPlan> planMounts(metadata::Transaction& txn, const std::string& key,
+                               const metadata::Snapshot& s);
   /// Deletes `snapshots/<id>` (recursively) unless something is mounted at or under it.
   Status removeDirs(int64_t id);
   /// FailedPrecondition naming the first mount point at or under `dir`, if any.

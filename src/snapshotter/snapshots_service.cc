@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "rpc/grpc_status.h"
+#include "snapshotter/mounts_wire.h"
 
 namespace nixsnap::snapshotter {
 
@@ -90,7 +91,8 @@ grpc::Status fail(std::string_view rpc, const std::string& key, const Status& st
 
 }  // namespace
 
-SnapshotsService::SnapshotsService(Snapshotter& snapshotter) : snapshotter_(snapshotter) {}
+SnapshotsService::SnapshotsService(Snapshotter& snapshotter)
+    : snapshotter_(snapshotter), planner_(dynamic_cast<MountPlanner*>(&snapshotter)) {}
 
 grpc::Status SnapshotsService::Prepare(grpc::ServerContext*, const pb::PrepareSnapshotRequest* req,
                                        pb::PrepareSnapshotResponse* resp) {
@@ -114,13 +116,36 @@ grpc::Status SnapshotsService::View(grpc::ServerContext*, const pb::ViewSnapshot
   return grpc::Status::OK;
 }
 
-grpc::Status SnapshotsService::Mounts(grpc::ServerContext*, const pb::MountsRequest* req,
-                                      pb::MountsResponse* resp) {
-  Result<std::vector<Mount>> m = snapshotter_.mounts(req->key());
-  if (!m.isOk()) {
-    return fail("Mounts", req->key(), m.status());
+grpc::ServerUnaryReactor* SnapshotsService::Mounts(grpc::CallbackServerContext* ctx,
+                                                   const grpc::ByteBuffer* request,
+                                                   grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(mountsReply(*request, response));
+  return reactor;
+}
+
+grpc::Status SnapshotsService::mountsReply(const grpc::ByteBuffer& request,
+                                           grpc::ByteBuffer* response) {
+  pb::MountsRequest req;
+  grpc::ByteBuffer copy(request);  // Deserialize consumes its buffer; this shares the slices
+  if (!grpc::SerializationTraits<pb::MountsRequest>::Deserialize(&copy, &req).ok()) {
+    return fail("Mounts", "", invalidArgument("decoding MountsRequest: malformed message"));
   }
-  toProto(*m, resp->mutable_mounts());
+  MountPlan plan;
+  if (planner_ != nullptr) {
+    Result<MountPlan> p = planner_->mountPlan(req.key());
+    if (!p.isOk()) {
+      return fail("Mounts", req.key(), p.status());
+    }
+    plan = std::move(*p);
+  } else {
+    Result<std::vector<Mount>> m = snapshotter_.mounts(req.key());
+    if (!m.isOk()) {
+      return fail("Mounts", req.key(), m.status());
+    }
+    plan.head = std::move(*m);
+  }
+  *response = encodeMountsReply(plan);
   return grpc::Status::OK;
 }
 
@@ -136,14 +161,18 @@ grpc::Status SnapshotsService::Remove(grpc::ServerContext*, const pb::RemoveSnap
   return st.isOk() ? grpc::Status::OK : fail("Remove", req->key(), st);
 }
 
-grpc::Status SnapshotsService::Stat(grpc::ServerContext*, const pb::StatSnapshotRequest* req,
-                                    pb::StatSnapshotResponse* resp) {
+grpc::ServerUnaryReactor* SnapshotsService::Stat(grpc::CallbackServerContext* ctx,
+                                                 const pb::StatSnapshotRequest* req,
+                                                 pb::StatSnapshotResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   Result<Info> info = snapshotter_.stat(req->key());
   if (!info.isOk()) {
-    return fail("Stat", req->key(), info.status());
+    reactor->Finish(fail("Stat", req->key(), info.status()));
+    return reactor;
   }
   toProto(*info, resp->mutable_info());
-  return grpc::Status::OK;
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 grpc::Status SnapshotsService::Update(grpc::ServerContext*, const pb::UpdateSnapshotRequest* req,
