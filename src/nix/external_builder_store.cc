@@ -50,7 +50,7 @@ Status ExternalBuilderStore::realise(const std::vector<fs::path>& store_paths,
 }
 
 Status ExternalBuilderStore::removeRoots(const fs::path& gc_root_dir) {
-  return removeRootDir(nix_state_dir_, gc_root_dir);
+  return reaper_.remove(gc_root_dir);
 }
 
 }  // namespace nixsnap::nix

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/process_runner.h"
+#include "nix/root_reaper.h"
 #include "nix/store.h"
 
 namespace nixsnap::nix {
@@ -18,12 +19,17 @@ class ExternalBuilderStore final : public NixStore {
   ExternalBuilderStore(ProcessRunnerPtr runner, std::string executable, fs::path nix_state_dir);
 
   Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) override;
+  /// Detaches the roots at once and deletes them in the background (RootReaper).
   Status removeRoots(const fs::path& gc_root_dir) override;
+
+  /// Waits until background root removal is done (tests).
+  void waitForRemovals() { reaper_.waitIdle(); }
 
  private:
   ProcessRunnerPtr runner_;
   std::string executable_;
   fs::path nix_state_dir_;
+  RootReaper reaper_{nix_state_dir_};  ///< after nix_state_dir_, which it copies
 };
 
 }  // namespace nixsnap::nix

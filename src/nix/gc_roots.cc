@@ -73,34 +73,95 @@ Status addIndirectRoot(const fs::path& nix_state_dir, const fs::path& root,
   return makeSymlink(link, root);
 }
 
-Status removeIndirectRoot(const fs::path& nix_state_dir, const fs::path& root) {
+namespace {
+
+/// Removes the registration of `registered` (if it still points there), then `actual`.
+Status removeRootAt(const fs::path& nix_state_dir, const fs::path& registered,
+                    const fs::path& actual) {
   Status first;
-  fs::path link = autoRootLink(nix_state_dir, root);
-  if (readLink(link) == root.string() && ::unlink(link.c_str()) != 0 && errno != ENOENT) {
+  fs::path link = autoRootLink(nix_state_dir, registered);
+  if (readLink(link) == registered.string() && ::unlink(link.c_str()) != 0 && errno != ENOENT) {
     first = errnoStatus(errno, "removing gc root registration \"" + link.string() + "\"");
   }
-  if (::unlink(root.c_str()) != 0 && errno != ENOENT && first.isOk()) {
-    first = errnoStatus(errno, "removing gc root \"" + root.string() + "\"");
+  if (::unlink(actual.c_str()) != 0 && errno != ENOENT && first.isOk()) {
+    first = errnoStatus(errno, "removing gc root \"" + actual.string() + "\"");
+  }
+  return first;
+}
+
+/// Entries of `dir`; ENOENT gives an empty list.
+Result<std::vector<fs::path>> listDir(const fs::path& dir) {
+  boost::system::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  std::vector<fs::path> entries;
+  if (ec) {
+    if (ec.value() == ENOENT) {
+      return entries;
+    }
+    return Status(errorCodeFromErrno(ec.value()),
+                  "listing gc roots \"" + dir.string() + "\": " + ec.message());
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    entries.push_back(it->path());
+  }
+  return entries;
+}
+
+}  // namespace
+
+Status removeIndirectRoot(const fs::path& nix_state_dir, const fs::path& root) {
+  return removeRootAt(nix_state_dir, root, root);
+}
+
+Result<fs::path> detachRootDir(const fs::path& dir) {
+  std::string name = dir.filename().string();
+  if (name.rfind(kDetachedPrefix, 0) == 0) {
+    return dir;
+  }
+  fs::path detached = dir.parent_path() / (kDetachedPrefix + name);
+  if (::rename(dir.c_str(), detached.c_str()) != 0) {
+    if (errno == ENOENT) {
+      return fs::path();
+    }
+    return errnoStatus(errno, "detaching gc roots \"" + dir.string() + "\"");
+  }
+  return detached;
+}
+
+Status removeDetachedRootDir(const fs::path& nix_state_dir, const fs::path& detached,
+                             const std::function<bool()>& keep_going) {
+  std::string name = detached.filename().string();
+  fs::path original = detached.parent_path() /
+                      (name.rfind(kDetachedPrefix, 0) == 0
+                           ? name.substr(std::string_view(kDetachedPrefix).size())
+                           : name);
+  Result<std::vector<fs::path>> entries = listDir(detached);
+  if (!entries.isOk()) {
+    return entries.status();
+  }
+  Status first;
+  for (const fs::path& e : *entries) {
+    if (keep_going && !keep_going()) {
+      return Status::ok();
+    }
+    Status st = removeRootAt(nix_state_dir, original / e.filename(), e);
+    if (!st.isOk() && first.isOk()) {
+      first = st;
+    }
+  }
+  if (::rmdir(detached.c_str()) != 0 && errno != ENOENT && first.isOk()) {
+    first = errnoStatus(errno, "removing gc root directory \"" + detached.string() + "\"");
   }
   return first;
 }
 
 Status removeRootDir(const fs::path& nix_state_dir, const fs::path& dir) {
-  boost::system::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  if (ec) {
-    if (ec.value() == ENOENT) {
-      return Status::ok();
-    }
-    return Status(errorCodeFromErrno(ec.value()),
-                  "listing gc roots \"" + dir.string() + "\": " + ec.message());
+  Result<std::vector<fs::path>> entries = listDir(dir);
+  if (!entries.isOk()) {
+    return entries.status();
   }
   Status first;
-  std::vector<fs::path> entries;
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    entries.push_back(it->path());
-  }
-  for (const fs::path& e : entries) {
+  for (const fs::path& e : *entries) {
     Status st = removeIndirectRoot(nix_state_dir, e);
     if (!st.isOk() && first.isOk()) {
       first = st;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "common/fs.h"
@@ -23,6 +24,26 @@ Status removeIndirectRoot(const fs::path& nix_state_dir, const fs::path& root);
 /// removeIndirectRoot for every entry of `dir`, then a non-recursive rmdir of `dir`.
 /// A missing `dir` is Ok. Keeps going after a failure and returns the first one.
 Status removeRootDir(const fs::path& nix_state_dir, const fs::path& dir);
+
+/// Name prefix of a root folder that detachRootDir took away from Nix.
+inline constexpr char kDetachedPrefix[] = ".removing-";
+
+/// Takes every root in `dir` away from Nix's garbage collector in one step: renames `dir`
+/// to `<parent>/.removing-<name>`. The indirect-root registrations in gcroots/auto still
+/// name `dir/<x>`, which no longer exists, and Nix ignores (and deletes) registrations
+/// whose target is gone, so the paths are collectable as soon as this returns.
+/// A `dir` already named `.removing-*` is returned as is (a retry).
+/// @return the detached folder; an empty path when `dir` is missing; the errno class of
+///         rename(2) otherwise.
+Result<fs::path> detachRootDir(const fs::path& dir);
+
+/// Deletes a detached folder: each entry's registration (computed from the folder's name
+/// before detachRootDir, removed only if it still points there), the entry, then a
+/// non-recursive rmdir. Keeps going after a failure and returns the first one.
+/// @param keep_going polled between entries; returning false stops early (Ok, the rest
+///        stays for a later call).
+Status removeDetachedRootDir(const fs::path& nix_state_dir, const fs::path& detached,
+                             const std::function<bool()>& keep_going = {});
 
 /// Undoes a realisation that failed half-way: on destruction, unless dismiss() was called,
 /// removes every root recorded with add() (removeIndirectRoot, failures logged) and then

@@ -82,7 +82,7 @@ Status NixStoreCli::realise(const std::vector<fs::path>& store_paths,
 }
 
 Status NixStoreCli::removeRoots(const fs::path& gc_root_dir) {
-  return removeRootDir(nix_state_dir_, gc_root_dir);
+  return reaper_.remove(gc_root_dir);
 }
 
 }  // namespace nixsnap::nix

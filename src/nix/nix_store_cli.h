@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/process_runner.h"
+#include "nix/root_reaper.h"
 #include "nix/store.h"
 
 namespace nixsnap::nix {
@@ -21,7 +22,11 @@ class NixStoreCli final : public NixStore {
   NixStoreCli(ProcessRunnerPtr runner, fs::path nix_state_dir, std::string program = "nix-store");
 
   Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) override;
+  /// Detaches the roots at once and deletes them in the background (RootReaper).
   Status removeRoots(const fs::path& gc_root_dir) override;
+
+  /// Waits until background root removal is done (tests).
+  void waitForRemovals() { reaper_.waitIdle(); }
 
   /// Most paths handed to one nix-store process.
   static constexpr size_t kMaxPathsPerProcess = 2000;
@@ -29,6 +34,7 @@ class NixStoreCli final : public NixStore {
  private:
   ProcessRunnerPtr runner_;
   fs::path nix_state_dir_;
+  RootReaper reaper_{nix_state_dir_};  ///< after nix_state_dir_, which it copies
   std::string program_;
 };
 

@@ -29,8 +29,10 @@ class NixStore {
                          const fs::path& gc_root_dir) = 0;
 
   /// Removes every root in `gc_root_dir` (and any registration of it with Nix), then the
-  /// directory itself. A missing directory is Ok.
-  /// @return Internal/PermissionDenied when a root cannot be removed.
+  /// directory itself. When this returns Ok the roots no longer protect their paths from
+  /// Nix's garbage collector; deleting the files may finish later (see RootReaper).
+  /// A missing directory is Ok; so is a `.removing-*` folder left by an earlier call.
+  /// @return the errno class when the roots cannot be taken away.
   virtual Status removeRoots(const fs::path& gc_root_dir) = 0;
 };
 using NixStorePtr = std::unique_ptr<NixStore>;

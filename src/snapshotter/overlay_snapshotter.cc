@@ -12,6 +12,7 @@
 #include "common/scope_guard.h"
 #include "common/temp_dir.h"
 #include "mount/mount_table.h"
+#include "nix/gc_roots.h"
 #include "snapshotter/disk_usage.h"
 #include "snapshotter/filter.h"
 #include "snapshotter/nix_labels.h"
@@ -343,6 +344,7 @@ Status OverlaySnapshotter::walk(const std::vector<std::string>& filters, const W
 Status OverlaySnapshotter::cleanup() {
   std::vector<fs::path> dirs;
   std::vector<int64_t> roots;
+  std::vector<fs::path> detached;
   {
     // A write transaction: no Prepare can be half-way (its temp dir exists only inside one).
     Result<metadata::TransactionPtr> txn = meta_->begin(true);
@@ -373,12 +375,21 @@ Status OverlaySnapshotter::cleanup() {
         roots.push_back(id);
       }
     }
+    fs::path gcroots = config_.root / "gcroots";
+    for (fs::directory_iterator it(gcroots, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().filename().string().rfind(nix::kDetachedPrefix, 0) == 0) {
+        detached.push_back(it->path());  // a removal a stopped daemon did not finish
+      }
+    }
   }
   for (const fs::path& d : dirs) {
     logFailure(removeTree(d), "failed to remove orphaned snapshot directory");
   }
   for (int64_t id : roots) {
     logFailure(nix_.unroot(id), "failed to remove orphaned gc roots");
+  }
+  for (const fs::path& d : detached) {
+    logFailure(store_->removeRoots(d), "failed to remove detached gc roots");
   }
   return Status::ok();
 }

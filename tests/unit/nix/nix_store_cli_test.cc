@@ -101,10 +101,36 @@ TEST_F(NixStoreCliTest, RemoveRootsDeletesLinksAndRegistrations) {
   fs::path a = path('a', "a");
   EXPECT_CALL(*runner_, run(_, _)).WillOnce(Return(Result<ProcessResult>(ProcessResult{})));
   ASSERT_TRUE(store_.realise({a}, roots_).isOk());
+  fs::path link = nix::autoRootLink(state_, roots_ / a.filename());
+  ASSERT_EQ(readLink(link), (roots_ / a.filename()).string());
+  ASSERT_TRUE(store_.removeRoots(roots_).isOk());
+  // At return the registration already dangles: Nix no longer counts the root.
+  EXPECT_FALSE(fs::exists(roots_));
+  store_.waitForRemovals();
+  EXPECT_FALSE(fs::is_symlink(link));
+  EXPECT_TRUE(fs::is_empty(roots_.parent_path()));  // the detached folder is gone too
+  EXPECT_TRUE(store_.removeRoots(roots_).isOk());  // missing is fine
+}
+
+TEST_F(NixStoreCliTest, RemoveRootsOfManyPathsReturnsBeforeTheUnlinking) {
+  std::vector<fs::path> paths;
+  for (int i = 0; i < 300; ++i) {
+    std::string n = std::to_string(i);
+    paths.emplace_back("/nix/store/" + std::string(32 - n.size(), 'a') + n + "-p");
+  }
+  EXPECT_CALL(*runner_, run(_, _))
+      .WillRepeatedly(Return(Result<ProcessResult>(ProcessResult{})));
+  ASSERT_TRUE(store_.realise(paths, roots_).isOk());
   ASSERT_TRUE(store_.removeRoots(roots_).isOk());
   EXPECT_FALSE(fs::exists(roots_));
-  EXPECT_FALSE(fs::is_symlink(nix::autoRootLink(state_, roots_ / a.filename())));
-  EXPECT_TRUE(store_.removeRoots(roots_).isOk());  // missing is fine
+  for (const fs::path& p : {paths.front(), paths.back()}) {
+    fs::path link = nix::autoRootLink(state_, roots_ / p.filename());
+    // Still registered or already deleted: either way its target is gone.
+    EXPECT_FALSE(fs::exists(link));
+  }
+  store_.waitForRemovals();
+  EXPECT_TRUE(fs::is_empty(state_ / "gcroots" / "auto"));
+  EXPECT_TRUE(fs::is_empty(roots_.parent_path()));
 }
 
 TEST_F(NixStoreCliTest, EmptyListDoesNothing) { EXPECT_TRUE(store_.realise({}, roots_).isOk()); }

@@ -218,6 +218,13 @@ TEST_F(OverlaySnapshotterTest, EmptyKeysAndNamesAreInvalid) {
   EXPECT_TRUE(fs::is_empty(root_ / "gcroots"));
 }
 
+TEST_F(OverlaySnapshotterTest, CleanupFinishesDetachedGcRootFolders) {
+  fs::create_directories(root_ / "gcroots" / ".removing-9");
+  EXPECT_CALL(*store_, removeRoots(root_ / "gcroots" / ".removing-9"))
+      .WillOnce(Return(Status::ok()));
+  ASSERT_TRUE(sn_->cleanup().isOk());
+}
+
 TEST_F(OverlaySnapshotterTest, CleanupRemovesOrphansOnly) {
   ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());
   fs::create_directories(root_ / "snapshots" / "99" / "fs");
