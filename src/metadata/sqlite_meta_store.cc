@@ -221,7 +221,9 @@ class SqliteTransaction final : public Transaction {
                                const Labels& labels, std::optional<Usage> usage,
                                TimePoint now) override {
     if (exists(name)) {
-      return alreadyExists("committed snapshot " + quote(name) + " already exists");
+      // Also when name == key: the name is taken by the active snapshot itself.
+      return alreadyExists("cannot commit to " + quote(name) + ": a snapshot named " +
+                           quote(name) + " already exists");
     }
     Result<Record> r = get(key);
     if (!r.isOk()) {

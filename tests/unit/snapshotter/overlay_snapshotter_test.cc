@@ -214,6 +214,9 @@ TEST_F(OverlaySnapshotterTest, EmptyKeysAndNamesAreInvalid) {
   EXPECT_EQ(sn_->view("", "", {}).status().code(), ErrorCode::InvalidArgument);
   ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());
   EXPECT_EQ(sn_->commit("", "a", {}).code(), ErrorCode::InvalidArgument);
+  Status same = sn_->commit("a", "a", {});  // the name is the active snapshot's own key
+  EXPECT_EQ(same.code(), ErrorCode::AlreadyExists);
+  EXPECT_THAT(same.message(), HasSubstr("a snapshot named \"a\" already exists"));
   EXPECT_EQ(sn_->stat("a")->kind, snapshotter::Kind::Active);
   EXPECT_TRUE(fs::is_empty(root_ / "gcroots"));
 }
