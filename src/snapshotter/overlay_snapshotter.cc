@@ -67,7 +67,8 @@ OverlaySnapshotter::OverlaySnapshotter(OverlayConfig config, metadata::MetaStore
       meta_(std::move(meta)),
       store_(std::move(store)),
       clock_(std::move(clock)),
-      nix_(config_.store_dir, config_.root / "gcroots", store_.get()) {}
+      nix_(config_.store_dir, config_.root / "gcroots", store_.get()),
+      pool_(config_.root / "pool", config_.dir_pool_depth) {}
 
 fs::path OverlaySnapshotter::upperPath(int64_t id) const {
   return config_.root / "snapshots" / std::to_string(id) / "fs";
@@ -184,19 +185,16 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
       return alreadyExists("target snapshot " + quote(ref->second) + " already exists");
     }
   }
+  // Outside the writer lock: usually ready-made (DirPool), and it touches no record.
+  Result<TempDir> tmp = pool_.take(kind == Kind::Active);
+  if (!tmp.isOk()) {
+    return tmp.status().wrap("preparing snapshot directory for " + quote(key));
+  }
   Result<metadata::TransactionPtr> txn_r = meta_->begin(true);
   if (!txn_r.isOk()) {
     return txn_r.status();
   }
   metadata::Transaction& txn = **txn_r;
-  Result<TempDir> tmp = TempDir::create(config_.root / "snapshots", "new-");
-  if (!tmp.isOk()) {
-    return tmp.status().wrap("preparing snapshot directory for " + quote(key));
-  }
-  NIXSNAP_RETURN_IF_ERROR(makeDir(tmp->path() / "fs", 0755));
-  if (kind == Kind::Active) {
-    NIXSNAP_RETURN_IF_ERROR(makeDir(tmp->path() / "work", 0711));
-  }
   Result<metadata::Snapshot> s = txn.create(kind, key, parent, labels, clock_->now());
   if (!s.isOk()) {
     return s.status();

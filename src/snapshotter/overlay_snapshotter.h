@@ -6,6 +6,7 @@
 #include "common/fs.h"
 #include "metadata/meta_store.h"
 #include "nix/store.h"
+#include "snapshotter/dir_pool.h"
 #include "snapshotter/mount_plan.h"
 #include "snapshotter/nix_layer.h"
 #include "snapshotter/snapshotter.h"
@@ -18,6 +19,8 @@ struct OverlayConfig {
   fs::path store_dir = "/nix/store";  ///< store-path labels must be inside it
   bool fuse_overlayfs = false;        ///< mount type "fuse3.fuse-overlayfs" instead of "overlay"
   bool index_off = false;             ///< add "index=off" to overlay options (kernel supports it)
+  /// Ready-made snapshot directories kept per shape in `<root>/pool` (0: none).
+  size_t dir_pool_depth = 4;
   /// Mount table read before deleting a snapshot directory (tests pass their own).
   fs::path mountinfo = "/proc/self/mountinfo";
 };
@@ -86,6 +89,7 @@ class OverlaySnapshotter final : public Snapshotter, public MountPlanner {
   nix::NixStorePtr store_;
   ClockPtr clock_;
   NixLayer nix_;
+  DirPool pool_;  ///< `<root>/pool`, same filesystem as snapshots/
 };
 
 }  // namespace nixsnap::snapshotter
