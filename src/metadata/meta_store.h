@@ -66,6 +66,12 @@ class Transaction {
   virtual Result<Snapshot> create(Kind kind, const std::string& key, const std::string& parent,
                                   const Labels& labels, TimePoint now) = 0;
 
+  /// Makes sure no id up to `through` is handed out by later create() calls (of this
+  /// transaction and, once it commits, of every later one). An id whose creation was
+  /// rolled back is otherwise handed out again, and a snapshot's GC root folder and
+  /// directory are named by its id. @return Internal on a database failure.
+  virtual Status reserveIds(int64_t through) = 0;
+
   /// Applies `field_paths` ("labels", "labels.<key>"; empty = all labels) of `info` to
   /// record `info.name`, setting updated = `now`.
   /// @return the updated record; NotFound; InvalidArgument for another field path.

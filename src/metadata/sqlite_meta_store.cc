@@ -182,6 +182,18 @@ class SqliteTransaction final : public Transaction {
     return s;
   }
 
+  Status reserveIds(int64_t through) override {
+    // AUTOINCREMENT hands out max(seq, max rowid) + 1; sqlite_sequence is an ordinary table.
+    Stmt ins(*conn_,
+             "INSERT INTO sqlite_sequence (name, seq) SELECT 'snapshots', ?1 "
+             "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'snapshots')");
+    ins.bind(1, through);
+    NIXSNAP_RETURN_IF_ERROR(ins.run());
+    Stmt up(*conn_, "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'snapshots' AND seq < ?1");
+    up.bind(1, through);
+    return up.run();
+  }
+
   Result<Record> update(const snapshotter::Info& info, const std::vector<std::string>& paths,
                         TimePoint now) override {
     Result<Record> r = get(info.name);

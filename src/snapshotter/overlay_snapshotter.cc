@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <set>
 #include <string>
@@ -57,8 +58,10 @@ Result<std::unique_ptr<OverlaySnapshotter>> OverlaySnapshotter::create(
   NIXSNAP_RETURN_IF_ERROR(makeDir(config.root, 0700));
   NIXSNAP_RETURN_IF_ERROR(makeDir(config.root / "snapshots", 0700));
   NIXSNAP_RETURN_IF_ERROR(makeDir(config.root / "gcroots", 0700));
-  return std::unique_ptr<OverlaySnapshotter>(new OverlaySnapshotter(
+  std::unique_ptr<OverlaySnapshotter> sn(new OverlaySnapshotter(
       std::move(config), std::move(meta), std::move(store), std::move(clock)));
+  sn->id_floor_ = sn->highestIdOnDisk();
+  return sn;
 }
 
 OverlaySnapshotter::OverlaySnapshotter(OverlayConfig config, metadata::MetaStorePtr meta,
@@ -69,6 +72,25 @@ OverlaySnapshotter::OverlaySnapshotter(OverlayConfig config, metadata::MetaStore
       clock_(std::move(clock)),
       nix_(config_.store_dir, config_.root / "gcroots", store_.get()),
       pool_(config_.root / "pool", config_.dir_pool_depth) {}
+
+int64_t OverlaySnapshotter::highestIdOnDisk() const {
+  int64_t max = 0;
+  for (const char* sub : {"snapshots", "gcroots"}) {
+    boost::system::error_code ec;
+    for (fs::directory_iterator it(config_.root / sub, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (name.rfind(nix::kDetachedPrefix, 0) == 0) {
+        name.erase(0, std::string_view(nix::kDetachedPrefix).size());
+      }
+      if (!name.empty() && name.size() <= 18 &&
+          name.find_first_not_of("0123456789") == std::string::npos) {
+        max = std::max(max, static_cast<int64_t>(std::stoll(name)));
+      }
+    }
+  }
+  return max;
+}
 
 fs::path OverlaySnapshotter::upperPath(int64_t id) const {
   return config_.root / "snapshots" / std::to_string(id) / "fs";
@@ -195,10 +217,12 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
     return txn_r.status();
   }
   metadata::Transaction& txn = **txn_r;
+  NIXSNAP_RETURN_IF_ERROR(txn.reserveIds(id_floor_));
   Result<metadata::Snapshot> s = txn.create(kind, key, parent, labels, clock_->now());
   if (!s.isOk()) {
     return s.status();
   }
+  id_floor_ = std::max(id_floor_, s->id);
   if (!s->parent_ids.empty()) {
     struct stat st {};
     fs::path parent_fs = upperPath(s->parent_ids.front());

@@ -77,6 +77,8 @@ class OverlaySnapshotter final : public Snapshotter, public MountPlanner {
   /// fullMounts() as a plan: the chain's binds stay in the shared cached BindChain.
   Result<MountPlan> planMounts(metadata::Transaction& txn, const std::string& key,
                                const metadata::Snapshot& s);
+  /// Highest numeric name (or `.removing-<n>`) in snapshots/ and gcroots/; 0 if none.
+  int64_t highestIdOnDisk() const;
   /// Deletes `snapshots/<id>` (recursively) unless something is mounted at or under it.
   Status removeDirs(int64_t id);
   /// FailedPrecondition naming the first mount point at or under `dir`, if any.
@@ -90,6 +92,10 @@ class OverlaySnapshotter final : public Snapshotter, public MountPlanner {
   ClockPtr clock_;
   NixLayer nix_;
   DirPool pool_;  ///< `<root>/pool`, same filesystem as snapshots/
+  /// Highest id ever handed out or found on disk: ids name directories and GC root
+  /// folders, so none is used twice (a rolled-back Prepare may leave its roots behind).
+  /// Guarded by the metadata writer lock (only touched inside write transactions).
+  int64_t id_floor_ = 0;
 };
 
 }  // namespace nixsnap::snapshotter

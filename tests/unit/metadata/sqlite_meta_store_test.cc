@@ -34,6 +34,34 @@ TEST(SqliteMetaStoreTest, RecordsSurviveReopen) {
   EXPECT_EQ(r->info.labels.at("x"), "y");
 }
 
+TEST(SqliteMetaStoreTest, ReservedIdsAreNeverHandedOutEvenAfterARollback) {
+  TempDir dir = makeTempDir();
+  auto store = SqliteFactory::make(dir.path());
+  {
+    auto t = store->begin(true).value();
+    ASSERT_TRUE(t->reserveIds(10).isOk());  // fresh database: no sequence row yet
+    auto a = t->create(metadata::Kind::Active, "a", "", {}, {});
+    ASSERT_TRUE(a.isOk());
+    EXPECT_EQ(a->id, 11);
+    ASSERT_TRUE(t->commit().isOk());
+  }
+  {
+    auto t = store->begin(true).value();
+    auto b = t->create(metadata::Kind::Active, "b", "", {}, {});
+    ASSERT_TRUE(b.isOk());
+    EXPECT_EQ(b->id, 12);
+  }  // rolled back: without a reservation, 12 would come again
+  {
+    auto t = store->begin(true).value();
+    ASSERT_TRUE(t->reserveIds(12).isOk());
+    ASSERT_TRUE(t->reserveIds(5).isOk());  // never lowers
+    auto c = t->create(metadata::Kind::Active, "c", "", {}, {});
+    ASSERT_TRUE(c.isOk());
+    EXPECT_EQ(c->id, 13);
+    ASSERT_TRUE(t->commit().isOk());
+  }
+}
+
 TEST(SqliteMetaStoreTest, OpenFailsInMissingDirectory) {
   auto s = metadata::openSqliteMetaStore("/nonexistent-dir-nixsnap/metadata.db");
   EXPECT_EQ(s.status().code(), ErrorCode::Internal);

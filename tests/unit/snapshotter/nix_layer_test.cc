@@ -122,6 +122,31 @@ TEST_F(NixSnapshotterTest, RealiseFailureFailsPrepareWithNixErrorAndLeavesNothin
   EXPECT_TRUE(fs::is_empty(root_ / "snapshots"));
 }
 
+TEST_F(NixSnapshotterTest, IdsOfFailedPreparesAreNeverReused) {
+  // gcroots/<id> of a failed Prepare may still be being removed in the background; the
+  // next snapshot must not get the same folder.
+  Labels labels{{kLayer, "true"}, {pathLabel(0), sp(1)}};
+  EXPECT_CALL(*store_, realise(_, root_ / "gcroots" / "1"))
+      .WillOnce(Return(Status(ErrorCode::Internal, "nix-store exited 1")));
+  EXPECT_FALSE(sn_->prepare("a", "", labels).isOk());
+  EXPECT_CALL(*store_, realise(_, root_ / "gcroots" / "2")).WillOnce(Return(Status::ok()));
+  ASSERT_TRUE(sn_->prepare("b", "", labels).isOk());
+}
+
+TEST_F(NixSnapshotterTest, RootsLeftByACrashedPrepareKeepTheirIdFromNewSnapshots) {
+  // A daemon killed inside a Prepare: roots under gcroots/5, no record, id 5 not recorded.
+  fs::create_directories(root_ / "gcroots" / "5");
+  fs::create_directories(root_ / "gcroots" / ".removing-9");
+  open();
+  Labels labels{{kLayer, "true"}, {pathLabel(0), sp(1)}};
+  EXPECT_CALL(*store_, realise(_, root_ / "gcroots" / "10")).WillOnce(Return(Status::ok()));
+  ASSERT_TRUE(sn_->prepare("a", "", labels).isOk());
+  EXPECT_CALL(*store_, removeRoots(root_ / "gcroots" / "5")).WillOnce(Return(Status::ok()));
+  EXPECT_CALL(*store_, removeRoots(root_ / "gcroots" / ".removing-9"))
+      .WillOnce(Return(Status::ok()));
+  ASSERT_TRUE(sn_->cleanup().isOk());
+}
+
 TEST_F(NixSnapshotterTest, HostileLabelsAreRejectedBeforeAnything) {
   fs::create_directories(dir_.path() / "outside");
   std::string evil = store_dir_.string() + "/" + std::string(32, 'a') + "-evil";
