@@ -234,15 +234,19 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
     }
   }
   bool nix_layer = kind == Kind::Active && NixLayer::isNixLayer(labels);
-  if (nix_layer) {
+  // Every labelled store path is realised and rooted here, nix layer or not: a path is
+  // bind-mounted only while a root of this snapshot or an ancestor keeps it alive.
+  bool rooted = !NixLayer::storePaths(labels).empty();
+  if (rooted) {
     Status st = nix_.root(s->id, labels);
     if (!st.isOk()) {
-      return st.wrap("preparing nix layer " + quote(key));
+      return st.wrap(std::string(nix_layer ? "preparing nix layer " : "rooting store paths of ") +
+                     quote(key));
     }
   }
   int64_t id = s->id;
   ScopeGuard unroot([&] {
-    if (nix_layer) {
+    if (rooted) {
       logFailure(nix_.unroot(id), "failed to remove gc roots of failed prepare");
     }
   });

@@ -266,6 +266,7 @@ class RawMountsServiceTest : public ::testing::Test {
     o.root = root_.path() / "root";
     o.nix_state_dir = root_.path() / "nixstate";
     o.store_dir = root_.path() / "store";
+    o.external_builder = "true";  // made-up store paths: a builder that realises nothing
     auto sn = snapshotter::makeSnapshotter(o);
     ASSERT_TRUE(sn.isOk()) << sn.status().toString();
     sn_ = std::move(*sn);

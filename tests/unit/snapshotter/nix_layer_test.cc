@@ -67,9 +67,18 @@ class NixSnapshotterTest : public ::testing::Test {
     return std::vector<Mount>(all.begin() + 1, all.end());
   }
 
+  /// Every snapshot with store-path labels gets them realised and rooted at Prepare/View.
+  void expectRooted(const Labels& labels) {
+    if (!snapshotter::NixLayer::storePaths(labels).empty()) {
+      EXPECT_CALL(*store_, realise(snapshotter::NixLayer::storePaths(labels), _))
+          .WillOnce(Return(Status::ok()));
+    }
+  }
+
   /// Commits a non-nix layer with store-path labels (given at Prepare, as the unpacker
   /// does; Commit repeats them).
   void layer(const std::string& name, const std::string& parent, const Labels& labels) {
+    expectRooted(labels);
     auto p = sn_->prepare(name + "-a", parent, labels);
     ASSERT_TRUE(p.isOk()) << p.status().toString();
     ASSERT_TRUE(sn_->commit(name, name + "-a", labels).isOk());
@@ -186,6 +195,7 @@ TEST_F(NixSnapshotterTest, HugeLabelSetIsRejectedWhenOneIsBad) {
 TEST_F(NixSnapshotterTest, PrepareViewAndMountsAppendBindsAcrossAncestorsDeduplicated) {
   layer("base", "", {{pathLabel(0), sp(1)}, {pathLabel(1), sp(2)}});
   layer("mid", "base", {{pathLabel(0), sp(3)}, {pathLabel(1), sp(1)}});
+  expectRooted({{pathLabel(0), sp(4)}, {pathLabel(1), sp(2)}});
   auto p = sn_->prepare("a", "mid", {{pathLabel(0), sp(4)}, {pathLabel(1), sp(2)}});
   ASSERT_TRUE(p.isOk());
   // Own paths first, then nearest parent's, each once.
@@ -248,6 +258,28 @@ TEST_F(NixSnapshotterTest, UpdateCannotChangeStorePathLabels) {
   EXPECT_EQ(binds(*sn_->mounts("a")), (std::vector<Mount>{bind(sp(1))}));
 }
 
+TEST_F(NixSnapshotterTest, StorePathsOfPlainSnapshotsAndViewsAreRootedToo) {
+  // Bound into containers, so kept alive like a nix layer's (review finding: a plain
+  // snapshot's or a view's paths were bound but collectable).
+  EXPECT_CALL(*store_, realise(ElementsAre(fs::path(sp(1))), root_ / "gcroots" / "1"))
+      .WillOnce(Return(Status::ok()));
+  auto p = sn_->prepare("plain", "", {{pathLabel(0), sp(1)}});
+  ASSERT_TRUE(p.isOk()) << p.status().toString();
+  EXPECT_EQ(binds(*p), (std::vector<Mount>{bind(sp(1))}));
+  EXPECT_CALL(*store_, realise(ElementsAre(fs::path(sp(2))), root_ / "gcroots" / "2"))
+      .WillOnce(Return(Status::ok()));
+  auto v = sn_->view("v", "", {{kLayer, "true"}, {pathLabel(0), sp(2)}});
+  ASSERT_TRUE(v.isOk()) << v.status().toString();
+  EXPECT_EQ(binds(*v), (std::vector<Mount>{bind(sp(2))}));
+  // A failed realisation fails the View and leaves nothing.
+  EXPECT_CALL(*store_, realise(_, root_ / "gcroots" / "3"))
+      .WillOnce(Return(Status(ErrorCode::NotFound, "don't know how to build")));
+  EXPECT_EQ(sn_->view("w", "", {{pathLabel(0), sp(3)}}).status().code(), ErrorCode::NotFound);
+  EXPECT_EQ(sn_->stat("w").status().code(), ErrorCode::NotFound);
+  EXPECT_CALL(*store_, removeRoots(root_ / "gcroots" / "2")).WillOnce(Return(Status::ok()));
+  ASSERT_TRUE(sn_->remove("v").isOk());
+}
+
 TEST_F(NixSnapshotterTest, CommitCannotAddOrChangeStorePathLabels) {
   ASSERT_TRUE(sn_->prepare("plain", "", {}).isOk());
   // A path added at Commit would be mounted without being realised or rooted.
@@ -269,6 +301,8 @@ TEST_F(NixSnapshotterTest, CommitCannotAddOrChangeStorePathLabels) {
 }
 
 TEST_F(NixSnapshotterTest, CommitOfPlainLayerKeepsStorePathLabelsOfPrepare) {
+  EXPECT_CALL(*store_, realise(ElementsAre(fs::path(sp(1))), root_ / "gcroots" / "1"))
+      .WillOnce(Return(Status::ok()));
   ASSERT_TRUE(sn_->prepare("a", "", {{pathLabel(0), sp(1)}, {"x", "1"}}).isOk());
   ASSERT_TRUE(sn_->commit("c", "a", {{"y", "2"}}).isOk());
   EXPECT_EQ(sn_->stat("c")->labels, (Labels{{pathLabel(0), sp(1)}, {"y", "2"}}));
@@ -339,8 +373,11 @@ TEST_F(NixSnapshotterTest, BindsOfMissingOrEscapingStorePathsAreRefused) {
   EXPECT_THAT(p.status().message(), HasSubstr(later));
   EXPECT_EQ(sn_->stat("a").status().code(), ErrorCode::NotFound);
   EXPECT_EQ(sn_->view("v", "base", {}).status().code(), ErrorCode::FailedPrecondition);
+  // Its own missing path is realised first (the mock leaves it missing): refused, unrooted.
+  EXPECT_CALL(*store_, realise(_, _)).WillOnce(Return(Status::ok()));
+  EXPECT_CALL(*store_, removeRoots(_)).WillOnce(Return(Status::ok()));
   EXPECT_EQ(sn_->prepare("own", "", {{pathLabel(0), missing(8)}}).status().code(),
-            ErrorCode::FailedPrecondition);
+            ErrorCode::InvalidArgument);
   // Substituted later as a symlink to the host: still refused.
   fs::create_directories(dir_.path() / "outside");
   ASSERT_EQ(::symlink((dir_.path() / "outside").c_str(), later.c_str()), 0);
