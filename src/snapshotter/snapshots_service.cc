@@ -191,6 +191,7 @@ grpc::Status SnapshotsService::List(grpc::ServerContext* ctx, const pb::ListSnap
                                     grpc::ServerWriter<pb::ListSnapshotsResponse>* writer) {
   std::vector<std::string> filters(req->filters().begin(), req->filters().end());
   pb::ListSnapshotsResponse batch;
+  size_t batch_bytes = 0;
   auto flush = [&]() -> Status {
     if (batch.info_size() == 0) {
       return Status::ok();
@@ -199,14 +200,18 @@ grpc::Status SnapshotsService::List(grpc::ServerContext* ctx, const pb::ListSnap
       return Status(ErrorCode::Canceled, "listing snapshots: client went away");
     }
     batch.Clear();
+    batch_bytes = 0;
     return Status::ok();
   };
   Status st = snapshotter_.walk(filters, [&](const Info& info) -> Status {
     if (ctx != nullptr && ctx->IsCancelled()) {
       return Status(ErrorCode::Canceled, "listing snapshots: cancelled");
     }
-    toProto(info, batch.add_info());
-    return batch.info_size() >= kListBatchSize ? flush() : Status::ok();
+    pb::Info* out = batch.add_info();
+    toProto(info, out);
+    batch_bytes += out->ByteSizeLong();
+    return batch.info_size() >= kListBatchSize || batch_bytes >= kListBatchBytes ? flush()
+                                                                                 : Status::ok();
   });
   if (st.isOk()) {
     st = flush();

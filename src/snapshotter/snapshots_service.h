@@ -34,6 +34,10 @@ class SnapshotsService final : public detail::SnapshotsServiceBase {
   explicit SnapshotsService(Snapshotter& snapshotter);
 
   static constexpr int kListBatchSize = 100;
+  /// A batch is also sent once its infos reach this many encoded bytes: nix layers carry
+  /// thousands of labels, and gRPC clients refuse messages over 4 MiB (C++ default) or
+  /// 16 MiB (containerd's garbage collector).
+  static constexpr size_t kListBatchBytes = 1 << 20;
 
   grpc::Status Prepare(grpc::ServerContext* context,
                        const containerd::services::snapshots::v1::PrepareSnapshotRequest* request,

@@ -213,5 +213,30 @@ TEST_F(SnapshotsServiceTest, ListStreamsInBatchesWithFilters) {
   EXPECT_EQ(r3->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(SnapshotsServiceTest, ListBatchesStayUnderAMegabyteWithLargeLabelSets) {
+  // 20 snapshots of ~400 KB of labels each (nix layers carry thousands): 8 MB in all,
+  // more than a C++ client's default 4 MiB message limit if sent as one batch.
+  std::map<std::string, std::string> labels;
+  for (int i = 0; i < 100; ++i) {
+    labels["l" + std::to_string(i)] = std::string(4000, 'v');
+  }
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(prepare("k" + std::to_string(i), "", nullptr, labels).ok());
+  }
+  grpc::ClientContext ctx;
+  pb::ListSnapshotsRequest req;
+  auto reader = stub_->List(&ctx, req);
+  pb::ListSnapshotsResponse resp;
+  int messages = 0, infos = 0;
+  while (reader->Read(&resp)) {
+    ++messages;
+    infos += resp.info_size();
+    EXPECT_LE(resp.ByteSizeLong(), snapshotter::SnapshotsService::kListBatchBytes + 500000);
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(infos, 20);
+  EXPECT_GE(messages, 7);  // about three 400 KB infos per batch
+}
+
 }  // namespace
 }  // namespace nixsnap::testing
