@@ -18,7 +18,12 @@ grpc::Status toGrpc(const Status& status) {
     case ErrorCode::DeadlineExceeded: code = grpc::StatusCode::DEADLINE_EXCEEDED; break;
     case ErrorCode::Unknown: code = grpc::StatusCode::UNKNOWN; break;
   }
-  return {code, status.message()};
+  const std::string& m = status.message();
+  if (m.size() <= kMaxMessageBytes) {
+    return {code, m};
+  }
+  return {code, m.substr(0, 1536) + "...(" + std::to_string(m.size()) + " bytes)..." +
+                    m.substr(m.size() - 256)};
 }
 
 Status fromGrpc(const grpc::Status& status) {

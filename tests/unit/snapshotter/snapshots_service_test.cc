@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "rpc/grpc_status.h"
 #include "snapshotter/factory.h"
 #include "support/test_env.h"
 
@@ -211,6 +212,26 @@ TEST_F(SnapshotsServiceTest, ListStreamsInBatchesWithFilters) {
   while (r3->Read(&resp)) {
   }
   EXPECT_EQ(r3->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(SnapshotsServiceTest, HugeKeysInErrorsKeepTheirCode) {
+  // The message quotes the key; uncut, a default client refuses the trailer
+  // (RESOURCE_EXHAUSTED) and never sees NOT_FOUND (review finding).
+  std::string key(100000, 'k');
+  grpc::ClientContext ctx;
+  pb::StatSnapshotRequest req;
+  req.set_key(key);
+  pb::StatSnapshotResponse resp;
+  grpc::Status st = stub_->Stat(&ctx, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message().substr(0, 200);
+  EXPECT_LE(st.error_message().size(), rpc::kMaxMessageBytes);
+  EXPECT_NE(st.error_message().find("(100"), std::string::npos);  // says how long it was
+  grpc::ClientContext c2;
+  pb::MountsRequest mreq;
+  mreq.set_key(key);
+  pb::MountsResponse mresp;
+  EXPECT_EQ(stub_->Mounts(&c2, mreq, &mresp).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(prepare("x", key).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(SnapshotsServiceTest, ListBatchesStayUnderAMegabyteWithLargeLabelSets) {
