@@ -12,13 +12,18 @@ namespace {
 /// Recursive-descent parser over one filter string.
 class Parser {
  public:
-  explicit Parser(std::string_view in) : in_(in) {}
+  /// `budget` counts down selectors and regexes left for the whole request.
+  Parser(std::string_view in, Filter::Budget& budget) : in_(in), budget_(budget) {}
 
   Result<std::vector<Filter::Selector>> parse() {
     std::vector<Filter::Selector> out;
     while (true) {
       skipSpace();
       Filter::Selector sel;
+      if (budget_.selectors == 0) {
+        return error("more than " + std::to_string(kMaxSelectors) + " selectors in one request");
+      }
+      --budget_.selectors;
       NIXSNAP_RETURN_IF_ERROR(fieldpath(sel.fieldpath));
       skipSpace();
       if (!atEnd() && peek() != ',') {
@@ -30,8 +35,14 @@ class Parser {
             return error("regular expression longer than " +
                          std::to_string(kMaxRegexPatternLength) + " bytes");
           }
+          if (budget_.regexes == 0) {
+            return error("more than " + std::to_string(kMaxRegexes) +
+                         " regular expressions in one request");
+          }
+          --budget_.regexes;
           RE2::Options options;
           options.set_log_errors(false);
+          options.set_max_mem(kMaxRegexMemory);
           auto re = std::make_shared<const RE2>(sel.value, options);
           if (!re->ok()) {
             return error("bad regular expression: " + re->error());
@@ -146,6 +157,7 @@ class Parser {
   }
 
   std::string_view in_;
+  Filter::Budget& budget_;
   size_t pos_ = 0;
 };
 
@@ -215,12 +227,13 @@ bool matchSelector(const Filter::Selector& s, const Info& info) {
 
 Result<Filter> Filter::parse(const std::vector<std::string>& filters) {
   Filter f;
+  Budget budget;
   for (const std::string& s : filters) {
     if (s.empty()) {
       f.always_ = true;
       continue;
     }
-    Result<std::vector<Selector>> sels = Parser(s).parse();
+    Result<std::vector<Selector>> sels = Parser(s, budget).parse();
     if (!sels.isOk()) {
       return sels.status();
     }

@@ -27,6 +27,13 @@ namespace nixsnap::snapshotter {
 /// Unanchored search, as Go's MatchString. Longer patterns are InvalidArgument (a bound
 /// on the automaton's memory; containerd's own keys are short).
 inline constexpr size_t kMaxRegexPatternLength = 4096;
+/// Bounds on one List request's work, whatever its size (hostile filters): selectors in
+/// all its filter strings, `~=` among them, and memory per compiled regex (RE2 max_mem;
+/// a pattern that needs more, e.g. a large Unicode class repeated hundreds of times, is
+/// InvalidArgument instead of seconds of compiling).
+inline constexpr size_t kMaxSelectors = 1024;
+inline constexpr size_t kMaxRegexes = 64;
+inline constexpr int64_t kMaxRegexMemory = 1 << 20;
 
 class Filter {
  public:
@@ -37,6 +44,11 @@ class Filter {
   bool match(const Info& info) const;
 
   enum class Op { Present, Equal, NotEqual, Matches };
+  /// What is left of the per-request bounds while parsing.
+  struct Budget {
+    size_t selectors = kMaxSelectors;
+    size_t regexes = kMaxRegexes;
+  };
   struct Selector {
     std::vector<std::string> fieldpath;
     Op op = Op::Present;

@@ -115,7 +115,8 @@ Result<Info> OverlaySnapshotter::stat(const std::string& key) {
 Result<Info> OverlaySnapshotter::update(const Info& info,
                                         const std::vector<std::string>& field_paths) {
   NIXSNAP_RETURN_IF_ERROR(validateLabelSizes(info.labels));
-  NIXSNAP_RETURN_IF_ERROR(nix_.validate(info.labels));
+  // No store-path validation: labels outside the mask are ignored, and the Nix labels
+  // that result must equal the ones validated at Prepare (checked below).
   Result<metadata::TransactionPtr> txn = meta_->begin(true);
   if (!txn.isOk()) {
     return txn.status();

@@ -120,6 +120,27 @@ TEST(FilterTest, RegexRunsInLinearTimeOnHostileInput) {
           .isOk());
 }
 
+TEST(FilterTest, OneRequestsWorkIsBounded) {
+  // Review finding: 1,000 copies of an expensive pattern kept a core busy for minutes.
+  std::string expensive = "labels.none~=(?:\\pL|\\pN){300}y";
+  auto big = Filter::parse({expensive});
+  EXPECT_EQ(big.status().code(), ErrorCode::InvalidArgument);  // over RE2's memory bound
+  std::string many;
+  for (size_t i = 0; i <= snapshotter::kMaxRegexes; ++i) {
+    many += (i ? "," : "") + std::string("name~=^a") + std::to_string(i);
+  }
+  auto r = Filter::parse({many});
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find("regular expressions"), std::string::npos);
+  // The bound is per request, across filter strings.
+  std::vector<std::string> split(snapshotter::kMaxRegexes + 1, "name~=^a");
+  EXPECT_EQ(Filter::parse(split).status().code(), ErrorCode::InvalidArgument);
+  split.pop_back();
+  EXPECT_TRUE(Filter::parse(split).isOk());
+  std::vector<std::string> selectors(snapshotter::kMaxSelectors + 1, "name==a");
+  EXPECT_EQ(Filter::parse(selectors).status().code(), ErrorCode::InvalidArgument);
+}
+
 TEST(FilterTest, SyntaxErrorsAreInvalidArgument) {
   for (std::string bad :
        {"name==", "==a", "name=a", "name==a,", "labels.\"open", "1name==a", "name==a b",

@@ -253,8 +253,10 @@ TEST_F(NixSnapshotterTest, UpdateCannotChangeStorePathLabels) {
   auto u = sn_->update(in, {});
   ASSERT_TRUE(u.isOk()) << u.status().toString();
   EXPECT_EQ(u->labels, in.labels);
-  in.labels = {{"y", "2"}};
-  ASSERT_TRUE(sn_->update(in, {"labels.y"}).isOk());
+  in.labels = {{"y", "2"}, {pathLabel(9), "/etc/passwd"}};  // outside the mask: ignored
+  auto y = sn_->update(in, {"labels.y"});
+  ASSERT_TRUE(y.isOk()) << y.status().toString();
+  EXPECT_EQ(y->labels.count(pathLabel(9)), 0u);
   EXPECT_EQ(binds(*sn_->mounts("a")), (std::vector<Mount>{bind(sp(1))}));
 }
 
