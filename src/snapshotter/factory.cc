@@ -41,7 +41,11 @@ Result<SnapshotterPtr> makeSnapshotter(const Options& options) {
                                                         options.nix_state_dir);
   }
   OverlayConfig config;
-  config.root = options.root;
+  // "./x/..//root" works but would show up as such in every mount source.
+  config.root = options.root.lexically_normal();
+  if (config.root.filename() == ".") {
+    config.root = config.root.parent_path();
+  }
   config.store_dir = options.store_dir;
   config.fuse_overlayfs = options.fuse_overlayfs;
   config.index_off = fs::exists("/sys/module/overlay/parameters/index", ec);

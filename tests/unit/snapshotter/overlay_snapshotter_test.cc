@@ -351,6 +351,19 @@ TEST(OverlaySnapshotterRootTest, RemoveNeverDeletesThroughARealMount) {
 namespace nixsnap::testing {
 namespace {
 
+TEST(SnapshotterFactoryTest, RootIsNormalisedBeforeItShowsUpInMounts) {
+  TempDir dir = makeTempDir();
+  fs::create_directories(dir.path() / "x");
+  snapshotter::Options o;
+  o.root = fs::path(dir.path().string() + "/./x/..//root/");
+  o.nix_state_dir = dir.path() / "nixstate";
+  auto sn = snapshotter::makeSnapshotter(o);
+  ASSERT_TRUE(sn.isOk()) << sn.status().toString();
+  auto m = (*sn)->prepare("a", "", {});
+  ASSERT_TRUE(m.isOk());
+  EXPECT_EQ((*m)[0].source, (dir.path() / "root" / "snapshots" / "1" / "fs").string());
+}
+
 TEST(OverlaySnapshotterConcurrencyTest, ParallelClientsSeeConsistentState) {
   TempDir dir = makeTempDir();
   snapshotter::Options o;
