@@ -6,7 +6,10 @@
 #        nix-direct    our daemon's socket
 #        standin       containerd's overlay snapshotter behind contrib/snapshotservice (Go,
 #                      bench/standin), the architecture of the original nix-snapshotter
-#      ratios: cd-nix/cd-overlayfs and nix-direct/standin;
+#        cd-standin    containerd 1.7 -> proxy plugin "standin" -> a second stand-in: what
+#                      any proxy snapshotter pays for containerd's proxy hop
+#      ratios: cd-nix/cd-overlayfs, cd-standin/cd-overlayfs, cd-nix/cd-standin and
+#      nix-direct/standin;
 #   2. Mounts on top of a 16-layer chain with 100 and 1,000 store-path labels per layer
 #      (dummy store paths in a private store_dir of a second daemon);
 #   3. Prepare of a Nix layer with 3,000 valid store paths (real Nix, /nix/store).
@@ -108,8 +111,14 @@ NS_PID="${BG_PID}"
 start_bg standin "${T}/standin" --address "${T}/so.sock" --root "${T}/so-root"
 wait_for_socket "${T}/so.sock" 20 "${BG_PID}"
 SO_PID="${BG_PID}"
+# A second stand-in behind containerd (containerd's GC owns its backend snapshots).
+start_bg standin-cd "${T}/standin" --address "${T}/sc.sock" --root "${T}/sc-root"
+wait_for_socket "${T}/sc.sock" 20 "${BG_PID}"
+printf '[proxy_plugins]\n  [proxy_plugins.standin]\n    type = "snapshot"\n    address = "%s"\n' \
+  "${T}/sc.sock" >"${T}/cd-extra.toml"
 
-CONTAINERD_NIX_SOCKET="${T}/na.sock" CONTAINERD_LOG_LEVEL=warn containerd_start "${CD_VERSION}" "${T}/cd"
+CONTAINERD_NIX_SOCKET="${T}/na.sock" CONTAINERD_LOG_LEVEL=warn \
+  containerd_start "${CD_VERSION}" "${T}/cd" "${T}/cd-extra.toml"
 CD_SOCK="${CONTAINERD_ADDRESS}"
 
 report() { tee -a "${OUT}"; }
@@ -124,13 +133,15 @@ report() { tee -a "${OUT}"; }
 
 # --- 1. snapshots API -----------------------------------------------------------------
 if want ops; then
-  step "1. snapshots API: 4 targets x clients 1,8 x ${RUNS} runs, interleaved"
+  step "1. snapshots API: 5 targets x clients 1,8 x ${RUNS} runs, interleaved"
   "${BENCH}/snapshots_bench" \
     --target "cd-nix=${CD_SOCK},nix,bench" \
     --target "cd-overlayfs=${CD_SOCK},overlayfs,bench" \
+    --target "cd-standin=${CD_SOCK},standin,bench" \
     --target "nix-direct=${T}/ns.sock,nix" \
     --target "standin=${T}/so.sock,overlayfs" \
-    --compare cd-nix/cd-overlayfs --compare nix-direct/standin \
+    --compare cd-nix/cd-overlayfs --compare cd-standin/cd-overlayfs \
+    --compare cd-nix/cd-standin --compare nix-direct/standin \
     --clients 1,8 --iterations "${ITERATIONS}" --runs "${RUNS}" \
     --csv "${OUT%.txt}-ops.csv" | report
   if ! is_running "${NS_PID}" || ! is_running "${NA_PID}"; then fail "a daemon died during the ops bench"; fi
