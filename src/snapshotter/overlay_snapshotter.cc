@@ -170,15 +170,11 @@ Result<Usage> OverlaySnapshotter::usage(const std::string& key) {
 }
 
 Result<std::vector<Mount>> OverlaySnapshotter::mounts(const std::string& key) {
-  Result<metadata::TransactionPtr> txn = meta_->begin(false);
-  if (!txn.isOk()) {
-    return txn.status();
+  Result<MountPlan> plan = mountPlan(key);
+  if (!plan.isOk()) {
+    return plan.status();
   }
-  Result<metadata::Snapshot> s = (*txn)->getActive(key);
-  if (!s.isOk()) {
-    return s.status();
-  }
-  return fullMounts(**txn, key, *s);
+  return plan->flatten();
 }
 
 Result<std::vector<Mount>> OverlaySnapshotter::prepare(const std::string& key,

@@ -18,6 +18,14 @@ namespace nixsnap::testing {
 namespace {
 
 using snapshotter::Mount;
+
+/// The production snapshotter (real nix-store, real mounts) rooted in `dir`.
+Result<snapshotter::SnapshotterPtr> openIn(const TempDir& dir) {
+  snapshotter::Options o;
+  o.root = dir.path() / "root";
+  o.nix_state_dir = dir.path() / "nixstate";
+  return snapshotter::makeSnapshotter(o);
+}
 using ::testing::_;
 using ::testing::HasSubstr;
 using ::testing::Return;
@@ -287,10 +295,7 @@ TEST(OverlaySnapshotterRootTest, MountsWorkWithRealOverlayfs) {
     GTEST_SKIP() << "kernel has no overlayfs";
   }
   TempDir dir = makeTempDir();
-  snapshotter::Options o;
-  o.root = dir.path() / "root";
-  o.nix_state_dir = dir.path() / "nixstate";
-  auto sn = snapshotter::makeSnapshotter(o);
+  auto sn = openIn(dir);
   ASSERT_TRUE(sn.isOk());
   auto base = (*sn)->prepare("base-a", "", {});
   ASSERT_TRUE(base.isOk());
@@ -325,10 +330,7 @@ TEST(OverlaySnapshotterRootTest, RemoveNeverDeletesThroughARealMount) {
   NIXSNAP_REQUIRE_ROOT();
   auto mounter = mount::makeLinuxMounter();
   TempDir dir = makeTempDir();
-  snapshotter::Options o;
-  o.root = dir.path() / "root";
-  o.nix_state_dir = dir.path() / "nixstate";
-  auto sn = snapshotter::makeSnapshotter(o);
+  auto sn = openIn(dir);
   ASSERT_TRUE(sn.isOk());
   auto m = (*sn)->prepare("a", "", {});
   ASSERT_TRUE(m.isOk());
@@ -366,10 +368,7 @@ TEST(SnapshotterFactoryTest, RootIsNormalisedBeforeItShowsUpInMounts) {
 
 TEST(OverlaySnapshotterConcurrencyTest, ParallelClientsSeeConsistentState) {
   TempDir dir = makeTempDir();
-  snapshotter::Options o;
-  o.root = dir.path() / "root";
-  o.nix_state_dir = dir.path() / "nixstate";
-  auto sn = snapshotter::makeSnapshotter(o);
+  auto sn = openIn(dir);
   ASSERT_TRUE(sn.isOk());
   snapshotter::Snapshotter& s = **sn;
   ASSERT_TRUE(s.prepare("base-a", "", {}).isOk());
