@@ -30,9 +30,9 @@ struct OverlayConfig {
 /// snapshot) and read-only bind mounts (every other Prepare, View and Mounts).
 ///
 /// Layout: `<root>/snapshots/<id>/fs` (the layer) and `work` (overlay workdir, active
-/// only), `<root>/gcroots/<id>/`. A new snapshot's directories are built in
-/// `snapshots/new-XXXXXX` and renamed into place inside the metadata transaction, so a
-/// crash leaves either no trace or an orphan that cleanup() removes.
+/// only), `<root>/gcroots/<id>/`. A new snapshot's directories come ready-made from
+/// `<root>/pool/XXXXXX` (DirPool) and are renamed into place inside the metadata
+/// transaction, so a crash leaves either no trace or an orphan that cleanup() removes.
 /// Usage of committed snapshots is measured on first request and recorded (the layer
 /// never changes after Commit), keeping Commit free of a tree walk: containerd calls it
 /// while holding its own database lock.
