@@ -155,24 +155,6 @@ Status removeDetachedRootDir(const fs::path& nix_state_dir, const fs::path& deta
   return first;
 }
 
-Status removeRootDir(const fs::path& nix_state_dir, const fs::path& dir) {
-  Result<std::vector<fs::path>> entries = listDir(dir);
-  if (!entries.isOk()) {
-    return entries.status();
-  }
-  Status first;
-  for (const fs::path& e : *entries) {
-    Status st = removeIndirectRoot(nix_state_dir, e);
-    if (!st.isOk() && first.isOk()) {
-      first = st;
-    }
-  }
-  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT && first.isOk()) {
-    first = errnoStatus(errno, "removing gc root directory \"" + dir.string() + "\"");
-  }
-  return first;
-}
-
 RootRollback::~RootRollback() {
   if (dismissed_) {
     return;

@@ -21,10 +21,6 @@ Status addIndirectRoot(const fs::path& nix_state_dir, const fs::path& root,
 /// Removes the auto link of `root` (if it points at `root`), then `root` itself.
 Status removeIndirectRoot(const fs::path& nix_state_dir, const fs::path& root);
 
-/// removeIndirectRoot for every entry of `dir`, then a non-recursive rmdir of `dir`.
-/// A missing `dir` is Ok. Keeps going after a failure and returns the first one.
-Status removeRootDir(const fs::path& nix_state_dir, const fs::path& dir);
-
 /// Name prefix of a root folder that detachRootDir took away from Nix.
 inline constexpr char kDetachedPrefix[] = ".removing-";
 

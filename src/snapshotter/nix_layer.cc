@@ -98,16 +98,21 @@ Status NixLayer::verify(const fs::path& p) {
 
 Status NixLayer::unroot(int64_t id) { return store_->removeRoots(rootDir(id)); }
 
+std::optional<int64_t> NixLayer::idOfDirName(const std::string& name) {
+  if (name.empty() || name.size() > 18 ||
+      name.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoll(name);
+}
+
 std::vector<int64_t> NixLayer::rootedIds() const {
   std::vector<int64_t> out;
   boost::system::error_code ec;
   for (fs::directory_iterator it(gcroots_dir_, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos ||
-        name.size() > 18) {
-      continue;
+    if (std::optional<int64_t> id = idOfDirName(it->path().filename().string())) {
+      out.push_back(*id);
     }
-    out.push_back(std::stoll(name));
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -52,6 +53,10 @@ class NixLayer {
 
   /// Ids of existing gcroots/<id> folders (non-numeric names are ignored).
   std::vector<int64_t> rootedIds() const;
+
+  /// The id a snapshot directory or gc root folder is named by: all digits, at most 18
+  /// ("42" -> 42); nullopt for any other name.
+  static std::optional<int64_t> idOfDirName(const std::string& name);
 
   fs::path rootDir(int64_t id) const;
 

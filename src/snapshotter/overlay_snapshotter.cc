@@ -83,10 +83,7 @@ int64_t OverlaySnapshotter::highestIdOnDisk() const {
       if (name.rfind(nix::kDetachedPrefix, 0) == 0) {
         name.erase(0, std::string_view(nix::kDetachedPrefix).size());
       }
-      if (!name.empty() && name.size() <= 18 &&
-          name.find_first_not_of("0123456789") == std::string::npos) {
-        max = std::max(max, static_cast<int64_t>(std::stoll(name)));
-      }
+      max = std::max(max, NixLayer::idOfDirName(name).value_or(0));
     }
   }
   return max;
