@@ -12,6 +12,7 @@
 #include "snapshotter/factory.h"
 #include "snapshotter/nix_layer.h"
 #include "snapshotter/snapshots_service.h"
+#include "made_up_store.h"
 #include "support/test_env.h"
 
 namespace nixsnap::testing {
@@ -23,7 +24,6 @@ using snapshotter::Labels;
 using snapshotter::Mount;
 using snapshotter::MountPlan;
 
-constexpr char kStorePathLabel[] = "containerd.io/snapshot/nix-store-path.";
 
 std::vector<Mount> decode(const std::string& bytes) {
   pb::MountsResponse resp;
@@ -87,18 +87,8 @@ TEST(MountsWireTest, BindChainEncodesOnce) {
 
 class NixLayerPlanTest : public ::testing::Test {
  protected:
-  std::string storePath(char c) {
-    std::string p = (root_.path() / "store").string() + "/" + std::string(32, c) + "-p";
-    fs::create_directories(p);
-    return p;
-  }
-  static Labels paths(const std::vector<std::string>& ps) {
-    Labels l;
-    for (size_t i = 0; i < ps.size(); ++i) {
-      l[kStorePathLabel + std::to_string(i)] = ps[i];
-    }
-    return l;
-  }
+  std::string storePath(char c) { return madeUpStorePath(root_.path() / "store", c, "p"); }
+  static Labels paths(const std::vector<std::string>& ps) { return storePathLabels(ps); }
 
   TempDir root_ = makeTempDir();
   snapshotter::NixLayer nix_{root_.path() / "store", root_.path() / "gcroots", nullptr};
@@ -262,29 +252,16 @@ class ServerHarness {
 class RawMountsServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    snapshotter::Options o;
-    o.root = root_.path() / "root";
-    o.nix_state_dir = root_.path() / "nixstate";
-    o.store_dir = root_.path() / "store";
-    o.external_builder = "true";  // made-up store paths: a builder that realises nothing
-    auto sn = snapshotter::makeSnapshotter(o);
+    auto sn = snapshotter::makeSnapshotter(madeUpStoreOptions(root_.path()));
     ASSERT_TRUE(sn.isOk()) << sn.status().toString();
     sn_ = std::move(*sn);
     server_.emplace(*sn_);
   }
 
   std::string storePath(char c, const std::string& name) {
-    std::string p = (root_.path() / "store").string() + "/" + std::string(32, c) + "-" + name;
-    fs::create_directories(p);
-    return p;
+    return madeUpStorePath(root_.path() / "store", c, name);
   }
-  static Labels paths(const std::vector<std::string>& ps) {
-    Labels l;
-    for (size_t i = 0; i < ps.size(); ++i) {
-      l[kStorePathLabel + std::to_string(i)] = ps[i];
-    }
-    return l;
-  }
+  static Labels paths(const std::vector<std::string>& ps) { return storePathLabels(ps); }
   /// Prepare + Commit of `name` on `parent` with `labels` (through the snapshotter).
   void layer(const std::string& name, const std::string& parent, const Labels& labels) {
     ASSERT_TRUE(sn_->prepare(name + "-a", parent, labels).isOk());

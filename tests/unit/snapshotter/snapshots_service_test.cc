@@ -6,6 +6,7 @@
 
 #include "rpc/grpc_status.h"
 #include "snapshotter/factory.h"
+#include "made_up_store.h"
 #include "support/test_env.h"
 
 namespace nixsnap::testing {
@@ -19,12 +20,7 @@ class SnapshotsServiceTest : public ::testing::Test {
     auto tmp = TempDir::create("/tmp", "nixsnap-");
     ASSERT_TRUE(tmp.isOk());
     sock_dir_.emplace(std::move(*tmp));
-    snapshotter::Options o;
-    o.root = root_.path() / "root";
-    o.nix_state_dir = root_.path() / "nixstate";
-    o.store_dir = root_.path() / "store";
-    o.external_builder = "true";  // made-up store paths: a builder that realises nothing
-    auto sn = snapshotter::makeSnapshotter(o);
+    auto sn = snapshotter::makeSnapshotter(madeUpStoreOptions(root_.path()));
     ASSERT_TRUE(sn.isOk()) << sn.status().toString();
     sn_ = std::move(*sn);
     service_ = std::make_unique<snapshotter::SnapshotsService>(*sn_);
@@ -61,6 +57,19 @@ class SnapshotsServiceTest : public ::testing::Test {
     req.set_key(key);
     google::protobuf::Empty e;
     return stub_->Commit(&ctx, req, &e);
+  }
+
+  /// Every message of one List call; `status` gets the call's final status.
+  std::vector<pb::ListSnapshotsResponse> list(const pb::ListSnapshotsRequest& req,
+                                              grpc::Status* status) {
+    grpc::ClientContext ctx;
+    auto reader = stub_->List(&ctx, req);
+    std::vector<pb::ListSnapshotsResponse> out;
+    for (pb::ListSnapshotsResponse resp; reader->Read(&resp);) {
+      out.push_back(resp);
+    }
+    *status = reader->Finish();
+    return out;
   }
 
   TempDir root_ = makeTempDir();
@@ -180,38 +189,32 @@ TEST_F(SnapshotsServiceTest, ListStreamsInBatchesWithFilters) {
     ASSERT_TRUE(prepare("k" + std::to_string(i), "").ok());
   }
   ASSERT_TRUE(commit("c", "k0").ok());
-  grpc::ClientContext ctx;
   pb::ListSnapshotsRequest req;
-  auto reader = stub_->List(&ctx, req);
-  pb::ListSnapshotsResponse resp;
-  int messages = 0, infos = 0;
-  while (reader->Read(&resp)) {
-    ++messages;
-    infos += resp.info_size();
-    EXPECT_LE(resp.info_size(), snapshotter::SnapshotsService::kListBatchSize);
+  grpc::Status st;
+  std::vector<pb::ListSnapshotsResponse> batches = list(req, &st);
+  ASSERT_TRUE(st.ok());
+  int infos = 0;
+  for (const auto& b : batches) {
+    infos += b.info_size();
+    EXPECT_LE(b.info_size(), snapshotter::SnapshotsService::kListBatchSize);
   }
-  ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(infos, 250);
-  EXPECT_EQ(messages, 3);
+  EXPECT_EQ(batches.size(), 3u);
 
-  grpc::ClientContext c2;
   req.add_filters("kind==committed");
-  auto r2 = stub_->List(&c2, req);
+  batches = list(req, &st);
+  ASSERT_TRUE(st.ok());
   infos = 0;
-  while (r2->Read(&resp)) {
-    infos += resp.info_size();
-    EXPECT_EQ(resp.info(0).name(), "c");
+  for (const auto& b : batches) {
+    infos += b.info_size();
+    EXPECT_EQ(b.info(0).name(), "c");
   }
-  ASSERT_TRUE(r2->Finish().ok());
   EXPECT_EQ(infos, 1);
 
-  grpc::ClientContext c3;
   pb::ListSnapshotsRequest bad;
   bad.add_filters("kind==");
-  auto r3 = stub_->List(&c3, bad);
-  while (r3->Read(&resp)) {
-  }
-  EXPECT_EQ(r3->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  list(bad, &st);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(SnapshotsServiceTest, HugeKeysInErrorsKeepTheirCode) {
@@ -244,19 +247,16 @@ TEST_F(SnapshotsServiceTest, ListBatchesStayUnderAMegabyteWithLargeLabelSets) {
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(prepare("k" + std::to_string(i), "", nullptr, labels).ok());
   }
-  grpc::ClientContext ctx;
-  pb::ListSnapshotsRequest req;
-  auto reader = stub_->List(&ctx, req);
-  pb::ListSnapshotsResponse resp;
-  int messages = 0, infos = 0;
-  while (reader->Read(&resp)) {
-    ++messages;
-    infos += resp.info_size();
-    EXPECT_LE(resp.ByteSizeLong(), snapshotter::SnapshotsService::kListBatchBytes + 500000);
+  grpc::Status st;
+  std::vector<pb::ListSnapshotsResponse> batches = list({}, &st);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  int infos = 0;
+  for (const auto& b : batches) {
+    infos += b.info_size();
+    EXPECT_LE(b.ByteSizeLong(), snapshotter::SnapshotsService::kListBatchBytes + 500000);
   }
-  ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(infos, 20);
-  EXPECT_GE(messages, 7);  // about three 400 KB infos per batch
+  EXPECT_GE(batches.size(), 7u);  // about three 400 KB infos per batch
 }
 
 }  // namespace
