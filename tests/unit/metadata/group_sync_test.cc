@@ -155,6 +155,18 @@ TEST(WalFileTest, SyncsTheWalNextToTheDatabase) {
   EXPECT_TRUE(wal.sync().isOk());
 }
 
+TEST(WalFileTest, NoticesAnUnlinkedWal) {
+  TempDir dir = makeTempDir();
+  fs::path db = dir.path() / "metadata.db";
+  std::ofstream(db.string() + "-wal") << "frames";
+  WalFile wal(db);
+  ASSERT_TRUE(wal.sync().isOk());
+  // fdatasync through the old descriptor would still succeed; the link count (statx)
+  // shows the file is gone, so sync reopens by name and reports what it found.
+  ASSERT_EQ(::unlink((db.string() + "-wal").c_str()), 0);
+  EXPECT_EQ(wal.sync().code(), ErrorCode::NotFound);
+}
+
 TEST(WalFileTest, MissingWalIsNotFound) {
   TempDir dir = makeTempDir();
   WalFile wal(dir.path() / "metadata.db");
