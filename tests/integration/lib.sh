@@ -199,6 +199,12 @@ _nixsnap_remove_tmp() {
   unmount_below "${dir}"
   # --one-file-system: never delete through a mount that is somehow still there.
   rm -rf --one-file-system "${dir}"
+  # Nix registers every out-link made with --add-root in gcroots/auto; the ones into this
+  # dir now dangle until Nix's next collection, so drop them with it.
+  local auto="${NIX_STATE_DIR:-/nix/var/nix}/gcroots/auto"
+  if [[ -d "${auto}" && -w "${auto}" ]]; then
+    find "${auto}" -maxdepth 1 -type l -lname "${dir}/*" -delete 2>/dev/null || true
+  fi
 }
 
 # --- background processes -------------------------------------------------------------

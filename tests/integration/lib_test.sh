@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Self-test of lib.sh: exit codes (pass 0, fail 1, skip 77), assertions, start_bg/stop_all
 # (TERM, then KILL after the timeout, only the recorded PIDs), wait_for_socket, temp root
-# removal (after unmounting what is left below it), serve_dir. No root needed except for
-# the mount case, which is skipped otherwise.
+# removal (after unmounting what is left below it, with Nix's gcroots/auto links into it),
+# serve_dir. No root needed except for the mount case, which is skipped otherwise.
 #
 # Usage: tests/integration/lib_test.sh
 # shellcheck disable=SC2016 # the single-quoted scripts expand in the child shell
@@ -70,6 +70,20 @@ run_case 0 '
   tmp_root; mkdir -p "${NIXSNAP_TMP}/www"; echo hi > "${NIXSNAP_TMP}/www/f"
   serve_dir "${NIXSNAP_TMP}/www"
   assert_eq hi "$(curl -fsS "${HTTP_URL}/f")"'
+
+step "Nix's gcroots/auto registrations into the temp root go with it, no others"
+state="$(mktemp -d /tmp/nixsnap-state.XXXX)"
+mkdir -p "${state}/gcroots/auto"
+ln -s /tmp/elsewhere/result "${state}/gcroots/auto/keep1"
+export LIBTEST_STATE="${state}"
+run_case 0 '
+  export NIX_STATE_DIR="${LIBTEST_STATE}"
+  tmp_root
+  ln -s "${NIXSNAP_TMP}/result" "${NIX_STATE_DIR}/gcroots/auto/drop1"
+  ln -s "${NIXSNAP_TMP}/deep/er/out" "${NIX_STATE_DIR}/gcroots/auto/drop2"
+  ln -s "${NIXSNAP_TMP}-other/result" "${NIX_STATE_DIR}/gcroots/auto/keep2"'
+assert_eq "keep1 keep2" "$(cd "${state}/gcroots/auto" && echo *)" "registrations left"
+rm -rf "${state}"
 
 if [[ "$(id -u)" == 0 ]]; then
   step "a mount left below the temp root is unmounted, not deleted through"
