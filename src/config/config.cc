@@ -125,12 +125,18 @@ Result<Config> loadConfig(const fs::path& path, bool must_exist) {
     }
     return errnoStatus(err, "reading config " + path.string());
   }
-  std::ostringstream text;
-  text << in.rdbuf();
+  // Bounded read: the path may name a device or a pipe that never ends (/dev/zero).
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (in.bad()) {
     return internalError("reading config " + path.string() + ": read failed");
   }
-  return parseConfig(text.str(), path.string());
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxConfigBytes) {
+    return invalidArgument("config " + path.string() + ": larger than " +
+                           std::to_string(kMaxConfigBytes) + " bytes");
+  }
+  return parseConfig(text, path.string());
 }
 
 void applyOverrides(Config& config, const Overrides& overrides) {

@@ -53,11 +53,15 @@ struct Overrides {
 ///         "image_service.enbale"`.
 Result<Config> parseConfig(std::string_view text, std::string_view origin);
 
-/// Reads and parses the file at `path`.
+/// Largest config file loadConfig reads (bytes); the defaults file is under 1 KiB.
+inline constexpr size_t kMaxConfigBytes = 1 << 20;
+
+/// Reads and parses the file at `path` (a regular file, or a pipe such as /dev/fd/N).
 /// @param path          absolute or relative path of a TOML file.
 /// @param must_exist    false for the default path: a missing file then means defaults.
-/// @return the config; NotFound for a missing file when `must_exist`; the errors of
-///         parseConfig; the errno class when the file cannot be read.
+/// @return the config; NotFound for a missing file when `must_exist`; InvalidArgument when
+///         it holds more than kMaxConfigBytes (reading stops there, so /dev/zero fails
+///         fast); the errors of parseConfig; the errno class when it cannot be read.
 Result<Config> loadConfig(const fs::path& path, bool must_exist);
 
 /// Applies the flags that were given on top of `config`.

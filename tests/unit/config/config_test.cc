@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -128,6 +130,40 @@ TEST(ConfigTest, LoadsFileAndNamesItInErrors) {
   auto b = loadConfig(bad, false);
   ASSERT_FALSE(b.isOk());
   EXPECT_EQ(b.status().message(), "config " + bad.string() + ": unknown key \"bogus\"");
+}
+
+TEST(ConfigTest, EndlessOrHugeInputIsRefusedAfterTheCap) {
+  // /dev/zero never ends: reading must stop at the cap instead of filling memory.
+  auto z = loadConfig("/dev/zero", true);
+  ASSERT_FALSE(z.isOk());
+  EXPECT_EQ(z.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(z.status().message(), "config /dev/zero: larger than " +
+                                      std::to_string(kMaxConfigBytes) + " bytes");
+
+  auto dir = testing::makeTempDir();
+  const auto at_cap = dir.path() / "at-cap.toml";
+  std::string padded = "root = \"/srv/ns\"\n";
+  padded += "#" + std::string(kMaxConfigBytes - padded.size() - 2, 'x') + "\n";
+  ASSERT_EQ(padded.size(), kMaxConfigBytes);
+  testing::writeFile(at_cap, padded);
+  auto ok = loadConfig(at_cap, true);
+  ASSERT_TRUE(ok.isOk()) << ok.status().toString();
+  EXPECT_EQ(ok->root, "/srv/ns");
+
+  testing::writeFile(at_cap, padded + "\n");
+  EXPECT_EQ(loadConfig(at_cap, true).status().code(), ErrorCode::InvalidArgument);
+}
+
+TEST(ConfigTest, ReadsFromAPipe) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const std::string doc = "log_level = \"debug\"\n";
+  ASSERT_EQ(::write(fds[1], doc.data(), doc.size()), static_cast<ssize_t>(doc.size()));
+  ::close(fds[1]);
+  auto c = loadConfig("/dev/fd/" + std::to_string(fds[0]), true);
+  ::close(fds[0]);
+  ASSERT_TRUE(c.isOk()) << c.status().toString();
+  EXPECT_EQ(c->log_level, "debug");
 }
 
 TEST(ConfigTest, OverridesApplyOnlyWhenGiven) {
