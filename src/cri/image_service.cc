@@ -221,6 +221,7 @@ Result<std::string> ImageService::loadNixImage(const NixImageRef& ref) {
   load_options.ns = options_.ns;
   load_options.snapshotter = options_.snapshotter;
   load_options.extra_names = {ref.tagged};
+  load_options.archive_names = false;  // the archive is hostile input: only our own name
   load_options.store_dir = options_.store_dir;
   auto loaded = loader_->load(ref.store_path, load_options);
   if (!loaded.isOk()) {

@@ -175,7 +175,10 @@ class LoadJob {
 };
 
 std::vector<std::string> namesFor(const oci::Layout& layout, const LoadOptions& options) {
-  std::vector<std::string> names = layout.image.names;
+  std::vector<std::string> names;
+  if (options.archive_names) {
+    names = layout.image.names;
+  }
   for (const auto& n : options.extra_names) {
     if (std::find(names.begin(), names.end(), n) == names.end()) {
       names.push_back(n);

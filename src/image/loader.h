@@ -14,6 +14,10 @@ struct LoadOptions {
   std::string ns = "default";         ///< containerd namespace (k8s.io for the CRI)
   std::string snapshotter = "nix";    ///< snapshotter to unpack for
   std::vector<std::string> extra_names;  ///< further image names to point at the same target
+  /// Also create/update the names the archive records (index.json annotations, docker
+  /// RepoTags), as `docker load` does. The CRI path turns this off: an archive pulled as
+  /// `nix:0/...` must not re-point any other name (another image, the pause image).
+  bool archive_names = true;
   std::string store_dir = "/nix/store";  ///< store paths in layer annotations must be below it
 };
 

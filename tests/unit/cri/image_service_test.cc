@@ -88,7 +88,8 @@ TEST_F(ImageServiceTest, PullNixImageLoadsIntoK8sNamespaceAndReturnsConfigDigest
                      AllOf(Field(&image::LoadOptions::ns, "k8s.io"),
                            Field(&image::LoadOptions::snapshotter, "nix"),
                            Field(&image::LoadOptions::extra_names,
-                                 std::vector<std::string>{kTagged}))))
+                                 std::vector<std::string>{kTagged}),
+                           Field(&image::LoadOptions::archive_names, false))))
         .WillOnce(Return(loadedImage()));
     EXPECT_CALL(images(), ImageStatus(_, StatusOf(kTagged), _)).WillOnce(answer(kId));
     EXPECT_CALL(images(), ImageStatus(_, StatusOf(kId), _)).WillOnce(answer(kId));

@@ -133,6 +133,28 @@ TEST_F(ContainerdLoaderTest, ExistingLayerAnswerSkipsApplyAndCommit) {
   EXPECT_TRUE(loader.load(archive, opts_).isOk());
 }
 
+TEST_F(ContainerdLoaderTest, WithoutArchiveNamesOnlyTheGivenNamesAreTouched) {
+  // An archive naming an existing image (e.g. the pause image) must not re-point it.
+  auto victim = loader_.load(build("v", "registry.k8s.io/pause:3.9"), opts_);
+  ASSERT_TRUE(victim.isOk());
+  const std::string victim_target = fake_->images.at("registry.k8s.io/pause:3.9").target.digest;
+
+  LoadOptions cri = opts_;
+  cri.extra_names = {"nix:0/nix/store/" + std::string(32, 'e') + "-nix-image-evil.tar:latest"};
+  cri.archive_names = false;
+  auto r = loader_.load(build("evil", "registry.k8s.io/pause:3.9", 'c'), cri);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].name, cri.extra_names[0]);
+  EXPECT_EQ(fake_->images.at("registry.k8s.io/pause:3.9").target.digest, victim_target);
+  EXPECT_EQ(fake_->images.size(), 2u);
+
+  // With archive names (nix2container load, like docker load) the name is updated.
+  auto plain = loader_.load(build("evil2", "registry.k8s.io/pause:3.9", 'd'), opts_);
+  ASSERT_TRUE(plain.isOk());
+  EXPECT_NE(fake_->images.at("registry.k8s.io/pause:3.9").target.digest, victim_target);
+}
+
 TEST_F(ContainerdLoaderTest, UnnamedArchiveGetsADeterministicName) {
   std::string config =
       R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
