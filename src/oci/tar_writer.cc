@@ -161,14 +161,20 @@ Result<WrittenTar> writeDeterministicTar(std::vector<TarEntry> entries, const fs
     }
     result.diff_id = sink.sha.digest();
   }
-  // Written in place (a Nix build may write $out but not its parent directory); a
-  // failed write removes the partial file.
+  // Written in place (a Nix build may write $out but not its parent directory). Only a
+  // regular file is ever replaced, never through a symlink, and only a file this call
+  // opened is removed again when writing fails (not one it could not open).
   const fs::path& tmp = out;
-  ScopeGuard remove_partial([&] { ::unlink(tmp.c_str()); });
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  struct stat existing {};
+  if (::lstat(tmp.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
+    return invalidArgument("output " + tmp.string() +
+                           " exists and is not a regular file (a device, directory or link)");
+  }
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd.valid()) {
     return errnoStatus(errno, "creating " + tmp.string());
   }
+  ScopeGuard remove_partial([&] { ::unlink(tmp.c_str()); });
   if (::fchmod(fd.get(), 0644) != 0) {
     return errnoStatus(errno, "chmod " + tmp.string());
   }

@@ -32,9 +32,12 @@ struct WrittenTar {
 /// Writes `entries` as a reproducible tar (pax restricted format, entries sorted by
 /// path, mtime 0, uid/gid 0, empty uname/gname, explicit modes so the umask does not
 /// matter), gzip-compressed without name or timestamp when asked. The file `out` is
-/// written in place with mode 0644 and removed again if writing fails.
-/// @return the digests; InvalidArgument for a bad or duplicate path; the errno class of
-///         a failed write; NotFound for a missing `source`.
+/// written in place with mode 0644 and removed again if writing fails; an existing `out`
+/// must be a regular file (not followed if it is a symlink), and one that cannot be
+/// opened is left alone.
+/// @return the digests; InvalidArgument for a bad or duplicate path or an `out` that is
+///         not a regular file; the errno class of a failed open or write (ELOOP for a
+///         symlink); NotFound for a missing `source`.
 Result<WrittenTar> writeDeterministicTar(std::vector<TarEntry> entries, const fs::path& out,
                                          Compression compression);
 

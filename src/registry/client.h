@@ -16,8 +16,21 @@ struct Reference {
 };
 
 /// Parses `ref`; the first component must be a host (contains '.' or ':' or is
-/// "localhost"). @return InvalidArgument naming the reference otherwise.
+/// "localhost") and the whole must be a valid image reference (oci::validateImageReference:
+/// no "..", no credentials, lowercase path components, no digest).
+/// @return InvalidArgument naming the reference otherwise.
 Result<Reference> parseReference(const std::string& ref);
+
+/// Where to PUT a monolithic upload, from the Location a registry answered the POST with
+/// (OCI distribution spec: absolute, or relative to the registry). Registry answers are
+/// untrusted: only an origin-relative path ("/...") or an http(s) URL is followed, and
+/// never from https down to http; anything else (file://, ftp://, "relative") is refused
+/// so that a hostile registry cannot make the client write elsewhere.
+/// @param scheme   "http://" or "https://" (what the client talks to the registry with).
+/// @param host     the registry's host[:port].
+/// @return the URL; Internal naming the Location otherwise.
+Result<std::string> resolveUploadLocation(const std::string& scheme, const std::string& host,
+                                          const std::string& location);
 
 /// The part of the OCI distribution API a push needs.
 class RegistryClient {

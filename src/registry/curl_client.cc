@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "oci/reference.h"
 #include "registry/client.h"
 
 namespace nixsnap::registry {
@@ -68,9 +69,11 @@ class CurlRegistryClient : public RegistryClient {
     if (code != 202 || location.empty()) {
       return internalError("POST " + url + ": HTTP " + std::to_string(code));
     }
-    if (location.front() == '/') {
-      location = scheme_ + ref.host + location;
+    Result<std::string> put_url = resolveUploadLocation(scheme_, ref.host, location);
+    if (!put_url.isOk()) {
+      return put_url.status().wrap("POST " + url);
     }
+    location = *put_url;
     location +=
         (location.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + digest;
     std::unique_ptr<FILE, FileDeleter> f(std::fopen(blob.c_str(), "rb"));
@@ -122,6 +125,13 @@ class CurlRegistryClient : public RegistryClient {
     curl_easy_setopt(c.get(), CURLOPT_HEADERDATA, &location);
     curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, discardBody);
     curl_easy_setopt(c.get(), CURLOPT_CONNECTTIMEOUT, 30L);
+    // A registry that stops answering (or never answers) fails the push instead of
+    // hanging it: under 1 byte/s for 60 s aborts, however large the blob.
+    curl_easy_setopt(c.get(), CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c.get(), CURLOPT_LOW_SPEED_TIME, 60L);
+    // Only HTTP(S), whatever URL a registry answer led to; no redirects are followed.
+    curl_easy_setopt(c.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c.get(), CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     if (method == "HEAD") {
       curl_easy_setopt(c.get(), CURLOPT_NOBODY, 1L);
     } else if (method == "POST") {
@@ -171,7 +181,31 @@ Result<Reference> parseReference(const std::string& ref) {
   if (r.repository.empty() || r.tag.empty() || rest.find('@') != std::string::npos) {
     return invalidArgument("reference \"" + ref + "\" must be host/repository[:tag]");
   }
+  NIXSNAP_RETURN_IF_ERROR(oci::validateImageReference(ref, "push reference"));
   return r;
+}
+
+Result<std::string> resolveUploadLocation(const std::string& scheme, const std::string& host,
+                                          const std::string& location) {
+  auto refuse = [&](const std::string& why) -> Result<std::string> {
+    return internalError("registry upload Location \"" + location.substr(0, 512) + "\" " + why);
+  };
+  if (location.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+    return refuse("contains a control character");
+  }
+  if (!location.empty() && location.front() == '/' && location.rfind("//", 0) != 0) {
+    return scheme + host + location;
+  }
+  if (location.rfind("https://", 0) == 0) {
+    return location;
+  }
+  if (location.rfind("http://", 0) == 0) {
+    if (scheme == "https://") {
+      return refuse("would downgrade the push from https to http");
+    }
+    return location;
+  }
+  return refuse("is neither a path on the registry nor an http(s) URL");
 }
 
 RegistryClientPtr makeCurlRegistryClient(bool plain_http) {

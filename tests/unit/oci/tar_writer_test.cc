@@ -3,7 +3,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+
+#include <csignal>
 
 #include "oci/digest.h"
 #include "support/test_env.h"
@@ -106,6 +109,61 @@ TEST(TarWriterTest, RejectsDuplicateAndUncleanPaths) {
   std::vector<TarEntry> abs = {{"/a", TarEntry::Type::File, 0644, "", "", {}}};
   EXPECT_EQ(writeDeterministicTar(abs, dir.path() / "o", Compression::None).status().code(),
             ErrorCode::InvalidArgument);
+}
+
+TEST(TarWriterTest, NonRegularOutputIsRefusedAndKept) {
+  auto dir = testing::makeTempDir();
+  const fs::path fifo = dir.path() / "fifo";  // stands for /dev/full and friends
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  auto w = writeDeterministicTar(sampleEntries(), fifo, Compression::None);
+  EXPECT_EQ(w.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(w.status().message().find("not a regular file"), std::string::npos);
+  struct stat st {};
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0) << "the fifo was removed";
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+
+  // A symlink is not followed: its target keeps its content and mode.
+  const fs::path target = dir.path() / "precious";
+  testing::writeFile(target, "keep me");
+  ASSERT_EQ(::chmod(target.c_str(), 0600), 0);
+  const fs::path link = dir.path() / "out.tar";
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  EXPECT_EQ(writeDeterministicTar(sampleEntries(), link, Compression::None).status().code(),
+            ErrorCode::InvalidArgument);
+  EXPECT_EQ(testing::readFile(target), "keep me");
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(::lstat(link.c_str(), &st), 0) << "the link was removed";
+}
+
+TEST(TarWriterTest, FailureBeforeWritingLeavesAnExistingOutputAlone) {
+  auto dir = testing::makeTempDir();
+  const fs::path out = dir.path() / "o.tar";
+  testing::writeFile(out, "old archive");
+  std::vector<TarEntry> e = {
+      {"blob", TarEntry::Type::File, 0644, "", "", dir.path() / "missing-source"}};
+  EXPECT_EQ(writeDeterministicTar(e, out, Compression::None).status().code(),
+            ErrorCode::NotFound);
+  EXPECT_EQ(testing::readFile(out), "old archive");
+}
+
+TEST(TarWriterTest, FailedWriteRemovesTheOutputItOpened) {
+  auto dir = testing::makeTempDir();
+  const fs::path out = dir.path() / "o.tar";
+  std::vector<TarEntry> e = {
+      {"blob", TarEntry::Type::File, 0644, "", std::string(300000, 'z'), {}}};
+  // A file size limit makes the write fail half-way (EFBIG), as a full disk would.
+  rlimit old {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = 64 * 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  auto w = writeDeterministicTar(e, out, Compression::None);
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ::signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(w.isOk());
+  EXPECT_FALSE(fs::exists(out)) << "a half-written archive was left";
 }
 
 }  // namespace
