@@ -116,6 +116,10 @@ Result<Config> parseConfig(std::string_view text, std::string_view origin) {
 }
 
 Result<Config> loadConfig(const fs::path& path, bool must_exist) {
+  boost::system::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return invalidArgument("config " + path.string() + " is a directory, not a TOML file");
+  }
   std::ifstream in(path.string(), std::ios::binary);
   if (!in) {
     const int err = errno;

@@ -154,6 +154,27 @@ TEST(ConfigTest, EndlessOrHugeInputIsRefusedAfterTheCap) {
   EXPECT_EQ(loadConfig(at_cap, true).status().code(), ErrorCode::InvalidArgument);
 }
 
+TEST(ConfigTest, DeepestKeyThatFitsIsAnErrorNotACrash) {
+  auto dir = testing::makeTempDir();
+  const auto deep = dir.path() / "deep.toml";
+  std::string key;
+  while (key.size() + 8 < kMaxConfigBytes) {
+    key += "a.";
+  }
+  testing::writeFile(deep, key + "a = 1\n");
+  auto c = loadConfig(deep, true);
+  ASSERT_FALSE(c.isOk());
+  EXPECT_EQ(c.status().code(), ErrorCode::InvalidArgument);
+}
+
+TEST(ConfigTest, DirectoryIsRefused) {
+  auto dir = testing::makeTempDir();
+  auto c = loadConfig(dir.path(), true);
+  ASSERT_FALSE(c.isOk());
+  EXPECT_EQ(c.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_THAT(c.status().message(), HasSubstr("is a directory"));
+}
+
 TEST(ConfigTest, ReadsFromAPipe) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
