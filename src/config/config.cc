@@ -95,6 +95,33 @@ Status requireAbsolute(const std::string& value, std::string_view key) {
     return invalidArgument("config: key \"" + std::string(key) +
                            "\" must be an absolute path, got \"" + value + "\"");
   }
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      return invalidArgument("config: key \"" + std::string(key) +
+                             "\" must not contain control characters (a newline, say)");
+    }
+  }
+  return Status::ok();
+}
+
+/// Store-path labels are checked by prefix against store_dir, so it must be spelled
+/// canonically and cannot be the root directory itself.
+Status requireStoreDir(const std::string& value) {
+  NIXSNAP_RETURN_IF_ERROR(requireAbsolute(value, "store_dir"));
+  if (value == "/") {
+    return invalidArgument("config: key \"store_dir\" must not be \"/\"");
+  }
+  // Every '/'-separated part after the leading '/' must be a real name.
+  size_t begin = 1;
+  while (begin <= value.size()) {
+    size_t end = std::min(value.find('/', begin), value.size());
+    std::string_view part(value.data() + begin, end - begin);
+    if (part.empty() || part == "." || part == "..") {
+      return invalidArgument("config: key \"store_dir\" must be a normalised path (no \".\", "
+                             "\"..\", \"//\" or trailing \"/\"), got \"" + value + "\"");
+    }
+    begin = end + 1;
+  }
   return Status::ok();
 }
 
@@ -158,7 +185,7 @@ void applyOverrides(Config& config, const Overrides& overrides) {
 Status validate(const Config& config) {
   NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.address, "address"));
   NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.root, "root"));
-  NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.store_dir, "store_dir"));
+  NIXSNAP_RETURN_IF_ERROR(requireStoreDir(config.store_dir));
   if (config.address.size() >= sizeof(sockaddr_un{}.sun_path)) {
     return invalidArgument("config: key \"address\" is too long for a unix socket (" +
                            std::to_string(config.address.size()) + " bytes, at most " +

@@ -240,6 +240,31 @@ TEST(ConfigTest, ValidateRejectsRelativePathsBadLevelAndLongSocket) {
 namespace nixsnap::config {
 namespace {
 
+TEST(ConfigTest, StoreDirMustBeANormalisedPathBelowTheRoot) {
+  for (const char* bad : {"/", "/nix/store/../../etc", "/nix/./store", "/nix//store", "/nix/.."}) {
+    Config c;
+    c.store_dir = bad;
+    Status st = validate(c);
+    EXPECT_EQ(st.code(), ErrorCode::InvalidArgument) << bad;
+    EXPECT_THAT(st.message(), HasSubstr("\"store_dir\"")) << bad;
+  }
+  Config ok;
+  ok.store_dir = "/srv/nix-store.d/store";
+  EXPECT_TRUE(validate(ok).isOk());
+}
+
+TEST(ConfigTest, PathsWithControlCharactersAreRefused) {
+  Config c;
+  c.root = "/var/lib/ns\nx";
+  EXPECT_THAT(validate(c).message(), HasSubstr("control characters"));
+  c = Config{};
+  c.address = "/run/ns\r.sock";
+  EXPECT_THAT(validate(c).message(), HasSubstr("\"address\""));
+  c = Config{};
+  c.store_dir = std::string("/nix/st\x7f");
+  EXPECT_EQ(validate(c).code(), ErrorCode::InvalidArgument);
+}
+
 TEST(ConfigTest, StoreDirTrailingSlashIsDropped) {
   auto c = parseConfig("store_dir = \"/nix/store/\"\n", "test.toml");
   ASSERT_TRUE(c.isOk()) << c.status().toString();
