@@ -136,7 +136,10 @@ Status extractImageArchive(const fs::path& archive_path, const fs::path& dest,
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
       return corrupt(a.get(), archive_path);
     }
-    ++members;
+    if (++members > limits.max_members) {
+      return invalidArgument("archive " + archive_path.string() + " has more than " +
+                             std::to_string(limits.max_members) + " members");
+    }
     const char* raw_name = archive_entry_pathname(e);
     auto name = cleanMemberPath(raw_name ? raw_name : "");
     if (!name.isOk()) {

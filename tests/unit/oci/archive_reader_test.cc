@@ -92,6 +92,24 @@ TEST_F(ArchiveReaderTest, TotalExtractedBytesAreCapped) {
       extractImageArchive(dir_.path() / "bomb.tar.gz", dir_.path() / "out", limits).isOk());
 }
 
+TEST_F(ArchiveReaderTest, MemberCountIsCapped) {
+  std::vector<RawEntry> many;
+  for (int i = 0; i < 11; ++i) {
+    many.push_back({"blobs/sha256/e" + std::to_string(i), AE_IFREG, ""});
+  }
+  writeRaw(dir_.path() / "many.tar", many);
+  fs::create_directories(dir_.path() / "out");
+  ExtractLimits limits;
+  limits.max_members = 10;
+  Status st = extractImageArchive(dir_.path() / "many.tar", dir_.path() / "out", limits);
+  EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(st.message().find("more than 10 members"), std::string::npos) << st.message();
+  limits.max_members = 11;
+  fs::remove_all(dir_.path() / "out");
+  fs::create_directories(dir_.path() / "out");
+  EXPECT_TRUE(extractImageArchive(dir_.path() / "many.tar", dir_.path() / "out", limits).isOk());
+}
+
 TEST_F(ArchiveReaderTest, RejectsDotDotMember) {
   Status st = extract({{"blobs/../../evil", AE_IFREG, "x"}});
   EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
