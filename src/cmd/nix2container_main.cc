@@ -4,7 +4,9 @@
 #include <iostream>
 #include <string>
 
+#include "common/interrupt_cleanup.h"
 #include "common/log.h"
+#include "common/temp_dir.h"
 #include "containerd/grpc_client.h"
 #include "image/builder.h"
 #include "image/containerd_loader.h"
@@ -65,7 +67,17 @@ int main(int argc, char** argv) {
   }
   log::setLevel(lvl);
 
+  // All scratch space of this run lives below one directory that is removed on exit and
+  // also on SIGINT/SIGTERM/SIGHUP (an interrupted load could leave gigabytes in /tmp).
+  const char* tmp_env = std::getenv("TMPDIR");
+  auto scratch = TempDir::create(tmp_env && *tmp_env ? tmp_env : "/tmp", "nix2container-");
+  if (!scratch.isOk()) {
+    return fail(scratch.status());
+  }
+  removeOnInterrupt(scratch->path());
+
   if (*b) {
+    build.tmp_dir = scratch->path();
     auto r = image::buildImage(build);
     if (!r.isOk()) {
       return fail(r.status());
@@ -83,7 +95,8 @@ int main(int argc, char** argv) {
     }
   }
   if (*l) {
-    image::ContainerdLoader loader(nixsnap::containerd::makeGrpcContainerdClient(address));
+    image::ContainerdLoader loader(nixsnap::containerd::makeGrpcContainerdClient(address),
+                                   scratch->path());
     image::LoadOptions opts;
     opts.ns = ns;
     auto r = loader.load(archive, opts);
@@ -97,7 +110,7 @@ int main(int argc, char** argv) {
   }
   if (*p) {
     auto client = registry::makeCurlRegistryClient(plain_http);
-    auto r = image::pushImage(*client, archive, push_ref);
+    auto r = image::pushImage(*client, archive, push_ref, scratch->path());
     if (!r.isOk()) {
       return fail(r.status());
     }
