@@ -36,6 +36,9 @@ struct ImageServiceOptions {
   ContainerdConfigSourcePtr containerd_config;
 };
 
+/// Longest image reference PullImage, ImageStatus and RemoveImage accept (bytes).
+inline constexpr size_t kMaxImageRefBytes = 4096;
+
 /// The CRI ImageService kubelet talks to. It resolves `nix:0/<store path>` references
 /// itself (realise the archive, load it into containerd's `k8s.io` namespace for
 /// snapshotter `nix`, wait until containerd's CRI lists it) and forwards every other

@@ -271,6 +271,31 @@ TEST_F(ImageServiceTest, OtherReferencesAreForwardedUnchanged) {
   EXPECT_EQ(resp.image_ref(), "sha256:feed");
 }
 
+TEST_F(ImageServiceTest, OversizedReferencesAreRefusedNotForwarded) {
+  EXPECT_CALL(images(), PullImage(_, _, _)).Times(0);
+  EXPECT_CALL(images(), ImageStatus(_, _, _)).Times(0);
+  EXPECT_CALL(images(), RemoveImage(_, _, _)).Times(0);
+  const std::string huge = "localhost:5000/" + std::string(kMaxImageRefBytes, 'a') + ":1";
+  grpc::ServerContext ctx;
+  v1::PullImageRequest pull;
+  pull.mutable_image()->set_image(huge);
+  v1::PullImageResponse pull_resp;
+  grpc::Status st = service().PullImage(&ctx, &pull, &pull_resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find(std::to_string(huge.size()) + " bytes"), std::string::npos);
+  EXPECT_LT(st.error_message().size(), 200u) << "the reference is not echoed";
+  v1::ImageStatusRequest status;
+  status.mutable_image()->set_image(huge);
+  v1::ImageStatusResponse status_resp;
+  EXPECT_EQ(service().ImageStatus(&ctx, &status, &status_resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::RemoveImageRequest remove;
+  remove.mutable_image()->set_image(huge);
+  v1::RemoveImageResponse remove_resp;
+  EXPECT_EQ(service().RemoveImage(&ctx, &remove, &remove_resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(ImageServiceTest, BackendErrorsPassThroughWithTheirCode) {
   EXPECT_CALL(images(), RemoveImage(_, _, _))
       .WillOnce(Return(grpc::Status(grpc::StatusCode::NOT_FOUND, "image \"x\" not found")));
