@@ -6,6 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "common/process_runner.h"
 #include "common/unique_fd.h"
@@ -46,6 +49,19 @@ std::vector<std::string> buildEnv(const std::map<std::string, std::string>& extr
   return env;
 }
 
+/// Every child any runner has started and not yet reaped, for
+/// terminateRunningProcesses(). A pid leaves the set before it is reaped, so it can never
+/// name a reused pid when signalled.
+struct Children {
+  std::mutex mu;
+  std::set<pid_t> running;
+};
+
+Children& children() {
+  static Children c;
+  return c;
+}
+
 class PosixProcessRunner final : public ProcessRunner {
  public:
   Result<ProcessResult> run(const std::vector<std::string>& argv,
@@ -66,12 +82,15 @@ class PosixProcessRunner final : public ProcessRunner {
     for (const auto& e : env_strings) cenv.push_back(const_cast<char*>(e.c_str()));
     cenv.push_back(nullptr);
 
+    std::unique_lock<std::mutex> registry(children().mu);
     pid_t pid = ::fork();
     if (pid < 0) {
       return errnoStatus(errno, "forking for " + argv[0]);
     }
     if (pid == 0) {
-      // Child: only async-signal-safe calls from here on.
+      // Child: only async-signal-safe calls from here on. Its own process group, so that
+      // terminateRunningProcesses() reaches whatever it starts (a builder's sleep, say).
+      ::setpgid(0, 0);
       ::dup2(in.read.get(), 0);
       ::dup2(out.write.get(), 1);
       ::dup2(err.write.get(), 2);
@@ -80,6 +99,9 @@ class PosixProcessRunner final : public ProcessRunner {
       (void)!::write(exec_err.write.get(), &e, sizeof e);
       ::_exit(127);
     }
+    ::setpgid(pid, pid);  // also here: whichever runs first, the group exists before use
+    children().running.insert(pid);
+    registry.unlock();
     in.read.reset();
     out.write.reset();
     err.write.reset();
@@ -88,7 +110,7 @@ class PosixProcessRunner final : public ProcessRunner {
     int child_errno = 0;
     ssize_t n = ::read(exec_err.read.get(), &child_errno, sizeof child_errno);
     if (n == static_cast<ssize_t>(sizeof child_errno)) {
-      ::waitpid(pid, nullptr, 0);
+      reap(pid, nullptr);
       return Status(ErrorCode::Unavailable,
                     "starting " + argv[0] + ": " + std::strerror(child_errno));
     }
@@ -151,11 +173,10 @@ class PosixProcessRunner final : public ProcessRunner {
       }
     }
     if (timed_out) {
-      ::kill(pid, SIGKILL);
+      ::kill(-pid, SIGKILL);
     }
     int wstatus = 0;
-    while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-    }
+    reap(pid, &wstatus);
     if (timed_out) {
       return Status(ErrorCode::DeadlineExceeded, "running " + name + ": timed out");
     }
@@ -166,9 +187,48 @@ class PosixProcessRunner final : public ProcessRunner {
     }
     return result;
   }
+
+  /// Waits for `pid` to exit, drops it from the registry while it is still a zombie (so
+  /// its pid cannot have been reused yet), then reaps it.
+  static void reap(pid_t pid, int* wstatus) {
+    siginfo_t info{};
+    while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0 &&
+           errno == EINTR) {
+    }
+    {
+      std::lock_guard<std::mutex> lock(children().mu);
+      children().running.erase(pid);
+    }
+    while (::waitpid(pid, wstatus, 0) < 0 && errno == EINTR) {
+    }
+  }
 };
 
 }  // namespace
+
+void terminateRunningProcesses(std::chrono::milliseconds kill_after) {
+  auto signalAll = [](int sig) {
+    std::lock_guard<std::mutex> lock(children().mu);
+    for (pid_t pid : children().running) {
+      ::kill(-pid, sig);
+    }
+    return children().running.size();
+  };
+  if (signalAll(SIGTERM) == 0) {
+    return;
+  }
+  auto deadline = std::chrono::steady_clock::now() + kill_after;
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(children().mu);
+      if (children().running.empty()) {
+        return;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  signalAll(SIGKILL);
+}
 
 ProcessRunnerPtr makePosixProcessRunner() { return std::make_shared<PosixProcessRunner>(); }
 

@@ -41,7 +41,16 @@ class ProcessRunner {
 };
 using ProcessRunnerPtr = std::shared_ptr<ProcessRunner>;
 
-/// fork/exec implementation with pipes and poll(2).
+/// fork/exec implementation with pipes and poll(2). Each child runs in a process group
+/// of its own (setpgid), which a timeout or terminateRunningProcesses() signals whole.
 ProcessRunnerPtr makePosixProcessRunner();
+
+/// For a daemon's shutdown once its grace period is over: sends SIGTERM to the process
+/// group of every child that any makePosixProcessRunner() runner is still waiting for,
+/// then SIGKILL to those still running after `kill_after`. Their run() calls then return
+/// (exit code 128 + signal), so the calls waiting on them can finish. Returns when all
+/// have exited or right after the SIGKILL. Runs started later are not affected.
+/// Thread-safe.
+void terminateRunningProcesses(std::chrono::milliseconds kill_after);
 
 }  // namespace nixsnap

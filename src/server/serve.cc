@@ -1,8 +1,12 @@
 #include "server/serve.h"
 
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "common/log.h"
+#include "common/process_runner.h"
 #include "server/grpc_server.h"
 
 namespace nixsnap::server {
@@ -20,7 +24,27 @@ Status serve(const fs::path& address, const std::vector<grpc::Service*>& service
   NIXSNAP_LOG(Info, "stopping",
               {{"signal", std::to_string(reason)}, {"grace_ms", std::to_string(grace.count())}});
   notifier.notify("STOPPING=1");
+  // Calls still running when the grace period ends are cancelled, but a call waiting for
+  // nix-store or an external builder would keep the daemon up for as long as that takes
+  // (past systemd's stop timeout): stop those processes then, so the calls fail and end.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopped = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, grace, [&] { return stopped; })) {
+      NIXSNAP_LOG(Warn, "grace period over: stopping child processes of in-flight calls",
+                  {{"grace_ms", std::to_string(grace.count())}});
+      terminateRunningProcesses(kChildKillAfter);
+    }
+  });
   (*server)->shutdown(grace);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stopped = true;
+  }
+  cv.notify_all();
+  watchdog.join();
   return Status::ok();
 }
 

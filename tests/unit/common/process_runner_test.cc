@@ -1,6 +1,12 @@
+#include "common/process_runner.h"
+
+#include <csignal>
+#include <thread>
+
 #include <gtest/gtest.h>
 
-#include "common/process_runner.h"
+#include "common/temp_dir.h"
+#include "support/test_env.h"
 
 namespace nixsnap {
 namespace {
@@ -36,6 +42,32 @@ TEST(PosixProcessRunnerTest, TimeoutKillsChild) {
   auto r = makePosixProcessRunner()->run({"sleep", "5"}, o);
   ASSERT_FALSE(r.isOk());
   EXPECT_EQ(r.status().code(), ErrorCode::DeadlineExceeded);
+}
+
+TEST(PosixProcessRunnerTest, TerminateRunningProcessesStopsTheWholeProcessGroup) {
+  TempDir dir = testing::makeTempDir();
+  const fs::path started = dir.path() / "started";
+  // The shell stays (two commands) and its `sleep` holds the output pipes too: only a
+  // signal to the process group lets run() return.
+  Result<ProcessResult> r = internalError("not run");
+  std::thread t([&] {
+    r = makePosixProcessRunner()->run(
+        {"sh", "-c", "touch '" + started.string() + "'; sleep 30; echo unreachable"});
+  });
+  for (int i = 0; i < 1000 && !fs::exists(started); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(fs::exists(started)) << "the child never started";
+  terminateRunningProcesses(std::chrono::seconds(5));
+  t.join();
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->exit_code, 128 + SIGTERM);
+  EXPECT_EQ(r->stdout_data, "");
+  // Nothing left to stop: returns at once, and later runs are unaffected.
+  terminateRunningProcesses(std::chrono::seconds(5));
+  auto after = makePosixProcessRunner()->run({"sh", "-c", "echo ok"});
+  ASSERT_TRUE(after.isOk());
+  EXPECT_EQ(after->stdout_data, "ok\n");
 }
 
 }  // namespace
