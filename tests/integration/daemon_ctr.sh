@@ -104,7 +104,9 @@ daemon_stop "${pid}" nix-snapshotter
 assert_fails snap prepare --mounts during-outage base
 daemon_start nix-snapshotter-2 "${sock}" "${root}"
 pid="${DAEMON_PID}"
-wait_until 20 ctr_cmd snapshots --snapshotter nix ls
+# containerd redials a proxy with backoff (up to a few seconds between attempts); a loaded
+# machine adds to that.
+wait_until 60 ctr_cmd snapshots --snapshotter nix ls
 assert_eq "${before_ls}" "$(snap ls)" "ctr snapshots ls after restart"
 assert_eq "${before_info}" "$(snap info base; snap info child; snap info v1)" "info after restart"
 assert_eq "${before_mounts}" "$(snap mounts /x child; snap mounts /x v1)" "mounts after restart"
