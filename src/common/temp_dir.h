@@ -15,8 +15,6 @@ class TempDir {
   /// Creates `<parent>/<prefix>XXXXXX` with mode 0700.
   /// @return the directory; the errno class of mkdtemp on failure.
   static Result<TempDir> create(const fs::path& parent, std::string_view prefix);
-  /// Takes ownership of an existing directory `p` (removed on destruction unless kept).
-  static TempDir adopt(fs::path p) { return TempDir(std::move(p)); }
 
   TempDir(TempDir&& o) noexcept;
   TempDir& operator=(TempDir&& o) noexcept;
