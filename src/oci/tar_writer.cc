@@ -164,19 +164,18 @@ Result<WrittenTar> writeDeterministicTar(std::vector<TarEntry> entries, const fs
   // Written in place (a Nix build may write $out but not its parent directory). Only a
   // regular file is ever replaced, never through a symlink, and only a file this call
   // opened is removed again when writing fails (not one it could not open).
-  const fs::path& tmp = out;
   struct stat existing {};
-  if (::lstat(tmp.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
-    return invalidArgument("output " + tmp.string() +
+  if (::lstat(out.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
+    return invalidArgument("output " + out.string() +
                            " exists and is not a regular file (a device, directory or link)");
   }
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd.valid()) {
-    return errnoStatus(errno, "creating " + tmp.string());
+    return errnoStatus(errno, "creating " + out.string());
   }
-  ScopeGuard remove_partial([&] { ::unlink(tmp.c_str()); });
+  ScopeGuard remove_partial([&] { ::unlink(out.c_str()); });
   if (::fchmod(fd.get(), 0644) != 0) {
-    return errnoStatus(errno, "chmod " + tmp.string());
+    return errnoStatus(errno, "chmod " + out.string());
   }
   {
     WriterPtr a = newTarWriter();
@@ -188,18 +187,18 @@ Result<WrittenTar> writeDeterministicTar(std::vector<TarEntry> entries, const fs
       }
     }
     if (archive_write_open_fd(a.get(), fd.get()) != ARCHIVE_OK) {
-      return archiveError(a.get(), "opening " + tmp.string());
+      return archiveError(a.get(), "opening " + out.string());
     }
     NIXSNAP_RETURN_IF_ERROR(writeEntries(a.get(), entries));
     if (archive_write_close(a.get()) != ARCHIVE_OK) {
-      return archiveError(a.get(), "closing " + tmp.string());
+      return archiveError(a.get(), "closing " + out.string());
     }
   }
   if (::fsync(fd.get()) != 0) {
-    return errnoStatus(errno, "syncing " + tmp.string());
+    return errnoStatus(errno, "syncing " + out.string());
   }
   fd.reset();
-  auto d = digestFile(tmp);
+  auto d = digestFile(out);
   if (!d.isOk()) {
     return d.status();
   }
