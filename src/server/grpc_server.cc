@@ -17,8 +17,10 @@ GrpcServer::~GrpcServer() { shutdown(std::chrono::milliseconds(0)); }
 Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const fs::path& address,
                                                       const std::vector<grpc::Service*>& services) {
   NIXSNAP_RETURN_IF_ERROR(prepareSocketPath(address));
+  // Bound under another name and renamed once listening: see publishSocket.
+  const fs::path staging = stagingSocketPath(address);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + address.string(), grpc::InsecureServerCredentials());
+  builder.AddListeningPort("unix:" + staging.string(), grpc::InsecureServerCredentials());
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   // Requests are small and local: no bandwidth-delay probing, whose pings cost the
   // client (containerd) an extra read and write per call.
@@ -28,7 +30,12 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const fs::path& address,
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
-    return unavailable("starting gRPC server on " + address.string() + ": bind failed");
+    return unavailable("starting gRPC server on " + staging.string() + ": bind failed");
+  }
+  if (Status published = publishSocket(staging, address); !published.isOk()) {
+    server->Shutdown(std::chrono::system_clock::now());
+    server->Wait();
+    return published;
   }
   NIXSNAP_LOG(Info, "serving",
               {{"address", address.string()}, {"services", std::to_string(services.size())}});

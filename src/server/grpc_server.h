@@ -19,11 +19,13 @@ class GrpcServer {
   /// Largest request accepted: big label sets (thousands of store paths) must fit.
   static constexpr int kMaxReceiveBytes = 64 * 1024 * 1024;
 
-  /// Prepares `address` (see prepareSocketPath) and starts serving `services` on it.
+  /// Prepares `address` (see prepareSocketPath) and starts serving `services` on it. The
+  /// socket is bound at stagingSocketPath and renamed to `address` once it listens, so
+  /// `address` never exists without accepting connections (see publishSocket).
   /// @param address  absolute unix socket path.
   /// @param services not owned; must outlive the server.
-  /// @return the running server; the errors of prepareSocketPath; Unavailable when gRPC
-  ///         cannot bind.
+  /// @return the running server; the errors of prepareSocketPath and publishSocket;
+  ///         Unavailable when gRPC cannot bind.
   static Result<std::unique_ptr<GrpcServer>> start(const fs::path& address,
                                                    const std::vector<grpc::Service*>& services);
 

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "common/log.h"
 #include "common/unique_fd.h"
@@ -58,6 +60,23 @@ bool socketIsServed(const fs::path& address) {
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, address.c_str(), address.string().size());
   return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+}
+
+fs::path stagingSocketPath(const fs::path& address) {
+  fs::path staging = address.parent_path() / ("." + std::to_string(::getpid()) + ".sock.new");
+  return staging.string().size() < kMaxSunPath ? staging : address;
+}
+
+Status publishSocket(const fs::path& staging, const fs::path& address) {
+  if (staging == address) {
+    return Status::ok();
+  }
+  if (::rename(staging.c_str(), address.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(staging.c_str());
+    return errnoStatus(err, "publishing socket " + staging.string() + " as " + address.string());
+  }
+  return Status::ok();
 }
 
 Status prepareSocketPath(const fs::path& address) {

@@ -17,4 +17,18 @@ Status prepareSocketPath(const fs::path& address);
 /// True when something accepts connections on the unix socket at `address`.
 bool socketIsServed(const fs::path& address);
 
+/// Where a server binds before publishSocket moves its socket to `address`: a hidden,
+/// per-process name in the same directory (rename needs one filesystem), or `address`
+/// itself when that name would not fit in sockaddr_un.sun_path.
+/// @param address absolute socket path that passed prepareSocketPath.
+fs::path stagingSocketPath(const fs::path& address);
+
+/// Moves the listening socket bound at `staging` to `address` with rename(2), so the
+/// name appears already accepting connections. Between bind(2) and listen(2) a socket
+/// file exists that refuses connections (ECONNREFUSED); a client polling for the file,
+/// as containerd does for a proxy plugin, would take that as a failed dial and back off
+/// for seconds. No-op when `staging == address`.
+/// @return Ok; the errno class of rename otherwise (`staging` is then removed).
+Status publishSocket(const fs::path& staging, const fs::path& address);
+
 }  // namespace nixsnap::server

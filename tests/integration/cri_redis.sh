@@ -130,10 +130,9 @@ containerd_address = "${c_sock}"
 TOML
 daemon_start ns "${nix_sock}" "${T}/ns-root" --config "${T}/ns.toml"
 ns_pid="${DAEMON_PID}"
-# containerd started first: its proxy connection to the snapshotter failed while the
-# socket was missing and sits in gRPC reconnect backoff (calls fail fast with "dial ...:
-# timeout" meanwhile). Wait until containerd reaches the snapshotter again.
-wait_until 60 ctr_cmd snapshots --snapshotter nix ls
+# containerd started first: if its proxy connection to the snapshotter gave up while the
+# socket was missing, it sits in gRPC reconnect backoff (calls fail fast meanwhile).
+wait_containerd_reaches_nix 60
 
 cri() { "${CRI}" --image-endpoint "${nix_sock}" --runtime-endpoint "${c_sock}" --timeout 120 "$@"; }
 k8s_images() { ctr_cmd -n k8s.io image ls -q | sort; }

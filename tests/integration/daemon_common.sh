@@ -39,6 +39,18 @@ daemon_start() {
   wait_until 10 "${SNAPCTL}" --address "${sock}" list
 }
 
+# wait_containerd_reaches_nix TIMEOUT_SECONDS: waits until the last started containerd
+# reaches nix-snapshotter through its proxy plugin, by preparing and removing a probe
+# snapshot. (`ctr snapshots ls` is no probe: in a namespace without snapshots containerd
+# answers it from its own metadata without calling the snapshotter.)
+wait_containerd_reaches_nix() {
+  wait_until "$1" _nix_probe_round_trip "nixsnap-probe-$$"
+}
+_nix_probe_round_trip() {
+  ctr_cmd snapshots --snapshotter nix prepare "$1" >/dev/null &&
+    ctr_cmd snapshots --snapshotter nix rm "$1"
+}
+
 # daemon_stop PID NAME: SIGTERM, and check it exited 0 within the timeout.
 daemon_stop() {
   local pid="$1" name="$2" i rc=0

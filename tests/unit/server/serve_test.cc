@@ -3,23 +3,28 @@
 #include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include "common/unique_fd.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "mocks/server_mocks.h"
+#include "server/unix_socket.h"
 #include "support/test_env.h"
 
 namespace nixsnap::server {
 namespace {
 
 namespace snapshots_pb = ::containerd::services::snapshots::v1;
+using ::testing::ElementsAre;
 using ::testing::InSequence;
 using ::testing::StrictMock;
 using namespace std::chrono_literals;
@@ -171,6 +176,41 @@ TEST_F(ServeTest, StaleSocketLeftByACrashedDaemonIsReplaced) {
                 return 0;
               }).isOk());
   EXPECT_TRUE(call.ok()) << call.error_message();
+}
+
+TEST_F(ServeTest, SocketNameAppearsOnlyOnceListening) {
+  // A client polling for the name (containerd's proxy dialer) must never find a bound
+  // socket that does not listen yet: it gets ECONNREFUSED and backs off for seconds. The
+  // name must therefore arrive by rename (IN_MOVED_TO), never be created by bind.
+  fs::create_directories(sock_.parent_path());
+  UniqueFd watch(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  ASSERT_TRUE(watch.valid());
+  ASSERT_GE(::inotify_add_watch(watch.get(), sock_.parent_path().c_str(),
+                                IN_CREATE | IN_MOVED_TO | IN_DELETE),
+            0);
+  SlowSnapshots service(0ms);
+  EXPECT_CALL(notifier_, notify(std::string_view("READY=1")));
+  EXPECT_CALL(notifier_, notify(std::string_view("STOPPING=1")));
+  bool served = false;
+  ASSERT_TRUE(serve(sock_, {&service}, notifier_, [&] {
+                served = socketIsServed(sock_);
+                return 0;
+              }).isOk());
+  EXPECT_TRUE(served);
+
+  std::vector<uint32_t> events;  // masks of the events naming ns.sock
+  alignas(inotify_event) char buf[4096];
+  for (ssize_t n; (n = ::read(watch.get(), buf, sizeof(buf))) > 0;) {
+    for (char* p = buf; p < buf + n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(p);
+      if (ev->len > 0 && std::string_view(ev->name) == sock_.filename().string()) {
+        events.push_back(ev->mask);
+      }
+      p += sizeof(inotify_event) + ev->len;
+    }
+  }
+  EXPECT_THAT(events, ElementsAre(IN_MOVED_TO, IN_DELETE));
+  EXPECT_TRUE(fs::is_empty(sock_.parent_path())) << "staging socket left behind";
 }
 
 }  // namespace

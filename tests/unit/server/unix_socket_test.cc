@@ -5,8 +5,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <string>
 
 #include "common/unique_fd.h"
 #include "support/test_env.h"
@@ -98,6 +100,42 @@ TEST(UnixSocketTest, ParentThatIsAFileFails) {
   testing::writeFile(dir.path() / "f", "");
   Status st = prepareSocketPath(dir.path() / "f" / "ns.sock");
   EXPECT_FALSE(st.isOk());
+}
+
+TEST(UnixSocketTest, StagingNameIsHiddenInTheSameDirectory) {
+  const fs::path sock = "/run/nix-snapshotter/nix-snapshotter.sock";
+  const fs::path staging = stagingSocketPath(sock);
+  EXPECT_EQ(staging.parent_path(), sock.parent_path());
+  EXPECT_NE(staging, sock);
+  EXPECT_EQ(staging.filename().string().front(), '.');
+  EXPECT_THAT(staging.filename().string(), HasSubstr(std::to_string(::getpid())));
+}
+
+TEST(UnixSocketTest, StagingFallsBackToTheAddressWhenTheNameWouldNotFit) {
+  // 98 bytes fit in sun_path (108 with the NUL); "/.<pid>.sock.new" beside it does not.
+  const fs::path sock = "/" + std::string(95, 'x') + "/s";
+  EXPECT_EQ(stagingSocketPath(sock), sock);
+  EXPECT_TRUE(publishSocket(sock, sock).isOk());
+}
+
+TEST(UnixSocketTest, PublishMovesTheListeningSocketToTheAddress) {
+  auto dir = shortTempDir();
+  const fs::path sock = dir.path() / "ns.sock";
+  const fs::path staging = stagingSocketPath(sock);
+  UniqueFd live = bindSocket(staging, /*listen_too=*/true);
+  ASSERT_TRUE(publishSocket(staging, sock).isOk());
+  EXPECT_TRUE(socketIsServed(sock));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(staging)));
+}
+
+TEST(UnixSocketTest, FailedPublishRemovesTheStagingSocket) {
+  auto dir = shortTempDir();
+  const fs::path staging = stagingSocketPath(dir.path() / "ns.sock");
+  UniqueFd live = bindSocket(staging, /*listen_too=*/true);
+  Status st = publishSocket(staging, dir.path() / "missing" / "ns.sock");
+  EXPECT_EQ(st.code(), ErrorCode::NotFound);
+  EXPECT_THAT(st.message(), HasSubstr(staging.string()));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(staging)));
 }
 
 }  // namespace
