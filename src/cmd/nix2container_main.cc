@@ -6,6 +6,7 @@
 
 #include "common/interrupt_cleanup.h"
 #include "common/log.h"
+#include "common/process_runner.h"
 #include "common/temp_dir.h"
 #include "containerd/grpc_client.h"
 #include "image/builder.h"
@@ -57,6 +58,10 @@ int main(int argc, char** argv) {
   auto* p = app.add_subcommand("push", "push an image archive to a registry");
   p->add_option("--ref", push_ref, "registry reference")->required();
   p->add_flag("--plain-http", plain_http, "use http instead of https");
+  std::string authfile;
+  p->add_option("--authfile", authfile,
+                "registry credentials (docker config.json format; default $REGISTRY_AUTH_FILE, "
+                "$DOCKER_CONFIG/config.json, ~/.docker/config.json)");
   p->add_option("ARCHIVE", archive, "OCI or docker archive")->required();
 
   CLI11_PARSE(app, argc, argv);
@@ -109,7 +114,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*p) {
-    auto client = registry::makeCurlRegistryClient(plain_http);
+    auto credentials = registry::loadAuthFile(
+        registry::chooseAuthFile(authfile, [](const char* n) { return std::getenv(n); }),
+        makePosixProcessRunner());
+    if (!credentials.isOk()) {
+      return fail(credentials.status());
+    }
+    auto client =
+        registry::makeRegistryClient(registry::makeCurlTransport(), *credentials, plain_http);
     auto r = image::pushImage(*client, archive, push_ref, scratch->path());
     if (!r.isOk()) {
       return fail(r.status());

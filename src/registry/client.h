@@ -5,6 +5,8 @@
 
 #include "common/fs.h"
 #include "common/status.h"
+#include "registry/credentials.h"
+#include "registry/http_transport.h"
 
 namespace nixsnap::registry {
 
@@ -49,7 +51,11 @@ class RegistryClient {
 };
 using RegistryClientPtr = std::unique_ptr<RegistryClient>;
 
-/// libcurl implementation; `plain_http` selects http:// instead of https://.
-RegistryClientPtr makeCurlRegistryClient(bool plain_http);
+/// The OCI distribution API over `transport`, authenticating with `credentials` when the
+/// registry answers 401 (see RegistryAuth); `plain_http` selects http:// instead of
+/// https://. 401 and 403 answers that remain map to PermissionDenied, other unexpected
+/// statuses to Internal, both naming the request and the status.
+RegistryClientPtr makeRegistryClient(HttpTransportPtr transport, CredentialSourcePtr credentials,
+                                     bool plain_http);
 
 }  // namespace nixsnap::registry

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/fs.h"
+#include "common/process_runner.h"
+#include "common/status.h"
+
+namespace nixsnap::registry {
+
+/// What a registry login stored for one registry.
+struct Credentials {
+  std::string username;
+  std::string secret;           ///< the password, or the identity token
+  bool identity_token = false;  ///< secret is an OAuth2 refresh token, not a password
+};
+
+/// Looks up the credentials for a registry host.
+class CredentialSource {
+ public:
+  virtual ~CredentialSource() = default;
+  /// @param host the registry's host[:port], as written in the image reference.
+  /// @return the credentials, nullopt when none are configured for `host`; Unavailable
+  ///         when a credential helper fails (its stderr's first line, never a secret).
+  virtual Result<std::optional<Credentials>> lookup(const std::string& host) = 0;
+};
+using CredentialSourcePtr = std::shared_ptr<CredentialSource>;
+
+/// Which auth file to read: `flag` (--authfile) when given, else $REGISTRY_AUTH_FILE (as
+/// skopeo and podman), else $DOCKER_CONFIG/config.json, else $HOME/.docker/config.json
+/// (as docker). `getenv` is injectable for tests.
+/// @return the path and whether it must exist (given by flag or $REGISTRY_AUTH_FILE).
+struct AuthFile {
+  fs::path path;
+  bool required = false;
+};
+AuthFile chooseAuthFile(const std::string& flag,
+                        const std::function<const char*(const char*)>& getenv);
+
+/// Reads a docker config.json / containers auth.json (at most 1 MiB):
+///  - `auths`: {KEY: {"auth": base64("user:password")} or {"username", "password"}, with
+///    an optional "identitytoken"}; KEY is a host[:port], optionally with a scheme and a
+///    path ("https://host/v1/"), which are ignored;
+///  - `credHelpers`: {host: NAME} and `credsStore`: NAME run `docker-credential-NAME get`
+///    with the host on stdin (docker's credential-helper protocol: stdout
+///    {"Username", "Secret"}, Username "<token>" for an identity token). credHelpers
+///    wins over credsStore, which wins over auths.
+/// A missing file that is not `required` reads as empty.
+/// @return the source; NotFound for a missing required file; InvalidArgument naming the
+///         file and the entry for malformed JSON, a bad "auth" value or helper name.
+///         Messages never contain a secret.
+Result<CredentialSourcePtr> loadAuthFile(const AuthFile& file, ProcessRunnerPtr runner);
+
+}  // namespace nixsnap::registry
