@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "common/log.h"
 #include "common/unique_fd.h"
@@ -46,6 +47,32 @@ Status ensureDirectory(const fs::path& dir) {
   return errnoStatus(err, "creating socket directory " + dir.string());
 }
 
+constexpr std::string_view kStagingSuffix = ".sock.new";
+
+/// True for a name stagingSocketPath makes: ".<pid>.sock.new".
+bool isStagingName(const std::string& name) {
+  if (name.size() <= 1 + kStagingSuffix.size() || name.front() != '.' ||
+      name.compare(name.size() - kStagingSuffix.size(), kStagingSuffix.size(), kStagingSuffix) != 0) {
+    return false;
+  }
+  const std::string pid = name.substr(1, name.size() - 1 - kStagingSuffix.size());
+  return pid.find_first_not_of("0123456789") == std::string::npos;
+}
+
+/// Removes staging sockets that a daemon killed between bind(2) and rename(2) left in
+/// `dir` (only sockets with the staging name that nobody serves).
+void removeStaleStagingSockets(const fs::path& dir) {
+  boost::system::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    struct stat st {};
+    if (isStagingName(p.filename().string()) && ::lstat(p.c_str(), &st) == 0 &&
+        S_ISSOCK(st.st_mode) && !socketIsServed(p) && ::unlink(p.c_str()) == 0) {
+      NIXSNAP_LOG(Info, "removed stale staging socket", {{"path", p.string()}});
+    }
+  }
+}
+
 }  // namespace
 
 bool socketIsServed(const fs::path& address) {
@@ -63,7 +90,8 @@ bool socketIsServed(const fs::path& address) {
 }
 
 fs::path stagingSocketPath(const fs::path& address) {
-  fs::path staging = address.parent_path() / ("." + std::to_string(::getpid()) + ".sock.new");
+  fs::path staging =
+      address.parent_path() / ("." + std::to_string(::getpid()) + std::string(kStagingSuffix));
   return staging.string().size() < kMaxSunPath ? staging : address;
 }
 
@@ -88,6 +116,7 @@ Status prepareSocketPath(const fs::path& address) {
                            std::to_string(kMaxSunPath - 1) + " bytes");
   }
   NIXSNAP_RETURN_IF_ERROR(ensureDirectory(address.parent_path()));
+  removeStaleStagingSockets(address.parent_path());
 
   struct stat st {};
   if (::lstat(address.c_str(), &st) != 0) {

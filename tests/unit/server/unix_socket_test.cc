@@ -138,5 +138,18 @@ TEST(UnixSocketTest, FailedPublishRemovesTheStagingSocket) {
   EXPECT_FALSE(fs::exists(fs::symlink_status(staging)));
 }
 
+TEST(UnixSocketTest, StaleStagingSocketsAreRemovedOthersKept) {
+  auto dir = shortTempDir();
+  { UniqueFd dead = bindSocket(dir.path() / ".12345.sock.new", /*listen_too=*/false); }
+  UniqueFd live = bindSocket(dir.path() / ".23456.sock.new", /*listen_too=*/true);
+  testing::writeFile(dir.path() / ".34567.sock.new", "a file, not a socket");
+  { UniqueFd other = bindSocket(dir.path() / ".x.sock.new", /*listen_too=*/false); }
+  ASSERT_TRUE(prepareSocketPath(dir.path() / "ns.sock").isOk());
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dir.path() / ".12345.sock.new")));
+  EXPECT_TRUE(fs::exists(fs::symlink_status(dir.path() / ".23456.sock.new")));
+  EXPECT_TRUE(fs::exists(dir.path() / ".34567.sock.new"));
+  EXPECT_TRUE(fs::exists(fs::symlink_status(dir.path() / ".x.sock.new")));
+}
+
 }  // namespace
 }  // namespace nixsnap::server
