@@ -89,6 +89,19 @@ RegistryAuth::RegistryAuth(HttpTransportPtr transport, CredentialSourcePtr crede
       host_(std::move(host)),
       repository_(std::move(repository)) {}
 
+Result<std::optional<Credentials>> RegistryAuth::credentials() {
+  if (!looked_up_) {
+    // Once per push: a credential helper may prompt or be slow.
+    auto found = credentials_->lookup(host_);
+    if (!found.isOk()) {
+      return found.status();
+    }
+    creds_ = std::move(found).value();
+    looked_up_ = true;
+  }
+  return creds_;
+}
+
 Status RegistryAuth::answer(const HttpResponse& unauthorized) {
   std::vector<AuthChallenge> challenges;
   for (const auto& value : unauthorized.values("www-authenticate")) {
@@ -113,7 +126,7 @@ Status RegistryAuth::answer(const HttpResponse& unauthorized) {
                   "registry " + host_ + " answered 401 unauthorized without a Basic or Bearer "
                   "challenge" + registryErrorMessage(unauthorized.body));
   }
-  auto creds = credentials_->lookup(host_);
+  auto creds = credentials();
   if (!creds.isOk()) {
     return creds.status();
   }
@@ -154,7 +167,7 @@ Status RegistryAuth::fetchToken(const AuthChallenge& challenge) {
   if (auto it = challenge.params.find("service"); it != challenge.params.end()) {
     service = it->second;
   }
-  auto creds = credentials_->lookup(host_);
+  auto creds = credentials();
   if (!creds.isOk()) {
     return creds.status();
   }
@@ -176,6 +189,9 @@ Status RegistryAuth::fetchToken(const AuthChallenge& challenge) {
       request.headers.push_back(basicAuthorization((*creds)->username, (*creds)->secret));
     }
   }
+  const std::string how = creds->has_value()
+                              ? " with the configured credentials"
+                              : " without credentials (none configured; see --authfile)";
   auto reply = transport_->perform(request);
   if (!reply.isOk()) {
     return reply.status().wrap("getting a token for " + scope);
@@ -183,11 +199,7 @@ Status RegistryAuth::fetchToken(const AuthChallenge& challenge) {
   if (reply->status != 200) {
     return Status(ErrorCode::PermissionDenied,
                   "getting a token for " + scope + " of registry " + host_ + ": HTTP " +
-                      std::to_string(reply->status) +
-                      (creds->has_value() ? " with the configured credentials"
-                                          : " without credentials (none configured; see "
-                                            "--authfile)") +
-                      registryErrorMessage(reply->body));
+                      std::to_string(reply->status) + how + registryErrorMessage(reply->body));
   }
   auto token = parseTokenResponse(reply->body);
   if (!token.isOk()) {
@@ -196,7 +208,7 @@ Status RegistryAuth::fetchToken(const AuthChallenge& challenge) {
   std::string next = "Authorization: Bearer " + *token;
   if (next == header_) {
     return Status(ErrorCode::PermissionDenied, "registry " + host_ +
-                  " answered 401 unauthorized to a token for " + scope);
+                  " answered 401 unauthorized to its token for " + scope + " obtained" + how);
   }
   header_ = std::move(next);
   return Status::ok();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -40,6 +41,8 @@ class RegistryAuth {
 
  private:
   Status fetchToken(const AuthChallenge& challenge);
+  /// The credentials for host_, looked up on first use only.
+  Result<std::optional<Credentials>> credentials();
 
   HttpTransportPtr transport_;
   CredentialSourcePtr credentials_;
@@ -47,6 +50,8 @@ class RegistryAuth {
   std::string host_;
   std::string repository_;
   std::string header_;
+  bool looked_up_ = false;
+  std::optional<Credentials> creds_;
 };
 
 /// `Authorization: Basic base64(user:secret)`.
