@@ -9,15 +9,20 @@
 
 namespace nixsnap::server {
 
-GrpcServer::GrpcServer(fs::path address, std::unique_ptr<grpc::Server> server)
-    : address_(std::move(address)), server_(std::move(server)) {}
+GrpcServer::GrpcServer(fs::path address, SocketFile socket, std::unique_ptr<grpc::Server> server)
+    : address_(std::move(address)), socket_(socket), server_(std::move(server)) {}
 
 GrpcServer::~GrpcServer() { shutdown(std::chrono::milliseconds(0)); }
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const fs::path& address,
                                                       const std::vector<grpc::Service*>& services) {
   NIXSNAP_RETURN_IF_ERROR(prepareSocketPath(address));
-  // Bound under another name and renamed once listening: see publishSocket.
+  // gRPC reports a failed bind without its cause: check what it would hit first.
+  if (::access(address.parent_path().c_str(), W_OK | X_OK) != 0) {
+    return errnoStatus(errno, "binding socket " + address.string() + ": directory " +
+                                  address.parent_path().string());
+  }
+  // Bound under another name and published once listening: see publishSocket.
   const fs::path staging = stagingSocketPath(address);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + staging.string(), grpc::InsecureServerCredentials());
@@ -30,16 +35,18 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const fs::path& address,
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
-    return unavailable("starting gRPC server on " + staging.string() + ": bind failed");
+    return unavailable("starting gRPC server on " + address.string() + ": bind of " +
+                       staging.string() + " failed");
   }
-  if (Status published = publishSocket(staging, address); !published.isOk()) {
+  auto published = publishSocket(staging, address);
+  if (!published.isOk()) {
     server->Shutdown(std::chrono::system_clock::now());
     server->Wait();
-    return published;
+    return published.status();
   }
   NIXSNAP_LOG(Info, "serving",
               {{"address", address.string()}, {"services", std::to_string(services.size())}});
-  return std::unique_ptr<GrpcServer>(new GrpcServer(address, std::move(server)));
+  return std::unique_ptr<GrpcServer>(new GrpcServer(address, *published, std::move(server)));
 }
 
 void GrpcServer::shutdown(std::chrono::milliseconds grace) {
@@ -47,11 +54,10 @@ void GrpcServer::shutdown(std::chrono::milliseconds grace) {
     return;
   }
   stopped_ = true;
+  // While the listener is open its inode cannot be reused, so the identity check holds.
+  removeSocket(address_, socket_);
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
-  if (::unlink(address_.c_str()) != 0 && errno != ENOENT) {
-    NIXSNAP_LOG(Warn, "cannot remove socket", {{"path", address_.string()}});
-  }
   NIXSNAP_LOG(Info, "server stopped", {{"address", address_.string()}});
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "common/status.h"
+#include "server/unix_socket.h"
 
 namespace nixsnap::server {
 
@@ -33,16 +34,18 @@ class GrpcServer {
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
 
-  /// Stops accepting new calls, lets in-flight calls finish for up to `grace`, then
-  /// cancels the rest, and removes the socket file. Idempotent.
+  /// Removes the socket file if it is still this server's (new connections then fail
+  /// with ENOENT, which containerd's dialer retries), stops accepting new calls, lets
+  /// in-flight calls finish for up to `grace`, then cancels the rest. Idempotent.
   void shutdown(std::chrono::milliseconds grace);
 
   const fs::path& address() const { return address_; }
 
  private:
-  GrpcServer(fs::path address, std::unique_ptr<grpc::Server> server);
+  GrpcServer(fs::path address, SocketFile socket, std::unique_ptr<grpc::Server> server);
 
   fs::path address_;
+  SocketFile socket_;
   std::unique_ptr<grpc::Server> server_;
   bool stopped_ = false;
 };

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -49,14 +50,17 @@ Status ensureDirectory(const fs::path& dir) {
 
 constexpr std::string_view kStagingSuffix = ".sock.new";
 
-/// True for a name stagingSocketPath makes: ".<pid>.sock.new".
+/// True for a name stagingSocketPath makes: ".<pid>-<8 hex>.sock.new".
 bool isStagingName(const std::string& name) {
   if (name.size() <= 1 + kStagingSuffix.size() || name.front() != '.' ||
       name.compare(name.size() - kStagingSuffix.size(), kStagingSuffix.size(), kStagingSuffix) != 0) {
     return false;
   }
-  const std::string pid = name.substr(1, name.size() - 1 - kStagingSuffix.size());
-  return pid.find_first_not_of("0123456789") == std::string::npos;
+  const std::string middle = name.substr(1, name.size() - 1 - kStagingSuffix.size());
+  const size_t dash = middle.find('-');
+  return dash != std::string::npos && dash > 0 &&
+         middle.find_first_not_of("0123456789") == dash && middle.size() == dash + 9 &&
+         middle.find_first_not_of("0123456789abcdef", dash + 1) == std::string::npos;
 }
 
 /// Removes staging sockets that a daemon killed between bind(2) and rename(2) left in
@@ -90,21 +94,55 @@ bool socketIsServed(const fs::path& address) {
 }
 
 fs::path stagingSocketPath(const fs::path& address) {
-  fs::path staging =
-      address.parent_path() / ("." + std::to_string(::getpid()) + std::string(kStagingSuffix));
+  // The random part keeps names apart across pid namespaces sharing the directory and
+  // makes them unguessable for others who can write there.
+  std::random_device random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof(suffix), "-%08x", static_cast<unsigned>(random()));
+  fs::path staging = address.parent_path() / ("." + std::to_string(::getpid()) + suffix +
+                                              std::string(kStagingSuffix));
   return staging.string().size() < kMaxSunPath ? staging : address;
 }
 
-Status publishSocket(const fs::path& staging, const fs::path& address) {
-  if (staging == address) {
-    return Status::ok();
-  }
-  if (::rename(staging.c_str(), address.c_str()) != 0) {
+Result<SocketFile> publishSocket(const fs::path& staging, const fs::path& address) {
+  struct stat st {};
+  if (::lstat(staging.c_str(), &st) != 0) {
     const int err = errno;
     ::unlink(staging.c_str());
+    return errnoStatus(err, "publishing socket " + address.string());
+  }
+  if (staging == address) {
+    return SocketFile{st.st_dev, st.st_ino};
+  }
+  // link(2), unlike rename(2), never replaces: a daemon that lost a start race fails
+  // here instead of taking over the address.
+  const int rc = ::link(staging.c_str(), address.c_str());
+  const int err = errno;
+  ::unlink(staging.c_str());
+  if (rc != 0) {
+    if (err == EEXIST) {
+      return alreadyExists("publishing socket " + address.string() +
+                           ": another process created it meanwhile (is nix-snapshotter already "
+                           "running?)");
+    }
     return errnoStatus(err, "publishing socket " + staging.string() + " as " + address.string());
   }
-  return Status::ok();
+  return SocketFile{st.st_dev, st.st_ino};
+}
+
+void removeSocket(const fs::path& address, const SocketFile& ours) {
+  struct stat st {};
+  if (::lstat(address.c_str(), &st) != 0) {
+    return;
+  }
+  if (st.st_dev != ours.dev || st.st_ino != ours.ino) {
+    NIXSNAP_LOG(Warn, "socket replaced by another process; left in place",
+                {{"path", address.string()}});
+    return;
+  }
+  if (::unlink(address.c_str()) != 0 && errno != ENOENT) {
+    NIXSNAP_LOG(Warn, "cannot remove socket", {{"path", address.string()}});
+  }
 }
 
 Status prepareSocketPath(const fs::path& address) {

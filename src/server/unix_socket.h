@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include "common/fs.h"
 #include "common/status.h"
 
@@ -18,18 +20,32 @@ Status prepareSocketPath(const fs::path& address);
 /// True when something accepts connections on the unix socket at `address`.
 bool socketIsServed(const fs::path& address);
 
-/// Where a server binds before publishSocket moves its socket to `address`: a hidden,
-/// per-process name in the same directory (rename needs one filesystem), or `address`
-/// itself when that name would not fit in sockaddr_un.sun_path.
+/// Where a server binds before publishSocket moves its socket to `address`: a hidden
+/// name `.<pid>-<8 random hex>.sock.new` in the same directory, or `address` itself when
+/// that name would not fit in sockaddr_un.sun_path.
 /// @param address absolute socket path that passed prepareSocketPath.
 fs::path stagingSocketPath(const fs::path& address);
 
-/// Moves the listening socket bound at `staging` to `address` with rename(2), so the
-/// name appears already accepting connections. Between bind(2) and listen(2) a socket
-/// file exists that refuses connections (ECONNREFUSED); a client polling for the file,
-/// as containerd does for a proxy plugin, would take that as a failed dial and back off
-/// for seconds. No-op when `staging == address`.
-/// @return Ok; the errno class of rename otherwise (`staging` is then removed).
-Status publishSocket(const fs::path& staging, const fs::path& address);
+/// Identity of a socket file this process published.
+struct SocketFile {
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+/// Gives the listening socket bound at `staging` the name `address` (link(2), then
+/// unlink of `staging`), so the name appears already accepting connections. Between
+/// bind(2) and listen(2) a socket file exists that refuses connections (ECONNREFUSED); a
+/// client polling for the file, as containerd does for a proxy plugin, would take that
+/// as a failed dial and back off for seconds. Only checks identity when
+/// `staging == address`.
+/// @return the socket's identity, for removeSocket; AlreadyExists when `address` was
+///         created by someone else since prepareSocketPath (never replaced); the errno
+///         class otherwise. `staging` is removed in every case.
+Result<SocketFile> publishSocket(const fs::path& staging, const fs::path& address);
+
+/// Unlinks `address` if it is still the socket `ours` (a daemon that lost a start race,
+/// or was replaced, must not delete the socket of the one serving). Call it while the
+/// socket is still open: the inode number of a closed one may be reused.
+void removeSocket(const fs::path& address, const SocketFile& ours);
 
 }  // namespace nixsnap::server

@@ -102,53 +102,86 @@ TEST(UnixSocketTest, ParentThatIsAFileFails) {
   EXPECT_FALSE(st.isOk());
 }
 
-TEST(UnixSocketTest, StagingNameIsHiddenInTheSameDirectory) {
+TEST(UnixSocketTest, StagingNameIsHiddenInTheSameDirectoryAndUnpredictable) {
   const fs::path sock = "/run/nix-snapshotter/nix-snapshotter.sock";
   const fs::path staging = stagingSocketPath(sock);
   EXPECT_EQ(staging.parent_path(), sock.parent_path());
-  EXPECT_NE(staging, sock);
-  EXPECT_EQ(staging.filename().string().front(), '.');
-  EXPECT_THAT(staging.filename().string(), HasSubstr(std::to_string(::getpid())));
+  EXPECT_THAT(staging.filename().string(),
+              ::testing::MatchesRegex("\\." + std::to_string(::getpid()) +
+                                      "-[0-9a-f]{8}\\.sock\\.new"));
+  EXPECT_NE(stagingSocketPath(sock), staging);  // 1 in 2^32 to collide
 }
 
 TEST(UnixSocketTest, StagingFallsBackToTheAddressWhenTheNameWouldNotFit) {
-  // 98 bytes fit in sun_path (108 with the NUL); "/.<pid>.sock.new" beside it does not.
+  // 98 bytes fit in sun_path (108 with the NUL); "/.<pid>-<hex>.sock.new" beside it does not.
   const fs::path sock = "/" + std::string(95, 'x') + "/s";
   EXPECT_EQ(stagingSocketPath(sock), sock);
-  EXPECT_TRUE(publishSocket(sock, sock).isOk());
 }
 
-TEST(UnixSocketTest, PublishMovesTheListeningSocketToTheAddress) {
+TEST(UnixSocketTest, PublishLinksTheListeningSocketAtTheAddress) {
   auto dir = shortTempDir();
   const fs::path sock = dir.path() / "ns.sock";
   const fs::path staging = stagingSocketPath(sock);
   UniqueFd live = bindSocket(staging, /*listen_too=*/true);
-  ASSERT_TRUE(publishSocket(staging, sock).isOk());
+  auto published = publishSocket(staging, sock);
+  ASSERT_TRUE(published.isOk()) << published.status().toString();
   EXPECT_TRUE(socketIsServed(sock));
   EXPECT_FALSE(fs::exists(fs::symlink_status(staging)));
+  removeSocket(sock, *published);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(sock)));
+}
+
+TEST(UnixSocketTest, PublishNeverReplacesASocketSomeoneElseCreated) {
+  auto dir = shortTempDir();
+  const fs::path sock = dir.path() / "ns.sock";
+  UniqueFd winner = bindSocket(sock, /*listen_too=*/true);
+  const fs::path staging = stagingSocketPath(sock);
+  UniqueFd loser = bindSocket(staging, /*listen_too=*/true);
+  auto published = publishSocket(staging, sock);
+  EXPECT_EQ(published.status().code(), ErrorCode::AlreadyExists);
+  EXPECT_THAT(published.status().message(), HasSubstr(sock.string()));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(staging)));
+  EXPECT_TRUE(socketIsServed(sock));  // still the winner's
+}
+
+TEST(UnixSocketTest, RemoveSocketLeavesASocketThatIsNoLongerOurs) {
+  auto dir = shortTempDir();
+  const fs::path sock = dir.path() / "ns.sock";
+  const fs::path staging = stagingSocketPath(sock);
+  UniqueFd fd = bindSocket(staging, /*listen_too=*/true);  // open, as a serving daemon's
+  auto ours = publishSocket(staging, sock);
+  ASSERT_TRUE(ours.isOk());
+  ASSERT_EQ(::unlink(sock.c_str()), 0);
+  UniqueFd theirs = bindSocket(sock, /*listen_too=*/true);  // someone else's now
+  removeSocket(sock, *ours);
+  EXPECT_TRUE(socketIsServed(sock));
 }
 
 TEST(UnixSocketTest, FailedPublishRemovesTheStagingSocket) {
   auto dir = shortTempDir();
   const fs::path staging = stagingSocketPath(dir.path() / "ns.sock");
   UniqueFd live = bindSocket(staging, /*listen_too=*/true);
-  Status st = publishSocket(staging, dir.path() / "missing" / "ns.sock");
-  EXPECT_EQ(st.code(), ErrorCode::NotFound);
-  EXPECT_THAT(st.message(), HasSubstr(staging.string()));
+  auto st = publishSocket(staging, dir.path() / "missing" / "ns.sock");
+  EXPECT_EQ(st.status().code(), ErrorCode::NotFound);
+  EXPECT_THAT(st.status().message(), HasSubstr(staging.string()));
   EXPECT_FALSE(fs::exists(fs::symlink_status(staging)));
 }
 
 TEST(UnixSocketTest, StaleStagingSocketsAreRemovedOthersKept) {
   auto dir = shortTempDir();
-  { UniqueFd dead = bindSocket(dir.path() / ".12345.sock.new", /*listen_too=*/false); }
-  UniqueFd live = bindSocket(dir.path() / ".23456.sock.new", /*listen_too=*/true);
-  testing::writeFile(dir.path() / ".34567.sock.new", "a file, not a socket");
-  { UniqueFd other = bindSocket(dir.path() / ".x.sock.new", /*listen_too=*/false); }
+  const std::string dead_name = ".12345-0000abcd.sock.new";
+  const std::string live_name = ".23456-0000abcd.sock.new";
+  const std::string file_name = ".34567-0000abcd.sock.new";
+  const std::string other_name = ".x-0000abcd.sock.new";
+  { UniqueFd dead = bindSocket(dir.path() / dead_name, /*listen_too=*/false); }
+  UniqueFd live = bindSocket(dir.path() / live_name, /*listen_too=*/true);
+  testing::writeFile(dir.path() / file_name, "a file, not a socket");
+  { UniqueFd other = bindSocket(dir.path() / other_name, /*listen_too=*/false); }
   ASSERT_TRUE(prepareSocketPath(dir.path() / "ns.sock").isOk());
-  EXPECT_FALSE(fs::exists(fs::symlink_status(dir.path() / ".12345.sock.new")));
-  EXPECT_TRUE(fs::exists(fs::symlink_status(dir.path() / ".23456.sock.new")));
-  EXPECT_TRUE(fs::exists(dir.path() / ".34567.sock.new"));
-  EXPECT_TRUE(fs::exists(fs::symlink_status(dir.path() / ".x.sock.new")));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dir.path() / dead_name)));
+  EXPECT_TRUE(fs::exists(fs::symlink_status(dir.path() / live_name)));
+  EXPECT_TRUE(fs::exists(dir.path() / file_name));
+  EXPECT_TRUE(fs::exists(fs::symlink_status(dir.path() / other_name)));
 }
 
 }  // namespace
