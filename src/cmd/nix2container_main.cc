@@ -24,7 +24,7 @@ std::string envOr(const char* name, const char* fallback) {
 }
 
 int fail(const Status& st) {
-  std::cerr << "nix2container: " << st.toString() << "\n";
+  std::cerr << "nix2container: " << log::escapeControls(st.toString()) << "\n";
   return 1;
 }
 
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   log::Level lvl{};
   if (!log::parseLevel(level, lvl)) {
-    std::cerr << "nix2container: invalid --log-level \"" << level << "\"\n";
+    std::cerr << "nix2container: invalid --log-level \"" << log::escapeControls(level) << "\"\n";
     return 2;
   }
   log::setLevel(lvl);

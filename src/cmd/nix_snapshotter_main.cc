@@ -17,7 +17,7 @@ namespace {
 using nixsnap::config::Config;
 
 int fail(const nixsnap::Status& st) {
-  std::cerr << "nix-snapshotter: " << st.message() << "\n";
+  std::cerr << "nix-snapshotter: " << nixsnap::log::escapeControls(st.message()) << "\n";
   return 1;
 }
 

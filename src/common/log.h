@@ -29,6 +29,11 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
 /// and marked with their full size.
 inline constexpr size_t kMaxFieldBytes = 1024;
 
+/// `text` with every control character (C0, DEL, and UTF-8-encoded C1) written as
+/// \xNN or \u00NN, for messages that may carry what a server or file said (a terminal
+/// would otherwise obey escape sequences in them). Other bytes are kept.
+std::string escapeControls(std::string_view text);
+
 /// " k=v k=v": a value is quoted when empty or holding a space, quote, '=', backslash or
 /// any control byte; inside quotes '"' and '\' are backslash-escaped, \n \t \r spelled
 /// so, other control bytes and DEL as \xHH, so one log record is always one line whatever

@@ -130,6 +130,7 @@ class PosixProcessRunner final : public ProcessRunner {
     }
     auto deadline = std::chrono::steady_clock::now() + options.timeout;
     bool timed_out = false;
+    bool too_much = false;
     char buf[65536];
     while (out.valid() || err.valid() || in.valid()) {
       pollfd fds[3];
@@ -164,6 +165,11 @@ class PosixProcessRunner final : public ProcessRunner {
       };
       drain(idx_out, out, result.stdout_data);
       drain(idx_err, err, result.stderr_data);
+      if (options.max_output_bytes > 0 &&
+          result.stdout_data.size() + result.stderr_data.size() > options.max_output_bytes) {
+        too_much = true;
+        break;
+      }
       if (idx_in >= 0 && fds[idx_in].revents != 0) {
         ssize_t w = ::write(in.get(), options.stdin_data.data() + written,
                             options.stdin_data.size() - written);
@@ -172,13 +178,17 @@ class PosixProcessRunner final : public ProcessRunner {
         if (written == options.stdin_data.size()) in.reset();
       }
     }
-    if (timed_out) {
+    if (timed_out || too_much) {
       ::kill(-pid, SIGKILL);
     }
     int wstatus = 0;
     reap(pid, &wstatus);
     if (timed_out) {
       return Status(ErrorCode::DeadlineExceeded, "running " + name + ": timed out");
+    }
+    if (too_much) {
+      return internalError("running " + name + ": killed after writing more than " +
+                           std::to_string(options.max_output_bytes) + " bytes");
     }
     if (WIFEXITED(wstatus)) {
       result.exit_code = WEXITSTATUS(wstatus);

@@ -22,6 +22,7 @@ struct ProcessOptions {
   std::string stdin_data;                  ///< written to the child's stdin, then closed
   std::map<std::string, std::string> env;  ///< added to (or replacing in) the environment
   std::chrono::milliseconds timeout{0};    ///< 0 = none; on expiry the child is killed
+  size_t max_output_bytes = 0;  ///< 0 = none; past it (stdout + stderr) the child is killed
 };
 
 /// Runs external programs (nix-store, external builders). The seam that lets unit tests
@@ -34,7 +35,8 @@ class ProcessRunner {
   /// @param argv non-empty program and arguments.
   /// @return the result for any exit status (callers judge exit_code); Unavailable when
   ///         the program cannot be started (not found, not executable);
-  ///         DeadlineExceeded on timeout; Internal for pipe/fork failures.
+  ///         DeadlineExceeded on timeout; Internal for pipe/fork failures and for output
+  ///         over max_output_bytes.
   /// Thread-safe.
   virtual Result<ProcessResult> run(const std::vector<std::string>& argv,
                                     const ProcessOptions& options = {}) = 0;

@@ -1,11 +1,14 @@
 #include "registry/credentials.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "oci/archive_reader.h"
+#include "common/unique_fd.h"
 
 namespace nixsnap::registry {
 namespace {
@@ -24,24 +27,63 @@ std::string hostOfKey(std::string key) {
   return key.substr(0, key.find('/'));
 }
 
+/// Standard base64 with padding (RFC 4648 §4); nullopt for anything else.
 std::optional<std::string> decodeBase64(const std::string& in) {
   if (in.empty() || in.size() % 4 != 0) {
+    return std::nullopt;
+  }
+  // '=' only as the last one or two characters: EVP_DecodeBlock accepts it elsewhere.
+  const size_t first_pad = in.find('=');
+  const size_t pad = first_pad == std::string::npos ? 0 : in.size() - first_pad;
+  if (pad > 2 || (pad > 0 && in.find_first_not_of('=', first_pad) != std::string::npos)) {
     return std::nullopt;
   }
   std::string out(in.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(in.data()),
                                 static_cast<int>(in.size()));
-  if (n < 0) {
+  if (n < 0 || static_cast<size_t>(n) != out.size()) {
     return std::nullopt;
   }
-  // EVP_DecodeBlock counts the bytes the '=' padding stands for.
-  size_t len = static_cast<size_t>(n);
-  for (size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) {
-    --len;
-  }
-  out.resize(len);
+  out.resize(out.size() - pad);  // EVP_DecodeBlock counts the bytes '=' stands for
   return out;
+}
+
+/// The auth file's text. Unlike archive members it may be a symlink (Kubernetes secret
+/// volumes, home-manager), but it must be a regular file: not a FIFO that blocks, a
+/// device or a directory.
+Result<std::string> readAuthFile(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) {
+    return errnoStatus(errno, "opening " + path.string());
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return errnoStatus(errno, "reading " + path.string());
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return invalidArgument(path.string() + " is not a regular file");
+  }
+  if (st.st_size > kMaxAuthFileBytes) {
+    return invalidArgument(path.string() + " is larger than 1 MiB");
+  }
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t got = ::read(fd.get(), text.data() + done, text.size() - done);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got < 0) {
+      return errnoStatus(errno, "reading " + path.string());
+    }
+    if (got == 0) {
+      break;
+    }
+    done += static_cast<size_t>(got);
+  }
+  text.resize(done);
+  return text;
 }
 
 bool validHelperName(const std::string& name) {
@@ -90,6 +132,7 @@ class AuthFileSource : public CredentialSource {
     ProcessOptions options;
     options.stdin_data = host;
     options.timeout = std::chrono::seconds(60);
+    options.max_output_bytes = 1 << 20;
     auto run = runner_->run({program, "get"}, options);
     if (!run.isOk()) {
       return run.status().wrap("getting credentials for " + host + " from " + program);
@@ -189,7 +232,7 @@ Result<CredentialSourcePtr> loadAuthFile(const AuthFile& file, ProcessRunnerPtr 
   if (!fs::exists(file.path)) {
     return notFound(name + ": no such file");
   }
-  auto text = oci::readSmallFile(file.path, kMaxAuthFileBytes);
+  auto text = readAuthFile(file.path);
   if (!text.isOk()) {
     return text.status().wrap("reading " + name);
   }

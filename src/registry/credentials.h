@@ -40,7 +40,8 @@ struct AuthFile {
 AuthFile chooseAuthFile(const std::string& flag,
                         const std::function<const char*(const char*)>& getenv);
 
-/// Reads a docker config.json / containers auth.json (at most 1 MiB):
+/// Reads a docker config.json / containers auth.json (a regular file, symlinks followed,
+/// at most 1 MiB):
 ///  - `auths`: {KEY: {"auth": base64("user:password")} or {"username", "password"}, with
 ///    an optional "identitytoken"}; KEY is a host[:port], optionally with a scheme and a
 ///    path ("https://host/v1/"), which are ignored;

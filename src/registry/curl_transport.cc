@@ -50,10 +50,18 @@ size_t collectHeader(char* buf, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+struct BodySink {
+  std::string* body;
+  bool overflow = false;
+};
+
 size_t collectBody(char* buf, size_t size, size_t n, void* user) {
-  auto* response = static_cast<HttpResponse*>(user);
-  const size_t room = HttpResponse::kMaxBodyBytes - response->body.size();
-  response->body.append(buf, std::min(room, size * n));
+  auto* sink = static_cast<BodySink*>(user);
+  if (size * n > HttpResponse::kMaxBodyBytes - sink->body->size()) {
+    sink->overflow = true;
+    return 0;  // curl aborts with CURLE_WRITE_ERROR instead of reading on
+  }
+  sink->body->append(buf, size * n);
   return size * n;
 }
 
@@ -75,12 +83,16 @@ class CurlTransport : public HttpTransport {
     curl_easy_setopt(c.get(), CURLOPT_HEADERFUNCTION, collectHeader);
     curl_easy_setopt(c.get(), CURLOPT_HEADERDATA, &response);
     curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, collectBody);
-    curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &response);
+    BodySink sink{&response.body};
+    curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c.get(), CURLOPT_CONNECTTIMEOUT, 30L);
-    // A server that stops answering (or never answers) fails the request instead of
-    // hanging it: under 1 byte/s for 60 s aborts, however large the body.
-    curl_easy_setopt(c.get(), CURLOPT_LOW_SPEED_LIMIT, 1L);
+    // A server that stops answering, or drips, fails the request instead of hanging it:
+    // under 1 KiB/s for 60 s aborts; a request without a blob to upload gets 120 s in all.
+    curl_easy_setopt(c.get(), CURLOPT_LOW_SPEED_LIMIT, 1024L);
     curl_easy_setopt(c.get(), CURLOPT_LOW_SPEED_TIME, 60L);
+    if (request.body_file.empty()) {
+      curl_easy_setopt(c.get(), CURLOPT_TIMEOUT, 120L);
+    }
     // Only HTTP(S), whatever URL a registry answer led to; redirects are not followed.
     curl_easy_setopt(c.get(), CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c.get(), CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -110,6 +122,10 @@ class CurlTransport : public HttpTransport {
       curl_easy_setopt(c.get(), CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
     const CURLcode rc = curl_easy_perform(c.get());
+    if (sink.overflow) {
+      return unavailable(request.method + " " + request.url + ": answer larger than " +
+                         std::to_string(HttpResponse::kMaxBodyBytes) + " bytes");
+    }
     if (rc != CURLE_OK) {
       return unavailable(request.method + " " + request.url + ": " + curl_easy_strerror(rc));
     }

@@ -21,14 +21,14 @@ struct HttpRequest {
   fs::path body_file;                ///< streamed as the body when not empty
 };
 
-/// What came back. Registry answers are untrusted: the body is capped (kMaxBodyBytes) and
-/// header values are kept as sent, trimmed.
+/// What came back. Registry answers are untrusted: a body over kMaxBodyBytes fails the
+/// request, and header values are kept as sent, trimmed.
 struct HttpResponse {
   static constexpr size_t kMaxBodyBytes = 1 << 20;
 
   long status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  ///< lower-case name, value
-  std::string body;  ///< the first kMaxBodyBytes bytes
+  std::string body;  ///< at most kMaxBodyBytes
 
   /// Every value of header `lower_name`, in the order received.
   std::vector<std::string> values(std::string_view lower_name) const {
@@ -51,14 +51,37 @@ struct HttpResponse {
   }
 };
 
+/// True when `s` holds a control character or a space: a URL a server hands us (upload
+/// Location, token realm) with one is refused, not followed.
+inline bool hasControlOrSpace(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c == 0x7f) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// True when the authority of `url` ("scheme://authority/...") holds user information
+/// ("user@host"): curl would turn it into credentials of its own for that host.
+inline bool urlHasUserInfo(std::string_view url) {
+  const size_t start = url.find("://");
+  if (start == std::string_view::npos) {
+    return false;
+  }
+  const std::string_view rest = url.substr(start + 3);
+  return rest.substr(0, rest.find_first_of("/?#")).find('@') != std::string_view::npos;
+}
+
 /// Sends HTTP requests: the seam between the registry protocol and the network.
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
   /// Performs `request` without following redirects.
-  /// @return the response for any HTTP status; Unavailable when no response arrived
-  ///         (connection, TLS, timeout, or a stall under 1 byte/s for 60 s); the errno
-  ///         class when body_file cannot be opened.
+  /// @return the response for any HTTP status; Unavailable when no whole response
+  ///         arrived (connection, TLS, a body over kMaxBodyBytes, under 1 KiB/s for 60 s,
+  ///         or 120 s in all for a request without body_file); the errno class when
+  ///         body_file cannot be opened.
   virtual Result<HttpResponse> perform(const HttpRequest& request) = 0;
 };
 using HttpTransportPtr = std::shared_ptr<HttpTransport>;

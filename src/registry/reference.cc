@@ -1,5 +1,6 @@
 #include "oci/reference.h"
 #include "registry/client.h"
+#include "registry/http_transport.h"
 
 namespace nixsnap::registry {
 
@@ -34,8 +35,11 @@ Result<std::string> resolveUploadLocation(const std::string& scheme, const std::
   auto refuse = [&](const std::string& why) -> Result<std::string> {
     return internalError("registry upload Location \"" + location.substr(0, 512) + "\" " + why);
   };
-  if (location.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
-    return refuse("contains a control character");
+  if (hasControlOrSpace(location)) {
+    return refuse("contains a control character or space");
+  }
+  if (urlHasUserInfo(location)) {
+    return refuse("carries user information");
   }
   if (!location.empty() && location.front() == '/' && location.rfind("//", 0) != 0) {
     return scheme + host + location;

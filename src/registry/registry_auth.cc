@@ -158,9 +158,9 @@ Status RegistryAuth::fetchToken(const AuthChallenge& challenge) {
     return invalidArgument("registry " + host_ + ": token realm \"" + realm.substr(0, 200) +
                            "\" would send credentials over http for an https registry");
   }
-  if (realm.find_first_of(std::string("\r\n\0 ", 4)) != std::string::npos) {
-    return invalidArgument("registry " + host_ + ": token realm contains a space or control "
-                           "character");
+  if (hasControlOrSpace(realm) || urlHasUserInfo(realm)) {
+    return invalidArgument("registry " + host_ + ": token realm contains a space, a control "
+                           "character or user information");
   }
   const std::string scope = "repository:" + repository_ + ":pull,push";
   std::string service;

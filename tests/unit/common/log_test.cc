@@ -33,5 +33,14 @@ TEST(LogTest, HugeValuesAreCutAndSayTheirSize) {
   EXPECT_THAT(out, HasSubstr("...(100000 bytes)\""));
 }
 
+TEST(LogTest, EscapeControlsDisarmsTerminalEscapesKeepsText) {
+  using std::string_literals::operator""s;
+  EXPECT_EQ(log::escapeControls("realm \x1b]0;pwned\x07 x\n\0y"s),
+            "realm \\x1b]0;pwned\\x07 x\\x0a\\x00y");
+  EXPECT_EQ(log::escapeControls("csi \xc2\x9b" "2K"), "csi \\u009b2K");  // C1 CSI in UTF-8
+  EXPECT_EQ(log::escapeControls("caf\xc3\xa9 \xc2\xa0ok"), "caf\xc3\xa9 \xc2\xa0ok");
+  EXPECT_EQ(log::escapeControls("trailing \xc2"), "trailing \xc2");
+}
+
 }  // namespace
 }  // namespace nixsnap::testing

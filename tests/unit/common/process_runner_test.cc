@@ -3,6 +3,7 @@
 #include <csignal>
 #include <thread>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/temp_dir.h"
@@ -42,6 +43,21 @@ TEST(PosixProcessRunnerTest, TimeoutKillsChild) {
   auto r = makePosixProcessRunner()->run({"sleep", "5"}, o);
   ASSERT_FALSE(r.isOk());
   EXPECT_EQ(r.status().code(), ErrorCode::DeadlineExceeded);
+}
+
+TEST(PosixProcessRunnerTest, OutputOverTheCapKillsChild) {
+  ProcessOptions o;
+  o.max_output_bytes = 1 << 20;
+  o.timeout = std::chrono::seconds(60);
+  // Without the cap this would end in DeadlineExceeded after 60 s.
+  auto r = makePosixProcessRunner()->run({"sh", "-c", "yes 'flood' >&2; sleep 60"}, o);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::Internal);
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("more than 1048576 bytes"));
+  // Under the cap: unchanged.
+  auto small = makePosixProcessRunner()->run({"sh", "-c", "echo fine"}, o);
+  ASSERT_TRUE(small.isOk());
+  EXPECT_EQ(small->stdout_data, "fine\n");
 }
 
 TEST(PosixProcessRunnerTest, TerminateRunningProcessesStopsTheWholeProcessGroup) {

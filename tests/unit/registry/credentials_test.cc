@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <map>
 
 #include "mocks/common_mocks.h"
@@ -12,6 +14,7 @@ namespace nixsnap::registry {
 namespace {
 
 using ::testing::_;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
@@ -98,6 +101,10 @@ TEST_F(CredentialsTest, MalformedFilesAreRefusedWithoutEchoingSecrets) {
            std::string("[1, 2]"),
            std::string(R"({"auths": {"h": {"auth": "bm9jb2xvbg=="}}})"),  // "nocolon"
            std::string(R"({"auths": {"h": {"auth": "%%%%"}}})"),
+           std::string(R"({"auths": {"h": {"auth": "===="}}})"),
+           std::string(R"({"auths": {"h": {"auth": "========"}}})"),
+           std::string(R"({"auths": {"h": {"auth": "dTo=cA=="}}})"),  // '=' inside
+           std::string(R"({"auths": {"h": {"auth": "dTpw="}}})"),  // length not 4k
            std::string(R"({"auths": {"h": "string"}})"),
            std::string(R"({"credHelpers": {"h": "../../bin/sh"}})"),
            std::string(R"({"credsStore": "-rf"})"),
@@ -112,12 +119,30 @@ TEST_F(CredentialsTest, MalformedFilesAreRefusedWithoutEchoingSecrets) {
   EXPECT_FALSE(big.isOk());
 }
 
+TEST_F(CredentialsTest, SymlinkedFileIsFollowedSpecialFilesAreRefused) {
+  testing::writeFile(dir_.path() / "real.json", R"({"auths": {"h:1": {"auth": "dTpw"}}})");
+  fs::create_symlink(dir_.path() / "real.json", dir_.path() / "link.json");
+  auto linked = loadAuthFile({dir_.path() / "link.json", true}, runner_);
+  ASSERT_TRUE(linked.isOk()) << linked.status().toString();
+  EXPECT_TRUE(lookup(**linked, "h:1").has_value());
+  // Also as a default file (home-manager links ~/.docker/config.json into the store).
+  EXPECT_TRUE(loadAuthFile({dir_.path() / "link.json", false}, runner_).isOk());
+
+  ASSERT_EQ(::mkfifo((dir_.path() / "fifo").c_str(), 0600), 0);  // must not block
+  for (const fs::path& special : {dir_.path() / "fifo", fs::path("/dev/zero"), dir_.path()}) {
+    auto source = loadAuthFile({special, true}, runner_);
+    EXPECT_EQ(source.status().code(), ErrorCode::InvalidArgument) << special;
+    EXPECT_THAT(source.status().message(), HasSubstr("not a regular file")) << special;
+  }
+}
+
 TEST_F(CredentialsTest, CredentialHelperGetsTheHostOnStdin) {
   auto source = load(R"({"credHelpers": {"127.0.0.1:5000": "pass"}, "credsStore": "desktop",
                         "auths": {"127.0.0.1:5000": {"auth": "dTpw"}}})");
   ASSERT_TRUE(source.isOk()) << source.status().toString();
   EXPECT_CALL(*runner_, run(ElementsAre("docker-credential-pass", "get"),
-                            Field(&ProcessOptions::stdin_data, "127.0.0.1:5000")))
+                            AllOf(Field(&ProcessOptions::stdin_data, "127.0.0.1:5000"),
+                                  Field(&ProcessOptions::max_output_bytes, 1u << 20))))
       .WillOnce(Return(ProcessResult{0, R"({"ServerURL":"x","Username":"bot","Secret":"s"})", ""}));
   auto c = lookup(**source, "127.0.0.1:5000");
   ASSERT_TRUE(c.has_value());

@@ -1,3 +1,4 @@
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "registry/client.h"
@@ -57,6 +58,14 @@ TEST(UploadLocationTest, OtherSchemesAndDowngradesAreRefused) {
   ASSERT_FALSE(down.isOk());
   EXPECT_NE(down.status().message().find("downgrade"), std::string::npos);
   EXPECT_FALSE(resolveUploadLocation("http://", "h", std::string("/v2/u\r\nX: y")).isOk());
+  EXPECT_FALSE(resolveUploadLocation("http://", "h", "/v2/u\x1b]0;title\x07").isOk());
+  EXPECT_FALSE(resolveUploadLocation("http://", "h", "/v2/u x").isOk());
+  // User information would become curl's own Basic credentials for that host.
+  auto userinfo = resolveUploadLocation("http://", "h", "http://h:5000@other:1/x");
+  EXPECT_EQ(userinfo.status().code(), ErrorCode::Internal);
+  EXPECT_THAT(userinfo.status().message(), ::testing::HasSubstr("user information"));
+  // An '@' after the authority is only part of the path.
+  EXPECT_TRUE(resolveUploadLocation("http://", "h", "http://h/v2/u?by=a@b").isOk());
 }
 
 }  // namespace

@@ -132,7 +132,8 @@ TEST_F(RegistryAuthTest, RefusedTokenIsPermissionDeniedWithoutTheSecret) {
 TEST_F(RegistryAuthTest, RealmMustBeHttpAndNeverDowngradeFromHttps) {
   configured(Credentials{"bot", "pw", false});
   for (const char* realm : {"file:///etc/passwd", "ftp://a/b", "/token", "http://auth/token",
-                            "https://a/t x", ""}) {
+                            "https://a/t x", "", "https://a/t\x1b[2K",
+                            "https://reg.example.org@evil.example.net/t"}) {
     auto a = auth();
     Status st = a.answer(challenge(std::string("Bearer realm=\"") + realm + "\""));
     EXPECT_EQ(st.code(), ErrorCode::InvalidArgument) << realm;
