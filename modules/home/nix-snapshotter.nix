@@ -34,6 +34,8 @@ let
       setRoot = !(cfg.settings ? root);
     };
 
+  rootlessDefaults = import ../../nix/rootless-defaults.nix { inherit lib cfg scripts; };
+
   preloadScript = import ../../nix/preload-script.nix {
     inherit lib;
     inherit (pkgs) writeShellScript;
@@ -72,22 +74,7 @@ in
     }];
 
     services.nix-snapshotter = {
-      settings = {
-        # Paths inside rootlesskit's mount namespace (see nix/rootless.nix).
-        address = lib.mkDefault "/run/nix-snapshotter/nix-snapshotter.sock";
-        fuse_overlayfs = lib.mkDefault true;
-        image_service = {
-          enable = lib.mkDefault true;
-          containerd_address = lib.mkDefault "/run/containerd/containerd.sock";
-        };
-      };
-      containerdSettings = {
-        version = lib.mkDefault 2;
-      } // import ../../nix/containerd-settings.nix {
-        inherit (cfg.settings) address;
-        setSnapshotter = cfg.setContainerdSnapshotter;
-      };
-      imageServiceEndpoint = "unix://$XDG_RUNTIME_DIR/nix-snapshotter/nix-snapshotter.sock";
+      inherit (rootlessDefaults) settings containerdSettings imageServiceEndpoint;
     };
 
     home.packages = [ cfg.package cfg.containerdPackage ];
@@ -95,15 +82,7 @@ in
 
     systemd.user.services.containerd = {
       Unit.Description = "containerd (rootless, for nix-snapshotter)";
-      Service = {
-        Type = "simple";
-        ExecStart = "${scripts.containerd}";
-        Restart = "always";
-        RestartSec = "2s";
-        Delegate = "yes";
-        KillMode = "mixed";
-        LimitNOFILE = 1048576;
-      };
+      Service = rootlessDefaults.containerdService;
       Install.WantedBy = [ "default.target" ];
     };
 

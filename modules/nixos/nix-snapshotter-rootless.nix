@@ -35,6 +35,8 @@ let
       setRoot = !(cfg.settings ? root);
     };
 
+  rootlessDefaults = import ../../nix/rootless-defaults.nix { inherit lib cfg scripts; };
+
   preloadScript = import ../../nix/preload-script.nix {
     inherit lib;
     inherit (pkgs) writeShellScript;
@@ -66,23 +68,7 @@ in
     }];
 
     services.nix-snapshotter.rootless = {
-      settings = {
-        # Paths inside rootlesskit's mount namespace (see nix/rootless.nix).
-        address = lib.mkDefault "/run/nix-snapshotter/nix-snapshotter.sock";
-        fuse_overlayfs = lib.mkDefault true;
-        image_service = {
-          enable = lib.mkDefault true;
-          containerd_address = lib.mkDefault "/run/containerd/containerd.sock";
-        };
-      };
-      containerdSettings = {
-        version = lib.mkDefault 2;
-      } // import ../../nix/containerd-settings.nix {
-        inherit (cfg.settings) address;
-        setSnapshotter = cfg.setContainerdSnapshotter;
-      };
-      # Expanded by the user's shell.
-      imageServiceEndpoint = "unix://$XDG_RUNTIME_DIR/nix-snapshotter/nix-snapshotter.sock";
+      inherit (rootlessDefaults) settings containerdSettings imageServiceEndpoint;
     };
 
     # rootlesskit uses the setuid newuidmap/newgidmap NixOS provides; subordinate ids
@@ -92,15 +78,7 @@ in
     systemd.user.services.containerd = {
       description = "containerd (rootless, for nix-snapshotter)";
       wantedBy = [ "default.target" ];
-      serviceConfig = {
-        Type = "simple";
-        ExecStart = "${scripts.containerd}";
-        Restart = "always";
-        RestartSec = "2s";
-        Delegate = "yes";
-        KillMode = "mixed";
-        LimitNOFILE = 1048576;
-      };
+      serviceConfig = rootlessDefaults.containerdService;
     };
 
     systemd.user.services.nix-snapshotter = {
