@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "nix/gc_roots.h"
 #include "nix/store_path.h"
 
 namespace nixsnap::snapshotter {
@@ -106,12 +107,15 @@ std::optional<int64_t> NixLayer::idOfDirName(const std::string& name) {
   return std::stoll(name);
 }
 
-std::vector<int64_t> NixLayer::rootedIds() const {
-  std::vector<int64_t> out;
+NixLayer::RootDirs NixLayer::listRootDirs() const {
+  RootDirs out;
   boost::system::error_code ec;
   for (fs::directory_iterator it(gcroots_dir_, ec), end; !ec && it != end; it.increment(ec)) {
-    if (std::optional<int64_t> id = idOfDirName(it->path().filename().string())) {
-      out.push_back(*id);
+    const std::string name = it->path().filename().string();
+    if (std::optional<int64_t> id = idOfDirName(name)) {
+      out.ids.push_back(*id);
+    } else if (name.rfind(nix::kDetachedPrefix, 0) == 0) {
+      out.detached.push_back(it->path());
     }
   }
   return out;

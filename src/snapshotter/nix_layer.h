@@ -51,8 +51,13 @@ class NixLayer {
   /// Removes gcroots/<id> and its registrations; a missing folder is Ok.
   Status unroot(int64_t id);
 
-  /// Ids of existing gcroots/<id> folders (non-numeric names are ignored).
-  std::vector<int64_t> rootedIds() const;
+  /// What gcroots/ holds, from one listing.
+  struct RootDirs {
+    std::vector<int64_t> ids;        ///< gcroots/<id> folders
+    std::vector<fs::path> detached;  ///< removals a stopped daemon did not finish
+  };
+  /// Lists gcroots/ (other names are ignored).
+  RootDirs listRootDirs() const;
 
   /// The id a snapshot directory or gc root folder is named by: all digits, at most 18
   /// ("42" -> 42); nullopt for any other name.

@@ -390,17 +390,13 @@ Status OverlaySnapshotter::cleanup() {
       return Status(errorCodeFromErrno(ec.value()),
                     "listing \"" + snapshots.string() + "\": " + ec.message());
     }
-    for (int64_t id : nix_.rootedIds()) {
+    NixLayer::RootDirs root_dirs = nix_.listRootDirs();
+    for (int64_t id : root_dirs.ids) {
       if (ids->count(id) == 0) {
         roots.push_back(id);
       }
     }
-    fs::path gcroots = config_.root / "gcroots";
-    for (fs::directory_iterator it(gcroots, ec), end; !ec && it != end; it.increment(ec)) {
-      if (it->path().filename().string().rfind(nix::kDetachedPrefix, 0) == 0) {
-        detached.push_back(it->path());  // a removal a stopped daemon did not finish
-      }
-    }
+    detached = std::move(root_dirs.detached);
   }
   for (const fs::path& d : dirs) {
     logFailure(removeTree(d), "failed to remove orphaned snapshot directory");
