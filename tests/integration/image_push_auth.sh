@@ -368,28 +368,27 @@ expect_ok "A, ~/.docker/config.json"
 expect_pushed "${HOST_A}" home
 rm -f "${T}/home/.docker/config.json"
 
+# push_via_helper AUTH_JSON TAG LABEL: pushes with an auth file that names the helper, and
+# checks the helper was asked (correctly) for registry A.
+push_via_helper() {
+  local json="$1" tag="$2" label="$3" calls
+  printf '%s\n' "${json}" >"${T}/auth/${tag}.json"
+  : >"${HELPER_LOG}"
+  n2c -- push --plain-http --authfile "${T}/auth/${tag}.json" \
+    --ref "${HOST_A}/nix/push:${tag}" "${T}/img.tar"
+  expect_ok "A, ${label}"
+  expect_pushed "${HOST_A}" "${tag}"
+  calls="$(cat "${HELPER_LOG}")"
+  assert_contains "${calls}" "get ${HOST_A}" "the credential helper's calls (${label})"
+  assert_not_contains "${calls}" "bad-args" "the credential helper's calls (${label})"
+}
+
 step "A: credHelpers -> docker-credential-nixsnaptest get"
 write_cred_helper "${HOST_A}"
-printf '{"credHelpers": {"%s": "nixsnaptest"}}\n' "${HOST_A}" >"${T}/auth/helper-a.json"
-: >"${HELPER_LOG}"
-n2c -- push --plain-http --authfile "${T}/auth/helper-a.json" \
-  --ref "${HOST_A}/nix/push:credhelper" "${T}/img.tar"
-expect_ok "A, credHelpers"
-expect_pushed "${HOST_A}" credhelper
-helper_calls="$(cat "${HELPER_LOG}")"
-assert_contains "${helper_calls}" "get ${HOST_A}" "the credential helper's calls"
-assert_not_contains "${helper_calls}" "bad-args" "the credential helper's calls"
+push_via_helper "{\"credHelpers\": {\"${HOST_A}\": \"nixsnaptest\"}}" credhelper credHelpers
 
 step "A: credsStore -> docker-credential-nixsnaptest get"
-printf '{"credsStore": "nixsnaptest"}\n' >"${T}/auth/store-a.json"
-: >"${HELPER_LOG}"
-n2c -- push --plain-http --authfile "${T}/auth/store-a.json" \
-  --ref "${HOST_A}/nix/push:credsstore" "${T}/img.tar"
-expect_ok "A, credsStore"
-expect_pushed "${HOST_A}" credsstore
-helper_calls="$(cat "${HELPER_LOG}")"
-assert_contains "${helper_calls}" "get ${HOST_A}" "the credential helper's calls"
-assert_not_contains "${helper_calls}" "bad-args" "the credential helper's calls"
+push_via_helper '{"credsStore": "nixsnaptest"}' credsstore credsStore
 
 # ===================== nix2container against registry B (token) ========================
 
