@@ -180,8 +180,10 @@ Status extractImageArchive(const fs::path& archive_path, const fs::path& dest,
   return Status::ok();
 }
 
-Result<std::string> readSmallFile(const fs::path& path, int64_t max_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+Result<std::string> readSmallFile(const fs::path& path, int64_t max_bytes, bool follow_symlinks) {
+  // O_NONBLOCK: a FIFO fails the regular-file check below instead of blocking open().
+  UniqueFd fd(::open(path.c_str(),
+                     O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow_symlinks ? 0 : O_NOFOLLOW)));
   if (!fd.valid()) {
     return errnoStatus(errno, "opening " + path.string());
   }

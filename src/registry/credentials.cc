@@ -1,14 +1,11 @@
 #include "registry/credentials.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "common/unique_fd.h"
+#include "oci/archive_reader.h"
 
 namespace nixsnap::registry {
 namespace {
@@ -47,43 +44,6 @@ std::optional<std::string> decodeBase64(const std::string& in) {
   }
   out.resize(out.size() - pad);  // EVP_DecodeBlock counts the bytes '=' stands for
   return out;
-}
-
-/// The auth file's text. Unlike archive members it may be a symlink (Kubernetes secret
-/// volumes, home-manager), but it must be a regular file: not a FIFO that blocks, a
-/// device or a directory.
-Result<std::string> readAuthFile(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid()) {
-    return errnoStatus(errno, "opening " + path.string());
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
-    return errnoStatus(errno, "reading " + path.string());
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return invalidArgument(path.string() + " is not a regular file");
-  }
-  if (st.st_size > kMaxAuthFileBytes) {
-    return invalidArgument(path.string() + " is larger than 1 MiB");
-  }
-  std::string text(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t got = ::read(fd.get(), text.data() + done, text.size() - done);
-    if (got < 0 && errno == EINTR) {
-      continue;
-    }
-    if (got < 0) {
-      return errnoStatus(errno, "reading " + path.string());
-    }
-    if (got == 0) {
-      break;
-    }
-    done += static_cast<size_t>(got);
-  }
-  text.resize(done);
-  return text;
 }
 
 bool validHelperName(const std::string& name) {
@@ -225,15 +185,16 @@ Result<CredentialSourcePtr> loadAuthFile(const AuthFile& file, ProcessRunnerPtr 
     return CredentialSourcePtr(
         new AuthFileSource(std::move(auths), std::move(helpers), store, std::move(runner)));
   };
-  if (file.path.empty() || (!file.required && !fs::exists(file.path))) {
+  if (file.path.empty()) {
     return make();
   }
   const std::string name = "auth file " + file.path.string();
-  if (!fs::exists(file.path)) {
-    return notFound(name + ": no such file");
-  }
-  auto text = readAuthFile(file.path);
+  // Symlinks are followed: Kubernetes secret volumes and home-manager make them.
+  auto text = oci::readSmallFile(file.path, kMaxAuthFileBytes, /*follow_symlinks=*/true);
   if (!text.isOk()) {
+    if (text.status().code() == ErrorCode::NotFound && !file.required) {
+      return make();  // no default file: anonymous
+    }
     return text.status().wrap("reading " + name);
   }
   json doc = json::parse(*text, nullptr, /*allow_exceptions=*/false);
