@@ -234,11 +234,6 @@ TEST(ConfigTest, ValidateRejectsRelativePathsBadLevelAndLongSocket) {
   EXPECT_TRUE(validate(c).isOk());
 }
 
-}  // namespace
-}  // namespace nixsnap::config
-
-namespace nixsnap::config {
-namespace {
 
 TEST(ConfigTest, StoreDirMustBeANormalisedPathBelowTheRoot) {
   for (const char* bad : {"/", "/nix/store/../../etc", "/nix/./store", "/nix//store", "/nix/.."}) {
