@@ -4,10 +4,12 @@
 #   pkgs.callPackage ./package.nix { }
 #
 # passthru gives the Nix-side API (nix/build-image.nix, nix/copy-scripts.nix):
-#   buildImage { name, tag ? "latest", config ? {}, copyToRoot ? [], fromImage ? null,
-#                resolvedByNix ? false }                      -> an OCI image archive
-#   copyToRegistry image { imageName?, imageTag?, plainHTTP? } -> script: nix2container push
-#   copyToContainerd image { address?, namespace? }            -> script: nix2container load
+#   buildImage { name, tag ? "latest", resolvedByNix ? false, fromImage ? null,
+#                copyToRoot ? null, config ? {} }
+#     -> the image archive, with passthru { name, tag, image, copyToRegistry, copyToContainerd }
+#   image.copyToRegistry { imageName?, imageTag?, plainHTTP? } -> bin/copy-to-registry
+#   image.copyToContainerd { address?, namespace? }            -> bin/copy-to-containerd
+#   copyToRegistry image { ... }, copyToContainerd image { ... }: the same, as functions
 { lib
 , stdenv
 , cmake
@@ -26,7 +28,7 @@
 , systemd
 , runCommand
 , writeText
-, writeShellScript
+, writeShellScriptBin
 , closureInfo
 }:
 
@@ -98,15 +100,13 @@ stdenv.mkDerivation (finalAttrs: {
   passthru =
     let
       nix2container = finalAttrs.finalPackage;
-      scripts = import ./nix/copy-scripts.nix {
-        inherit lib writeShellScript nix2container;
-      };
     in
     {
       buildImage = import ./nix/build-image.nix {
-        inherit lib runCommand writeText closureInfo nix2container;
+        inherit lib runCommand writeText writeShellScriptBin closureInfo nix2container;
       };
-      inherit (scripts) copyToRegistry copyToContainerd;
+      inherit (import ./nix/copy-scripts.nix { inherit lib writeShellScriptBin nix2container; })
+        copyToRegistry copyToContainerd;
     };
 
   meta = {

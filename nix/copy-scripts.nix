@@ -1,32 +1,34 @@
-# Scripts that move a buildImage archive somewhere useful:
-#   copyToRegistry image { imageName?, imageTag?, plainHTTP? }  -> nix2container push
-#   copyToContainerd image { address?, namespace? }             -> nix2container load
-# Each is a store path of a shell script; run it (e.g. with `nix run`), extra arguments
-# are appended to nix2container's subcommand arguments before the archive.
-{ lib, writeShellScript, nix2container }:
+# The two ways out of the store for a buildImage archive, as packages with one program:
+#   copyToRegistry image { imageName?, imageTag?, plainHTTP? } -> bin/copy-to-registry
+#     nix2container push --ref NAME:TAG [--plain-http] [ARGS...] IMAGE
+#   copyToContainerd image { address?, namespace? }             -> bin/copy-to-containerd
+#     nix2container [--address A] [--namespace N] load [ARGS...] IMAGE
+# Arguments given to the program go before the archive (e.g. --authfile F for push).
+# Every value is quoted; only `address` may name environment variables
+# ("$XDG_RUNTIME_DIR/containerd/containerd.sock"), expanded when the program runs
+# (nix/shell-word.nix).
+{ lib, writeShellScriptBin, nix2container }:
 
 let
-  exe = "${nix2container}/bin/nix2container";
-
-  # Global flags go before the subcommand; null leaves the default (and nix2container's
-  # CONTAINERD_ADDRESS / CONTAINERD_NAMESPACE environment variables) in charge.
-  globalFlags = { address ? null, namespace ? null }:
-    lib.optionalString (address != null) "--address ${lib.escapeShellArg address} "
-    + lib.optionalString (namespace != null) "--namespace ${lib.escapeShellArg namespace} ";
+  exe = lib.escapeShellArg "${nix2container}/bin/nix2container";
+  quote = lib.escapeShellArg;
+  shellWord = import ./shell-word.nix { inherit lib; };
 in
 {
   copyToRegistry = image:
-    { imageName ? image.name or (throw "copyToRegistry: imageName is required")
+    { imageName ? image.name or (throw "copyToRegistry: imageName is required for ${toString image}")
     , imageTag ? image.tag or "latest"
     , plainHTTP ? false
     }:
-    writeShellScript "copy-to-registry-${baseNameOf imageName}" ''
-      exec ${exe} push ${lib.optionalString plainHTTP "--plain-http "}--ref ${lib.escapeShellArg "${imageName}:${imageTag}"} "$@" ${image}
+    writeShellScriptBin "copy-to-registry" ''
+      exec ${exe} push --ref ${quote "${lib.toLower imageName}:${imageTag}"} ${lib.optionalString plainHTTP "--plain-http "}"$@" ${quote "${image}"}
     '';
 
+  # null leaves nix2container's defaults in charge: $CONTAINERD_ADDRESS, else
+  # /run/containerd/containerd.sock; $CONTAINERD_NAMESPACE, else "default".
   copyToContainerd = image:
     { address ? null, namespace ? null }:
-    writeShellScript "copy-to-containerd" ''
-      exec ${exe} ${globalFlags { inherit address namespace; }}load "$@" ${image}
+    writeShellScriptBin "copy-to-containerd" ''
+      exec ${exe} ${lib.optionalString (address != null) "--address ${shellWord "copyToContainerd address" address} "}${lib.optionalString (namespace != null) "--namespace ${quote namespace} "}load "$@" ${quote "${image}"}
     '';
 }

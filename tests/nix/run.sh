@@ -2,9 +2,11 @@
 # Tests the Nix side of the project with Debian's Nix (no nixpkgs needed):
 #   (a) every .nix file in the repository parses (nix-instantiate --parse);
 #   (b) nix/build-image.nix and nix/copy-scripts.nix evaluate and BUILD against
-#       tests/nix/stub-pkgs.nix, and nix2container gets the right arguments: closure
-#       file, config JSON, copyToRoot list, --ref naming, resolvedByNix naming,
-#       --from-image; the copy scripts run nix2container push/load as documented;
+#       tests/nix/stub-pkgs.nix (tests/nix/build-image-checks.sh): nix2container gets
+#       the closureInfo's store-paths, config JSON, copyToRoot list, --ref (lower
+#       case), resolvedByNix naming, --from-image (incl. a dockerTools-style archive);
+#       the passthru; bin/copy-to-{registry,containerd} run nix2container push/load,
+#       expand $VARS in the address at run time and run no injected shell code;
 #   (c) the NixOS and Home Manager modules evaluate against tests/nix/stub-module-lib.nix
 #       and produce the expected units and containerd settings (tests/nix/modules.nix);
 #   (d) the rootless launch scripts and the preload script run against recording fakes;
@@ -121,144 +123,9 @@ hello="$(build hello)" || exit 1
 hello_lib="$(build helloLib)" || exit 1
 unrelated="$(build unrelated)" || exit 1
 
-checkFakeImages() {
-  local img args config closure roots
-  # --- helloImage: the common case.
-  img="$(build helloImage)" || return 1
-  expectEq "helloImage derivation name" "nix-image-hello.tar" "${img#*-}"
-  config="$(argAfter "${img}" --config)"
-  closure="$(argAfter "${img}" --closure)"
-  roots="$(argAfter "${img}" --copy-to-root)"
-  args="$(argsOf "${img}" | tr '\n' ' ')"
-  expectEq "helloImage argv" \
-    "build --config ${config} --closure ${closure} --copy-to-root ${roots} --ref localhost/hello:latest ${img} " \
-    "${args}"
-  expectEq "helloImage config JSON" \
-    "{\"Entrypoint\":[\"${hello}/bin/hello\"],\"Env\":[\"GREETING=hi there\"],\"WorkingDir\":\"/\"}" \
-    "$(jq -cS . "${config}")"
-  expectEq "helloImage config file is the store path writeText made" \
-    "${config}" "$(nix-store -q --references "${img}" | grep -- '-hello-config.json$' || true)"
-  expectEq "helloImage closure lists config, copyToRoot and their references" \
-    "$(closureOf "${config}" "${hello}")" "$(cat "${closure}")"
-  expectEq "helloImage closure holds the library hello refers to" \
-    "${hello_lib}" "$(grep -x -- "${hello_lib}" "${closure}" || true)"
-  expectEq "helloImage closure leaves unrelated paths out" "" \
-    "$(grep -x -- "${unrelated}" "${closure}" || true)"
-  expectEq "helloImage copyToRoot JSON" "[\"${hello}\"]" "$(jq -c . "${roots}")"
-  expectEq "helloImage.imageRef" "localhost/hello:latest" "$(evalStr helloImageRef)"
-
-  # --- redisImage: resolvedByNix, copyToRoot as a single derivation.
-  img="$(build redisImage)" || return 1
-  expectEq "resolvedByNix derivation name" "nix-image-redis.tar" "${img#*-}"
-  config="$(argAfter "${img}" --config)"
-  closure="$(argAfter "${img}" --closure)"
-  roots="$(argAfter "${img}" --copy-to-root)"
-  expectEq "resolvedByNix argv has no --ref (nix2container names it nix:0\$out:latest)" \
-    "build --config ${config} --closure ${closure} --copy-to-root ${roots} ${img} " \
-    "$(argsOf "${img}" | tr '\n' ' ')"
-  expectEq "resolvedByNix imageRef" "nix:0${img}" "$(evalStr redisImage.imageRef)"
-  expectEq "lower-case config keys pass through" \
-    "{\"entrypoint\":[\"${hello}/bin/hello\",\"--port\",\"6379\"]}" "$(jq -cS . "${config}")"
-  expectEq "single copyToRoot derivation becomes a list" "[\"${hello}\"]" "$(jq -c . "${roots}")"
-  expectEq "resolvedByNix closure" "$(closureOf "${config}" "${hello}")" "$(cat "${closure}")"
-
-  # --- layeredImage: fromImage, custom tag, empty config.
-  local base
-  base="$(build helloImage)"
-  img="$(build layeredImage)" || return 1
-  config="$(argAfter "${img}" --config)"
-  closure="$(argAfter "${img}" --closure)"
-  roots="$(argAfter "${img}" --copy-to-root)"
-  expectEq "fromImage argv" \
-    "build --config ${config} --closure ${closure} --copy-to-root ${roots} --from-image ${base} --ref localhost/layered:v1.2 ${img} " \
-    "$(argsOf "${img}" | tr '\n' ' ')"
-  expectEq "empty config is {}" "{}" "$(jq -c . "${config}")"
-  expectEq "empty copyToRoot is []" "[]" "$(jq -c . "${roots}")"
-  expectEq "closure of an empty image is its config file alone" "${config}" "$(cat "${closure}")"
-
-  # --- configOnlyImage: closure comes from the config's references alone.
-  img="$(build configOnlyImage)" || return 1
-  expectEq "name without a slash" "nix-image-config-only.tar" "${img#*-}"
-  config="$(argAfter "${img}" --config)"
-  closure="$(argAfter "${img}" --closure)"
-  expectEq "config references make the closure" "$(closureOf "${config}")" "$(cat "${closure}")"
-  expectEq "config-only closure has config and library" "2" "$(wc -l <"${closure}" | tr -d ' ')"
-}
-
-checkCopyScripts() {
-  local image script
-  image="$(build helloImage)" || return 1
-  script="$(build pushScript)" || return 1
-  NIX2CONTAINER_ARGS_FILE="${tmp}/push.args" "${script}" --extra
-  expectEq "copyToRegistry runs nix2container push" \
-    "push --plain-http --ref localhost/hello:latest --extra ${image} " \
-    "$(argsOf "${tmp}/push.args" | tr '\n' ' ')"
-  script="$(build pushScriptNamed)" || return 1
-  NIX2CONTAINER_ARGS_FILE="${tmp}/push2.args" "${script}"
-  expectEq "copyToRegistry imageName/imageTag" "push --ref 127.0.0.1:5000/hello:v2 ${image} " \
-    "$(argsOf "${tmp}/push2.args" | tr '\n' ' ')"
-  script="$(build loadScript)" || return 1
-  NIX2CONTAINER_ARGS_FILE="${tmp}/load.args" "${script}"
-  expectEq "copyToContainerd runs nix2container load" \
-    "--address /tmp/nixsnap-x/containerd.sock --namespace k8s.io load ${image} " \
-    "$(argsOf "${tmp}/load.args" | tr '\n' ' ')"
-  script="$(build loadScriptDefaults)" || return 1
-  NIX2CONTAINER_ARGS_FILE="${tmp}/load2.args" "${script}"
-  expectEq "copyToContainerd defaults leave address/namespace to the environment" \
-    "load ${image} " "$(argsOf "${tmp}/load2.args" | tr '\n' ' ')"
-}
-
-# checkArchive ARCHIVE NAME CONFIG_JSON_PATHS...: a real archive names NAME and
-# annotates the Nix layer with the closure (without the config file) in order.
-checkArchive() {
-  local archive="$1" name="$2" dir
-  shift 2
-  dir="$(mktemp -d "${tmp}/archive-XXXX")"
-  tar -xf "${archive}" -C "${dir}" || {
-    fail "${archive} is not a tar archive"
-    return 0
-  }
-  expectEq "$(basename "${archive}") index names the image" "${name}" \
-    "$(jq -r '.manifests[0].annotations["io.containerd.image.name"]' "${dir}/index.json")"
-  local manifest_digest manifest
-  manifest_digest="$(jq -r '.manifests[0].digest' "${dir}/index.json")"
-  manifest="${dir}/blobs/${manifest_digest/://}"
-  expectEq "$(basename "${archive}") Nix layer annotations list the closure" "$*" \
-    "$(jq -r '.layers[-1].annotations | to_entries
-        | map(select(.key | startswith("containerd.io/snapshot/nix-store-path.")))
-        | sort_by(.key | ltrimstr("containerd.io/snapshot/nix-store-path.") | tonumber)
-        | map(.value) | join(" ")' "${manifest}")"
-  expectEq "$(basename "${archive}") Nix layer flag" "true" \
-    "$(jq -r '.layers[-1].annotations["containerd.io/snapshot/nix-layer"]' "${manifest}")"
-}
-
-checkRealImages() {
-  local img config
-  img="$(build helloImage)" || return 1
-  config="$(nix-store -q --references "$(nix-store -qd "${img}")" | grep -- '-hello-config.json.drv$')"
-  config="$(nix-store -q --outputs "${config}")"
-  # The closure minus the config file, sorted as closureInfo sorts it.
-  checkArchive "${img}" "localhost/hello:latest" \
-    $(closureOf "${config}" "${hello}" | grep -vx -- "${config}" | tr '\n' ' ')
-  img="$(build redisImage)" || return 1
-  config="$(nix-store -q --references "$(nix-store -qd "${img}")" | grep -- '-redis-config.json.drv$')"
-  config="$(nix-store -q --outputs "${config}")"
-  checkArchive "${img}" "nix:0${img}:latest" \
-    $(closureOf "${config}" "${hello}" | grep -vx -- "${config}" | tr '\n' ' ')
-  expectEq "resolvedByNix archive references its closure (Nix sees the store paths)" \
-    "${hello}" "$(nix-store -qR "${img}" | grep -x -- "${hello}" || true)"
-
-  # fromImage: the base's layers come first and keep their Nix annotations.
-  local dir manifest
-  img="$(build layeredImage)" || return 1
-  dir="$(mktemp -d "${tmp}/archive-XXXX")"
-  tar -xf "${img}" -C "${dir}"
-  expectEq "fromImage archive is named by --ref" "localhost/layered:v1.2" \
-    "$(jq -r '.manifests[0].annotations["io.containerd.image.name"]' "${dir}/index.json")"
-  manifest="${dir}/blobs/$(jq -r '.manifests[0].digest | sub(":"; "/")' "${dir}/index.json")"
-  expectEq "fromImage base layer first, with its closure annotated" "${hello}" \
-    "$(jq -r '.layers[0].annotations | to_entries[] | .value' "${manifest}" | grep -x -- "${hello}" || true)"
-}
+# checkFakeImages, checkCopyScripts, checkRealImages
+# shellcheck source=tests/nix/build-image-checks.sh
+source "${here}/build-image-checks.sh"
 
 if [[ -n "${real}" ]]; then
   checkRealImages || fail "building images with the real nix2container"

@@ -58,6 +58,19 @@ let
     '' ];
   };
 
+  # Like nixpkgs writeShellScriptBin: $out/bin/<name>, run by the host's /bin/sh as above.
+  writeShellScriptBin = name: text: derivation {
+    inherit name system;
+    text = "#!/bin/sh\n" + text;
+    passAsFile = [ "text" ];
+    builder = shell;
+    args = [ "-e" "-c" ''
+      ${busybox}/bin/mkdir -p "$out/bin"
+      ${busybox}/bin/cat "$textPath" > "$out/bin/${name}"
+      ${busybox}/bin/chmod 555 "$out/bin/${name}"
+    '' ];
+  };
+
   # Like nixpkgs closureInfo: $out/store-paths lists the closure of rootPaths, sorted.
   # Each exportReferencesGraph file holds records "path, deriver, count, count refs".
   closureInfo = { rootPaths }:
@@ -78,6 +91,9 @@ let
 
   lib = {
     toList = x: if builtins.isList x then x else [ x ];
+    toLower = builtins.replaceStrings
+      (builtins.genList (i: builtins.substring i 1 "ABCDEFGHIJKLMNOPQRSTUVWXYZ") 26)
+      (builtins.genList (i: builtins.substring i 1 "abcdefghijklmnopqrstuvwxyz") 26);
     optionalString = cond: s: if cond then s else "";
     escapeShellArg = arg: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg)}'";
     escapeShellArgs = args: builtins.concatStringsSep " " (map lib.escapeShellArg args);
@@ -114,7 +130,7 @@ let
   realNix2container = builtins.path { path = nix2containerBin; name = "nix2container"; };
 in
 {
-  inherit lib runCommand writeText writeShellScript closureInfo busybox recorders;
+  inherit lib runCommand writeText writeShellScript writeShellScriptBin closureInfo busybox recorders;
   nix2container = if nix2containerBin == "" then fakeNix2container else realNix2container;
   nix2containerIsFake = nix2containerBin == "";
 }

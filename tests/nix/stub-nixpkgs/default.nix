@@ -21,7 +21,7 @@ let
 
   pkgsFun = self: {
     inherit lib system;
-    inherit (base) runCommand writeText writeShellScript closureInfo busybox;
+    inherit (base) runCommand writeText writeShellScript writeShellScriptBin closureInfo busybox;
 
     callPackage = fn: overrides:
       let

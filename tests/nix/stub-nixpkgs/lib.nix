@@ -9,6 +9,10 @@ in
   hasPrefix = prefix: s: builtins.substring 0 (builtins.stringLength prefix) s == prefix;
   genAttrs = names: f: builtins.listToAttrs (map (name: { inherit name; value = f name; }) names);
   toList = x: if builtins.isList x then x else [ x ];
+  toLower = builtins.replaceStrings
+    (builtins.genList (i: builtins.substring i 1 "ABCDEFGHIJKLMNOPQRSTUVWXYZ") 26)
+    (builtins.genList (i: builtins.substring i 1 "abcdefghijklmnopqrstuvwxyz") 26);
+  escapeShellArgs = args: builtins.concatStringsSep " " (map (a: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString a)}'") args);
   optionalString = cond: s: if cond then s else "";
   escapeShellArg = arg: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg)}'";
   # Filters for real (builtins.path), so the package's source can be checked.
