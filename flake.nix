@@ -21,6 +21,7 @@
         inherit system;
         modules = [
           file
+          self.nixosModules.default
           { nixpkgs.overlays = [ self.overlays.default ]; }
         ];
       };
@@ -37,16 +38,14 @@
         nix-snapshotter = final.callPackage ./package.nix { };
       };
 
-      packages = forAllSystems (pkgs:
-        let examples = import ./nix/examples.nix { inherit pkgs; };
-        in {
-          default = pkgs.nix-snapshotter;
-          nix-snapshotter = pkgs.nix-snapshotter;
-          # Example Nix images: `nix build .#hello`, then
-          # `nix2container load result` and `nerdctl run --snapshotter nix localhost/hello`.
-          hello = examples.hello;
-          redis = examples.redis;
-        });
+      # Example Nix images (nix/examples.nix): `nix build .#image-hello`.
+      packages = forAllSystems (pkgs: {
+        default = pkgs.nix-snapshotter;
+        nix-snapshotter = pkgs.nix-snapshotter;
+      } // import ./nix/examples.nix { inherit pkgs; });
+
+      # The redis pod and service of the demo (nix/k8s-resources.nix).
+      k8sResources = forAllSystems (pkgs: import ./nix/k8s-resources.nix { inherit pkgs; });
 
       nixosModules = {
         nix-snapshotter = ./modules/nixos/nix-snapshotter.nix;
@@ -71,14 +70,17 @@
         vm-rootless = mkVm "x86_64-linux" ./vm/rootless.nix;
       };
 
-      apps.x86_64-linux = {
-        vm = vmApp "vm";
-        vm-rootless = vmApp "vm-rootless";
-        default = vmApp "vm";
-      };
+      # push-<example> / load-<example> (nix/example-apps.nix), and the VMs.
+      apps = forAllSystems (pkgs:
+        import ./nix/example-apps.nix { examples = import ./nix/examples.nix { inherit pkgs; }; }
+        // (if pkgs.system == "x86_64-linux" then {
+          vm = vmApp "vm";
+          vm-rootless = vmApp "vm-rootless";
+          default = vmApp "vm";
+        } else { }));
 
       checks = forAllSystems (pkgs:
-        import ./vm/tests { inherit pkgs; }
+        import ./vm/tests { inherit pkgs; nixosModule = self.nixosModules.default; }
         // { package = pkgs.nix-snapshotter; });
 
       formatter = forAllSystems (pkgs: pkgs.nixpkgs-fmt);

@@ -1,54 +1,51 @@
-# A NixOS VM with containerd, nix-snapshotter (rootful), nerdctl and k3s, for trying
-# Nix images by hand:
-#   nix run .#vm            # log in as root (no password)
-#   nerdctl run --rm --net none --snapshotter nix localhost/hello:latest
-#   kubectl apply -f /etc/nix-snapshotter/examples/redis.yaml && kubectl get pods -w
-#   kubectl exec redis -- redis-cli ping
-{ config, lib, pkgs, modulesPath, ... }:
+# `nix run .#vm`: the README's demo, rootful. Log in as root (password root), then
+#   nerdctl run ghcr.io/pdtpartners/hello          # preloaded, runs on snapshotter nix
+#   kubectl apply -f /etc/kubernetes/redis/        # a pod from a nix:0 image
+#   kubectl get pods -w                            # wait for Running
+#   redis-cli -p 30000 ping                        # PONG, through the NodePort
+# containerd runs nix-snapshotter as its `nix` proxy snapshotter; k3s uses that
+# containerd (k3sIntegration) with nix-snapshotter as kubelet's image service, and the
+# shell's CONTAINERD_ADDRESS/NAMESPACE/SNAPSHOTTER make nerdctl use them with no flags.
+{ lib, pkgs, config, ... }:
 
 let
   examples = import ../nix/examples.nix { inherit pkgs; };
+  # The images of the README's usage section.
+  archives = with examples; [ image-hello image-redis image-redisWithShell ];
 in
 {
   imports = [
-    (modulesPath + "/virtualisation/qemu-vm.nix")
-    ./k3s.nix
+    ./common.nix
+    ./sandbox-image.nix
   ];
 
   networking.hostName = "nix-snapshotter";
-  system.stateVersion = "24.05";
 
-  virtualisation = {
-    memorySize = 4096;
-    cores = 2;
-    diskSize = 8192;
-    graphics = false;
+  users.users.root = {
+    initialHashedPassword = lib.mkForce null;
+    password = "root";
   };
 
-  services.nix-snapshotter = {
-    # k3s.nix adds the pause image and the namespace "k8s.io"; lists concatenate, so
-    # every preloaded image goes to both namespaces.
-    preloadContainerdImages = [ examples.hello examples.redisNamed ];
-    preloadNamespaces = [ "default" ];
+  services.k3s = {
+    enable = true;
+    setKubeConfig = true;
   };
 
-  # The redis pod of the README, pulled by kubelet through nix-snapshotter.
-  environment.etc."nix-snapshotter/examples/redis.yaml".text = builtins.toJSON {
-    apiVersion = "v1";
-    kind = "Pod";
-    metadata.name = "redis";
-    spec.containers = [{
-      name = "redis";
-      image = "nix:0${examples.redis}";
-      ports = [{ containerPort = 6379; }];
-    }];
+  virtualisation.containerd = {
+    enable = true;
+    k3sIntegration = true;
+    nixSnapshotterIntegration = true;
   };
-  # nix:0 images must be valid store paths in this VM's Nix database.
-  virtualisation.additionalPaths = [ examples.redis ];
 
-  environment.systemPackages = [ pkgs.nerdctl pkgs.redis ];
+  services.nix-snapshotter.enable = true;
 
-  users.users.root.initialHashedPassword = "";
-  services.getty.autologinUser = "root";
-  nix.settings.experimental-features = [ "nix-command" "flakes" ];
+  # Into the namespace nerdctl uses (setNamespace: "k8s.io" with k3sIntegration) and
+  # into "default" for `ctr`.
+  services.preload-containerd = {
+    enable = true;
+    targets = [
+      { inherit archives; namespace = config.virtualisation.containerd.setNamespace; }
+      { inherit archives; namespace = "default"; }
+    ];
+  };
 }

@@ -1,45 +1,44 @@
-# A NixOS VM with rootless containerd and nix-snapshotter running as systemd user
-# services of the user "alice" (auto login, no password):
-#   nix run .#vm-rootless
-#   nerdctl run --rm --net none --snapshotter nix localhost/hello:latest
-{ config, lib, pkgs, modulesPath, ... }:
+# `nix run .#vm-rootless`: the README's demo, rootless. Log in as rootless (password
+# rootless), then
+#   nerdctl run ghcr.io/pdtpartners/hello          # the user's containerd, snapshotter nix
+#   nerdctl run -d -p 30000:6379 ghcr.io/pdtpartners/redis && redis-cli -p 30000 ping
+# containerd and nix-snapshotter run as the user's systemd services inside rootlesskit
+# (started at boot: linger); the user's session exports CONTAINERD_ADDRESS/SNAPSHOTTER.
+# No Kubernetes here: rootless k3s runs its own embedded containerd inside its own
+# rootlesskit namespaces, and an out-of-process snapshotter has no supported way in
+# (docs/nixos.md, "Rootless Kubernetes").
+{ lib, pkgs, ... }:
 
 let
   examples = import ../nix/examples.nix { inherit pkgs; };
 in
 {
-  imports = [
-    (modulesPath + "/virtualisation/qemu-vm.nix")
-    ../modules/nixos/nix-snapshotter-rootless.nix
-  ];
+  imports = [ ./common.nix ];
 
   networking.hostName = "nix-snapshotter-rootless";
-  system.stateVersion = "24.05";
 
-  virtualisation = {
-    memorySize = 2048;
-    cores = 2;
-    diskSize = 4096;
-    graphics = false;
-  };
-
-  services.nix-snapshotter.rootless = {
-    enable = true;
-    preloadContainerdImages = [ examples.hello examples.redisNamed ];
-  };
-
-  users.users.alice = {
+  users.users.rootless = {
     isNormalUser = true;
-    initialHashedPassword = "";
     extraGroups = [ "wheel" ];
-    # rootlesskit maps these subordinate ids into the container's user namespace.
-    autoSubUidGidRange = true;
-    # Start the user's services at boot, before anyone logs in.
+    password = "rootless";
+    group = "rootless";
+    # The user's containerd and nix-snapshotter start at boot, before anyone logs in.
     linger = true;
   };
-  services.getty.autologinUser = "alice";
-  security.sudo.wheelNeedsPassword = false;
+  users.groups.rootless = { };
 
-  environment.systemPackages = [ pkgs.nerdctl pkgs.redis ];
-  nix.settings.experimental-features = [ "nix-command" "flakes" ];
+  virtualisation.containerd.rootless = {
+    enable = true;
+    nixSnapshotterIntegration = true;
+  };
+
+  services.nix-snapshotter.rootless.enable = true;
+
+  services.preload-containerd.rootless = {
+    enable = true;
+    targets = [{
+      archives = with examples; [ image-hello image-redis image-redisWithShell ];
+      address = "$XDG_RUNTIME_DIR/containerd/containerd.sock";
+    }];
+  };
 }

@@ -248,17 +248,20 @@ checkFlakePackages() {
   done
   expectEq "package source leaves out docs, tests, vm, build dirs and Nix files" "" \
     "$(grep -E '^\./(docs|tests|vm|modules|nix|build[^/]*|flake\.nix|package\.nix)(/|$)' "${pkg}/source-listing" | head -3)"
-  img="$(flakeBuild hello)" || return 1
+  img="$(flakeBuild image-hello)" || return 1
   config="$(argAfter "${img}" --config)"
-  expectEq "flake hello image is named localhost/hello:latest" "localhost/hello:latest" \
+  expectEq "flake image-hello is named ghcr.io/pdtpartners/hello:latest" "ghcr.io/pdtpartners/hello:latest" \
     "$(argAfter "${img}" --ref)"
-  expectEq "flake hello image runs hello" "1" \
+  expectEq "flake image-hello runs hello" "1" \
     "$(jq '.entrypoint | length' "${config}")"
-  expectEq "flake hello image is built by the package's nix2container" \
+  expectEq "flake image-hello is built by the package's nix2container" \
     "${pkg}/bin/nix2container" "$(grep -o -- "${pkg}/bin/nix2container" "$(nix-store -qd "${img}")" | head -n 1)"
-  img="$(flakeBuild redis)" || return 1
-  expectEq "flake redis image is resolvedByNix" "nix-image-redis.tar" "${img#*-}"
-  expectEq "flake redis image has no --ref" "" "$(argAfter "${img}" --ref)"
+  img="$(flakeBuild image-redisResolvedByNix)" || return 1
+  expectEq "flake image-redisResolvedByNix is resolvedByNix" "nix-image-redis.tar" "${img#*-}"
+  expectEq "flake image-redisResolvedByNix has no --ref" "" "$(argAfter "${img}" --ref)"
+  img="$(flakeBuild image-redisWithShell)" || return 1
+  expectEq "flake image-redisWithShell is based on image-redis" "nix-image-redis.tar" \
+    "$(basename "$(argAfter "${img}" --from-image)" | cut -d- -f2-)"
 }
 checkFlakePackages || fail "building the flake's packages"
 

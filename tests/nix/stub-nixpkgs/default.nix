@@ -88,8 +88,22 @@ let
     nixpkgs-fmt = tool "nixpkgs-fmt";
     mkShell = attrs: tool "shell";
 
+    bashInteractive = tool "bash";
+    # buildEnv: bin/ of every path, linked (pathsToLink is not looked at).
+    buildEnv = { name, paths, ... }: runCommand name { } ''
+      mkdir -p $out/bin
+      for p in ${builtins.concatStringsSep " " (map toString paths)}; do
+        for f in "$p"/bin/*; do ln -sf "$f" $out/bin/; done
+      done
+    '';
+    # Stands for the archive: only the fake nix2container reads it here.
+    dockerTools.buildImage = args: runCommand "docker-image-${baseNameOf args.name}.tar.gz" { } ''
+      echo "docker archive of ${args.name}" > $out
+    '';
+
     # The NixOS test framework: kept as data, so tests can look at it.
     nixosTest = test: test // { _isNixosTest = true; };
+    testers.runNixOSTest = test: test // { _isNixosTest = true; };
   };
 
   fix = f: let x = f x; in x;
