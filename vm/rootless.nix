@@ -6,7 +6,7 @@
 # (started at boot: linger); the user's session exports CONTAINERD_ADDRESS/SNAPSHOTTER.
 # No Kubernetes here: rootless k3s runs its own embedded containerd inside its own
 # rootlesskit namespaces, and an out-of-process snapshotter has no supported way in
-# (docs/nixos.md, "Rootless Kubernetes").
+# (docs/vms.md, "Rootless Kubernetes").
 { lib, pkgs, ... }:
 
 let

@@ -1,6 +1,7 @@
 # The buildImage and copy-script cases tests/nix/run.sh (section b) and
 # tests/integration/nix_copy_scripts.sh build and check.
-{ busyboxDir, nix2containerBin ? "" }:
+#   registry: host:port the copy-to-registry cases push to
+{ busyboxDir, nix2containerBin ? "", registry ? "127.0.0.1:5000" }:
 
 let
   pkgs = import ./stub-pkgs.nix { inherit busyboxDir nix2containerBin; };
@@ -26,6 +27,12 @@ let
   '';
   # Not referenced by any image: must stay out of every closure.
   unrelated = runCommand "unrelated" { } "echo unrelated > $out";
+
+  # Runs in a container: a static busybox applet (its closure: applets + busybox).
+  echoImage = buildImage {
+    name = "localhost/nix-copy-echo";
+    config.entrypoint = [ "${busybox}/bin/echo" "hello from copy-to-containerd" ];
+  };
 
   helloImage = buildImage {
     name = "localhost/hello";
@@ -104,10 +111,17 @@ in
     copyToRoot = [ hello helloLib ];
   };
 
-  # Runs in a container: a static busybox applet (its closure: applets + busybox).
-  echoImage = buildImage {
-    name = "localhost/nix-copy-echo";
-    config.entrypoint = [ "${busybox}/bin/echo" "hello from copy-to-containerd" ];
+  inherit echoImage;
+
+  # What tests/integration/nix_copy_scripts.sh runs against containerd and a registry.
+  echoLoad = echoImage.copyToContainerd {
+    address = "$XDG_RUNTIME_DIR/containerd/containerd.sock";
+    namespace = "nix-copy";
+  };
+  echoPush = echoImage.copyToRegistry {
+    imageName = "${registry}/nix-copy/Echo";
+    imageTag = "v1";
+    plainHTTP = true;
   };
 
   # The passthru scripts and the package's function aliases.
