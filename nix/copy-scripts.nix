@@ -16,8 +16,9 @@ let
 in
 {
   copyToRegistry = image:
-    { imageName ? image.name or (throw "copyToRegistry: imageName is required for ${toString image}")
-    , imageTag ? image.tag or "latest"
+    # buildImage's passthru name/tag; dockerTools' imageName/imageTag.
+    { imageName ? image.imageName or image.name or (throw "copyToRegistry: imageName is required for ${toString image}")
+    , imageTag ? image.imageTag or image.tag or "latest"
     , plainHTTP ? false
     }:
     writeShellScriptBin "copy-to-registry" ''
