@@ -3,6 +3,7 @@
 # against tests/nix/stub-pkgs.nix (cases in tests/nix/cases.nix). Sourced by run.sh,
 # which defines build, evalStr, argsOf, argAfter, expectEq, closureOf, fail, pass and
 # ${tmp}, ${hello}, ${hello_lib}, ${unrelated}.
+# shellcheck disable=SC2154  # those globals come from run.sh
 
 # argLine FILE: the recorded argv on one line.
 argLine() { argsOf "$1" | tr '\n' ' '; }
