@@ -242,3 +242,31 @@ checkRealImages() {
   expectEq "fromImage (docker archive): Env merged, base first" '["BASE=1","NIX=1"]' "$(jq -c '.config.Env' "${cfg}")"
   expectEq "fromImage (docker archive): the base's Cmd kept" '["/bin/sh"]' "$(jq -c '.config.Cmd' "${cfg}")"
 }
+
+# checkReadmeUsage: the original README's "Usage" snippet (tests/nix/readme-usage.nix)
+# builds through this flake's overlay, its pod names the resolvedByNix archive, and
+# "${redis.copyToRegistry {}}/bin/copy-to-registry" pushes ghcr.io/pdtpartners/redis:latest.
+checkReadmeUsage() {
+  local usage="${here}/readme-usage.nix" redis redis_nix pod program
+  usageBuild() {
+    NIXSNAP_BUSYBOX_DIR="${tmp}/busybox" nix-build "${usage}" -A "$1" --out-link "${tmp}/usage-$1" \
+      2>"${tmp}/usage-$1.log" || {
+      echo "building readme-usage.nix -A $1 failed:" >&2
+      tail -n 30 "${tmp}/usage-$1.log" >&2
+      return 1
+    }
+  }
+  redis="$(usageBuild redis)" || return 1
+  redis_nix="$(usageBuild redisNix)" || return 1
+  pod="$(usageBuild redisPod)" || return 1
+  usageBuild copyToRegistry >/dev/null || return 1
+  expectEq "README usage: redis is named ghcr.io/pdtpartners/redis:latest" "ghcr.io/pdtpartners/redis:latest" \
+    "$(argAfter "${redis}" --ref)"
+  expectEq "README usage: redis' is resolvedByNix" "nix-image-redis.tar" "${redis_nix#*-}"
+  expectEq "README usage: the pod's image is nix:0 and the archive" "nix:0${redis_nix}" \
+    "$(jq -r '.spec.containers[0].image' "${pod}")"
+  program="$(NIXSNAP_BUSYBOX_DIR="${tmp}/busybox" nix-instantiate --eval --json "${usage}" -A copyToRegistryProgram | jq -r .)"
+  NIX2CONTAINER_ARGS_FILE="${tmp}/usage-push.args" "${program}"
+  expectEq "README usage: copy-to-registry pushes the image" "push --ref ghcr.io/pdtpartners/redis:latest ${redis} " \
+    "$(argLine "${tmp}/usage-push.args")"
+}

@@ -132,6 +132,7 @@ if [[ -n "${real}" ]]; then
 else
   checkFakeImages || fail "building images with the fake nix2container"
   checkCopyScripts || fail "building or running the copy scripts"
+  checkReadmeUsage || fail "the original README's usage snippet"
 fi
 
 # ---------------------------------------------------------------- (c) modules
