@@ -6,7 +6,8 @@
 #       the closureInfo's store-paths, config JSON, copyToRoot list, --ref (lower
 #       case), resolvedByNix naming, --from-image (incl. a dockerTools-style archive);
 #       the passthru; bin/copy-to-{registry,containerd} run nix2container push/load,
-#       expand $VARS in the address at run time and run no injected shell code;
+#       expand $VARS in the address at run time and run no injected shell code; the
+#       original README's Usage snippet builds verbatim (tests/nix/readme-usage.nix);
 #   (c) the NixOS and Home Manager modules evaluate against tests/nix/stub-module-lib.nix
 #       and produce the expected units and containerd settings (tests/nix/modules.nix);
 #   (d) the rootless launch scripts and the preload script run against recording fakes;

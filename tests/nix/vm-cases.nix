@@ -97,6 +97,7 @@ let
     in [ own ] ++ concatMap nodeDefs imported;
   testFiles = [ "snapshotter" "push-n-pull" "kubernetes" "k3s" "k3s-external" "k3s-rootless" "gvisor" ];
   tests = map (n: { name = n; value = import (../../vm/tests + "/${n}.nix") { inherit pkgs lib; config.name = n; }; }) testFiles;
+  unknownOf = defs: filter (p: underTrees p && !(elem p known)) (pathsOf "" (removeAttrs defs [ "imports" ]));
   unknownIn = t: filter (p: underTrees p && !(elem p known))
     (concatMap (node: concatMap (pathsOf "") (nodeDefs node)) (builtins.attrValues t.value.nodes));
 
@@ -119,7 +120,9 @@ let
     { name = "sandbox image: containerd 2.x key"; ok = (sandboxImage { plugins."io.containerd.cri.v1.images".pinned_images.sandbox = "registry.k8s.io/pause:3.10"; }).ref == "registry.k8s.io/pause:3.10"; }
     { name = "sandbox image: a digest is not stood in for"; ok = !(sandbox (cri17 "registry.k8s.io/pause@sha256:0000")).condition; }
     { name = "VM tests: all seven have nodes and a test script"; ok = all (t: t.value ? nodes && t.value ? testScript) tests; }
-  ] ++ map (t: { name = "VM test ${t.name}: only the modules' option names (unknown: ${toString (unknownIn t)})"; ok = unknownIn t == [ ]; }) tests;
+  ] ++ map (v: { name = "${v.name}: only the modules' option names (unknown: ${toString (unknownOf v.value)})"; ok = unknownOf v.value == [ ]; })
+    [ { name = "vm"; value = rootful; } { name = "vm-rootless"; value = rootless; } { name = "vm/sandbox-image.nix"; value = (sandbox { }).content; } ]
+  ++ map (t: { name = "VM test ${t.name}: only the modules' option names (unknown: ${toString (unknownIn t)})"; ok = unknownIn t == [ ]; }) tests;
 in
 {
   count = length checks;
