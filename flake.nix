@@ -20,6 +20,7 @@
       mkVm = system: file: lib.nixosSystem {
         inherit system;
         modules = [
+          self.nixosModules.default
           file
           { nixpkgs.overlays = [ self.overlays.default ]; }
         ];
@@ -38,30 +39,48 @@
       };
 
       packages = forAllSystems (pkgs:
-        let examples = import ./nix/examples.nix { inherit pkgs; };
-        in {
+        {
           default = pkgs.nix-snapshotter;
           nix-snapshotter = pkgs.nix-snapshotter;
-          # Example Nix images: `nix build .#hello`, then
-          # `nix2container load result` and `nerdctl run --snapshotter nix localhost/hello`.
-          hello = examples.hello;
-          redis = examples.redis;
-        });
+        }
+        # Example images (image-hello, image-redis, ...): `nix build .#image-hello`.
+        // import ./nix/examples.nix { inherit pkgs; });
 
       nixosModules = {
-        nix-snapshotter = ./modules/nixos/nix-snapshotter.nix;
-        nix-snapshotter-rootless = ./modules/nixos/nix-snapshotter-rootless.nix;
         default = {
           imports = [
             ./modules/nixos/nix-snapshotter.nix
             ./modules/nixos/nix-snapshotter-rootless.nix
+            ./modules/nixos/containerd.nix
+            ./modules/nixos/containerd-rootless.nix
+            ./modules/nixos/preload-containerd.nix
+            ./modules/nixos/preload-containerd-rootless.nix
+            ./modules/nixos/k3s.nix
+            ./modules/nixos/k3s-rootless.nix
           ];
         };
+        nix-snapshotter = ./modules/nixos/nix-snapshotter.nix;
+        nix-snapshotter-rootless = ./modules/nixos/nix-snapshotter-rootless.nix;
+        containerd = ./modules/nixos/containerd.nix;
+        containerd-rootless = ./modules/nixos/containerd-rootless.nix;
+        preload-containerd = ./modules/nixos/preload-containerd.nix;
+        preload-containerd-rootless = ./modules/nixos/preload-containerd-rootless.nix;
+        k3s = ./modules/nixos/k3s.nix;
+        k3s-rootless = ./modules/nixos/k3s-rootless.nix;
       };
 
       homeModules = {
-        nix-snapshotter = ./modules/home/nix-snapshotter.nix;
-        default = ./modules/home/nix-snapshotter.nix;
+        default = {
+          imports = [
+            ./modules/home/nix-snapshotter-rootless.nix
+            ./modules/home/containerd-rootless.nix
+            ./modules/home/preload-containerd-rootless.nix
+          ];
+        };
+        nix-snapshotter-rootless = ./modules/home/nix-snapshotter-rootless.nix;
+        containerd-rootless = ./modules/home/containerd-rootless.nix;
+        preload-containerd-rootless = ./modules/home/preload-containerd-rootless.nix;
+        k3s-rootless = ./modules/home/k3s-rootless.nix;
       };
       # The name older Home Manager setups look for.
       homeManagerModules = self.homeModules;

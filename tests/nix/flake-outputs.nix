@@ -20,10 +20,15 @@ let
 
   checks = [
     { name = "overlay"; ok = names outputs.overlays == [ "default" ]; }
-    { name = "packages"; ok = names outputs.packages.${system} == [ "default" "hello" "nix-snapshotter" "redis" ]; }
+    { name = "packages: default, nix-snapshotter and nix/examples.nix's images";
+      ok = names outputs.packages.${system} == builtins.sort builtins.lessThan
+        ([ "default" "nix-snapshotter" ] ++ names (import ../../nix/examples.nix {
+          pkgs = import ./stub-nixpkgs { inherit system; overlays = [ outputs.overlays.default ]; };
+        })); }
     { name = "packages for aarch64 too"; ok = outputs.packages ? aarch64-linux; }
-    { name = "nixosModules"; ok = names outputs.nixosModules == [ "default" "nix-snapshotter" "nix-snapshotter-rootless" ]; }
-    { name = "homeModules"; ok = names outputs.homeModules == [ "default" "nix-snapshotter" ] && outputs.homeManagerModules == outputs.homeModules; }
+    { name = "nixosModules"; ok = names outputs.nixosModules == [ "containerd" "containerd-rootless" "default" "k3s" "k3s-rootless" "nix-snapshotter" "nix-snapshotter-rootless" "preload-containerd" "preload-containerd-rootless" ]; }
+    { name = "homeModules"; ok = names outputs.homeModules == [ "containerd-rootless" "default" "k3s-rootless" "nix-snapshotter-rootless" "preload-containerd-rootless" ] && outputs.homeManagerModules == outputs.homeModules; }
+    { name = "VM configurations import the default module"; ok = builtins.elem outputs.nixosModules.default outputs.nixosConfigurations.vm.args.modules; }
     { name = "nixosConfigurations"; ok = names outputs.nixosConfigurations == [ "vm" "vm-rootless" ]; }
     {
       name = "VM configurations use vm/*.nix and the overlay";
