@@ -396,11 +396,16 @@ let
 
   # --- renders for the real programs (tests/nix/render-check.sh) ---------------------------
   # Paths that would touch the machine are moved under tmpDir.
-  moveContainerd = name: settings: toTOML (lib.recursiveUpdate settings {
+  moveContainerd = name: snapshotterDir: settings: toTOML (lib.recursiveUpdate settings {
     root = "${tmpDir}/${name}/root";
     state = "${tmpDir}/${name}/state";
     grpc.address = "${tmpDir}/${name}/containerd.sock";
-    proxy_plugins.nix.address = "${tmpDir}/${name}/nix-snapshotter.sock";
+    proxy_plugins.nix.address = "${tmpDir}/${snapshotterDir}/nix-snapshotter.sock";
+  });
+  moveSnapshotter = name: containerdDir: settings: toTOML (lib.recursiveUpdate settings {
+    address = "${tmpDir}/${name}/nix-snapshotter.sock";
+    root = "${tmpDir}/${name}/root";
+    image_service.containerd_address = "${tmpDir}/${containerdDir}/containerd.sock";
   });
   unitText = import ./standins/unit-text.nix { inherit lib; };
 in
@@ -420,17 +425,13 @@ in
   };
 
   renders = {
-    "containerd-rootful-v2.toml" = moveContainerd "rootful" nf.virtualisation.containerd.settings;
-    "containerd-rootless-v3.toml" = moveContainerd "rootless-v3" hf.virtualisation.containerd.rootless.settings;
-    "containerd-rootless-v2.toml" = moveContainerd "rootless-v2" rootless17.virtualisation.containerd.rootless.settings;
-    "nix-snapshotter-rootful.toml" = toTOML (nf.services.nix-snapshotter.settings // {
-      address = "${tmpDir}/snapshotter/nix-snapshotter.sock";
-      root = "${tmpDir}/snapshotter/root";
-    });
-    "nix-snapshotter-rootless.toml" = toTOML (hf.services.nix-snapshotter.rootless.settings // {
-      address = "${tmpDir}/snapshotter-rootless/nix-snapshotter.sock";
-      root = "${tmpDir}/snapshotter-rootless/root";
-    });
+    # The README NixOS snippet's containerd (config version 2), for containerd 1.7 and 2.1.
+    "containerd-rootful-v2.toml" = moveContainerd "rootful" "snapshotter" nf.virtualisation.containerd.settings;
+    # The README Home Manager snippet's (containerd 2.x: version 3), and containerd 1.7's.
+    "containerd-rootless-v3.toml" = moveContainerd "rootless-v3" "snapshotter-rootless" hf.virtualisation.containerd.rootless.settings;
+    "containerd-rootless-v2.toml" = moveContainerd "rootless-v2" "snapshotter-rootless" rootless17.virtualisation.containerd.rootless.settings;
+    "nix-snapshotter-rootful.toml" = moveSnapshotter "snapshotter" "rootful" nf.services.nix-snapshotter.settings;
+    "nix-snapshotter-rootless.toml" = moveSnapshotter "snapshotter-rootless" "rootless-v3" hf.services.nix-snapshotter.rootless.settings;
     "nix-snapshotter.service" = unitText.nixos nf.systemd.services.nix-snapshotter;
     "containerd.service" = unitText.nixos nf.systemd.services.containerd;
     "preload-containerd.service" = unitText.nixos full.systemd.services.preload-containerd;
