@@ -28,6 +28,8 @@ let
   snapshotterSettings = config.services.nix-snapshotter.rootless.settings or { };
 in
 {
+  imports = [ ./containerd.nix ];
+
   options.virtualisation.containerd.rootless = {
     inherit (opts.containerd)
       nixSnapshotterIntegration gVisorIntegration defaultRuntime path

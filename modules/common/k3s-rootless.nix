@@ -9,6 +9,8 @@ let
   opts = import ../../nix/module-options.nix { inherit lib pkgs; };
 in
 {
+  imports = [ ./k3s.nix ];
+
   options.services.k3s.rootless = {
     inherit (opts.k3s) setEmbeddedContainerd setKubeConfig snapshotter;
 

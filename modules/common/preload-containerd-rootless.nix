@@ -12,6 +12,8 @@ let
   };
 in
 {
+  imports = [ ./preload-containerd.nix ];
+
   options.services.preload-containerd.rootless = {
     inherit (opts.preload) enable;
     targets = opts.preload.targets // {

@@ -6,7 +6,6 @@
 { config, lib, pkgs, ... }:
 let
   cfg = config.virtualisation.containerd;
-  opts = import ../../nix/module-options.nix { inherit lib pkgs; };
   settingsLib = import ../../nix/containerd-settings.nix { inherit lib; };
   units = import ../../nix/units.nix { inherit lib; };
   layout = "v2";
@@ -19,11 +18,7 @@ let
   imageServiceOn = snapshotter.image_service.enable or true;
 in
 {
-  imports = [ ./k3s.nix ];
-
-  options.virtualisation.containerd = opts.containerd // {
-    inherit (opts) k3sIntegration;
-  };
+  imports = [ ../common/containerd.nix ./k3s.nix ];
 
   config = lib.mkIf cfg.enable (lib.mkMerge [
     {

@@ -5,13 +5,12 @@
 { config, lib, pkgs, ... }:
 let
   cfg = config.services.k3s;
-  opts = import ../../nix/module-options.nix { inherit lib pkgs; };
   units = import ../../nix/units.nix { inherit lib; };
 in
 {
-  options.services.k3s = {
-    inherit (opts.k3s) setEmbeddedContainerd setKubeConfig snapshotter;
+  imports = [ ../common/k3s.nix ];
 
+  options.services.k3s = {
     moreFlags = lib.mkOption {
       type = lib.types.listOf lib.types.str;
       default = [ ];

@@ -3,7 +3,6 @@
 { config, lib, pkgs, ... }:
 let
   cfg = config.services.preload-containerd;
-  opts = import ../../nix/module-options.nix { inherit lib pkgs; };
   script = import ../../nix/preload-script.nix {
     inherit lib;
     inherit (pkgs) writeShellScriptBin;
@@ -12,7 +11,7 @@ let
   };
 in
 {
-  options.services.preload-containerd = { inherit (opts.preload) enable targets; };
+  imports = [ ../common/preload-containerd.nix ];
 
   config = lib.mkIf (cfg.enable && cfg.targets != [ ]) {
     systemd.services.preload-containerd = {

@@ -290,6 +290,30 @@ if libdir="$(nixpkgs_lib_dir "${tmp}")"; then
   else
     fail "evaluating tests/nix/modules.nix: $(grep -v 'evaluation warning' "${tmp}/modules.err" | head -c 2000)"
   fi
+  # The option tree against the original's modules (read from its local mirror, never
+  # kept here): same names, types and defaults.
+  original_git="${NIXSNAP_ORIGINAL_GIT:-/work/.mirror/pdtpartners+nix-snapshotter/repo}"
+  mkdir -p "${tmp}/original"
+  if [[ -d "${original_git}" ]] &&
+    git --git-dir="${original_git}" archive HEAD modules 2>/dev/null | tar -x -C "${tmp}/original" 2>/dev/null &&
+    [[ -f "${tmp}/original/modules/nixos/containerd.nix" ]]; then
+    if out="$(nix-instantiate --eval --strict --json "${here}/option-tree.nix" --argstr libPath "${libdir}" \
+      --arg originalDir "${tmp}/original/modules" 2>"${tmp}/option-tree.err")"; then
+      for flavour in nixos home; do
+        problems="$(jq -r --arg f "${flavour}" '.[$f] | (.missing | map("missing: " + .)) + .typeDiffers + .defaultDiffers | .[]' <<<"${out}")"
+        if [[ -z "${problems}" ]]; then
+          pass "${flavour}: the original's $(jq --arg f "${flavour}" '.[$f].compared' <<<"${out}") options exist here with the same types and defaults"
+        else
+          while IFS= read -r line; do fail "${flavour} option tree: ${line}"; done <<<"${problems}"
+        fi
+        echo "   ${flavour} options only this project has: $(jq -r --arg f "${flavour}" '.[$f].extras | join(", ")' <<<"${out}")"
+      done
+    else
+      fail "evaluating tests/nix/option-tree.nix: $(grep -v 'evaluation warning' "${tmp}/option-tree.err" | head -c 2000)"
+    fi
+  else
+    echo "SKIP: option tree against the original's modules: no mirror at ${original_git} (set NIXSNAP_ORIGINAL_GIT)"
+  fi
 else
   echo "SKIP: module-system checks (README snippets, NixOS, Home Manager): ${NIXPKGS_LIB_WHY}"
 fi

@@ -62,4 +62,5 @@ let
 in
 {
   lib = { inherit homeManagerConfiguration; };
+  inherit hmCore;
 }

@@ -140,7 +140,7 @@ let
     };
 in
 {
-  inherit lib evalNixOS;
+  inherit lib evalNixOS nixosCore;
   # nixpkgs.lib.nixosSystem, for flake snippets.
   nixosSystem = args: evalNixOS {
     modules = args.modules;
