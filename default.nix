@@ -15,9 +15,13 @@ let
   outputsWith = nixpkgsSrc:
     let
       # A flake input's shape: the source tree plus its lib.
+      # The nixpkgs flake adds nixosSystem to its lib; a plain nixpkgs tree has
+      # nixos/lib/eval-config.nix for it.
       nixpkgs = {
         outPath = nixpkgsSrc;
-        lib = import (nixpkgsSrc + "/lib");
+        lib = import (nixpkgsSrc + "/lib") // {
+          nixosSystem = args: import (nixpkgsSrc + "/nixos/lib/eval-config.nix") ({ system = null; } // args);
+        };
       };
       outputs = flake.outputs { inherit self nixpkgs; };
       self = outputs // {

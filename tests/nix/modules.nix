@@ -383,6 +383,10 @@ let
       { name = "default.nix gives the flake's modules and overlay without nixpkgs";
         ok = nonFlakeImport.nixosModules == flake.nixosModules && nonFlakeImport.homeModules == flake.homeModules
           && lib.attrNames nonFlakeImport.overlays == [ "default" ]; }
+      { name = "default.nix called with a nixpkgs tree: VMs are nixosSystem of the default module and vm/*.nix";
+        ok = let vm = (nonFlakeImport { nixpkgs = ./standins/nixpkgs; }).nixosConfigurations.vm;
+          in builtins.elem flake.nixosModules.default vm.args.modules
+            && builtins.elem ../../vm/rootful.nix vm.args.modules && vm.args.system == "x86_64-linux"; }
       { name = "every module alone evaluates (NixOS)";
         ok = lib.all (m: !(fails ((nixos.evalNixOS {
           modules = [ m { nixpkgs.overlays = [ flake.overlays.default ]; } ];

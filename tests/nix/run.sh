@@ -276,7 +276,8 @@ source "${here}/nixpkgs-lib.sh"
 libdir=""
 if libdir="$(nixpkgs_lib_dir "${tmp}")"; then
   export NIXSNAP_NIXPKGS_LIB="${libdir}"
-  if out="$(nix-instantiate --eval --strict --json "${here}/modules.nix" --argstr libPath "${libdir}" \
+  # NIX_PATH empty: importing default.nix for its modules must not look up <nixpkgs>.
+  if out="$(NIX_PATH= nix-instantiate --eval --strict --json "${here}/modules.nix" --argstr libPath "${libdir}" \
     -A count -A failures -A summaries 2>"${tmp}/modules.err")"; then
     count="$(jq -s '.[0]' <<<"${out}")"
     if [[ "$(jq -s '.[1] | length' <<<"${out}")" == "0" ]]; then
