@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # NIXPKGS_LIB_WHY is read by the caller
 # Finds nixpkgs' lib for the module-system tests. Source it, then call
 #   nixpkgs_lib_dir TMPDIR   -> prints a directory holding lib/, or returns 1 with the
 #                               reason in $NIXPKGS_LIB_WHY

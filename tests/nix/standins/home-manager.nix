@@ -1,8 +1,9 @@
 # A stand-in for Home Manager: the options the modules and the README's snippets touch
-# that Home Manager declares, with its names and types (modules/misc/assertions? from
-# nixpkgs' lib, modules/home-environment.nix, modules/systemd.nix,
+# that Home Manager declares, with its names and types (modules/misc/assertions.nix,
+# modules/home-environment.nix, modules/systemd.nix (unitType),
 # modules/programs/home-manager.nix, modules/misc/nixpkgs.nix), and
-# lib.homeManagerConfiguration. No freeform anything.
+# lib.homeManagerConfiguration. No freeform anything: an option Home Manager does not
+# declare fails as it does there.
 { libPath }:
 let
   lib = import (libPath + "/lib");
@@ -14,7 +15,7 @@ let
     merge = lib.mergeOneOption;
   };
   # systemd.user.services.<name>.<Section>.<Key>, as Home Manager's unitType.
-  primitive = with types; oneOf [ bool int str path ];
+  primitive = with types; either bool (either int str);
   unitType = with types; attrsOf (attrsOf (attrsOf (either primitive (listOf primitive))));
 
   hmCore = { config, pkgs, ... }: {
