@@ -88,9 +88,9 @@ check_containerd() {
   wait_until 30 "${bin}/ctr" --address "${dir}/containerd.sock" version
   local plugins
   plugins="$("${bin}/ctr" --address "${dir}/containerd.sock" plugins ls)"
-  grep -Eq '^io\.containerd\.snapshotter\.v1[[:space:]]+nix[[:space:]].*ok$' <<<"${plugins}" ||
+  grep -Eq '^io\.containerd\.snapshotter\.v1[[:space:]]+nix[[:space:]].*[[:space:]]ok[[:space:]]*$' <<<"${plugins}" ||
     fail "containerd ${version} does not list the proxy plugin nix as ok: $(grep nix <<<"${plugins}")"
-  grep -Eq '^io\.containerd\.grpc\.v1[[:space:]]+cri[[:space:]].*ok$' <<<"${plugins}" ||
+  grep -Eq '^io\.containerd\.grpc\.v1[[:space:]]+cri[[:space:]].*[[:space:]]ok[[:space:]]*$' <<<"${plugins}" ||
     fail "containerd ${version}: CRI plugin not ok with $2: $(grep cri <<<"${plugins}")"
   # Through the proxy plugin to the real nix-snapshotter.
   "${bin}/ctr" --address "${dir}/containerd.sock" snapshots --snapshotter nix prepare \
