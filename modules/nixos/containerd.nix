@@ -1,7 +1,7 @@
-# virtualisation.containerd.* beyond what NixOS declares (enable, package, settings,
-# configFile, args are NixOS' own): nix-snapshotter, k3s and gVisor integration,
-# the CRI default runtime, containerd's PATH and the CONTAINERD_* variables of login
-# shells. NixOS writes config version 2, so the settings use that layout (containerd
+# virtualisation.containerd.* beyond what NixOS declares (enable, settings, configFile,
+# args, and package in some nixpkgs versions, are NixOS' own): nix-snapshotter, k3s and
+# gVisor integration, the CRI default runtime, containerd's PATH and the CONTAINERD_*
+# variables of login shells. NixOS writes config version 2, so the settings use that layout (containerd
 # 2.x migrates it when it loads the file).
 { config, lib, pkgs, ... }:
 let
@@ -42,7 +42,7 @@ in
         assertion = lib.versionAtLeast (lib.getVersion package) "1.7";
         message = "virtualisation.containerd.nixSnapshotterIntegration needs containerd 1.7 or "
           + "newer; this system has containerd ${lib.getVersion package}. containerd 1.6 is "
-          + "end-of-life: use nixpkgs 23.11 or newer, or set virtualisation.containerd.package.";
+          + "end-of-life: use nixpkgs 23.11 or newer (or overlay a newer pkgs.containerd).";
       }];
       virtualisation.containerd = {
         setSnapshotter = lib.mkDefault "nix";

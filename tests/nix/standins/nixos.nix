@@ -66,8 +66,9 @@ let
       networking.proxy.envVars = mkOption { type = types.attrs; internal = true; default = { }; };
 
       virtualisation.containerd = {
+        # No `package`: NixOS' module runs pkgs.containerd (the modules read
+        # virtualisation.containerd.package only where it exists).
         enable = lib.mkEnableOption "containerd container runtime";
-        package = lib.mkPackageOption pkgs "containerd" { };
         configFile = mkOption { type = types.nullOr types.path; default = null; };
         settings = mkOption { type = (pkgs.formats.toml { }).type; default = { }; };
         args = mkOption { type = types.attrsOf types.str; default = { }; };
@@ -104,15 +105,14 @@ let
           then config.virtualisation.containerd.configFile
           else (pkgs.formats.toml { }).generate "containerd.toml" config.virtualisation.containerd.settings);
       };
-      environment.systemPackages = lib.mkIf config.virtualisation.containerd.enable
-        [ config.virtualisation.containerd.package ];
+      environment.systemPackages = lib.mkIf config.virtualisation.containerd.enable [ pkgs.containerd ];
       systemd.services.containerd = lib.mkIf config.virtualisation.containerd.enable {
         description = "containerd - container runtime";
         wantedBy = [ "multi-user.target" ];
         after = [ "network.target" ];
-        path = [ config.virtualisation.containerd.package pkgs.runc pkgs.iptables ];
+        path = [ pkgs.containerd pkgs.runc pkgs.iptables ];
         serviceConfig = {
-          ExecStart = "${config.virtualisation.containerd.package}/bin/containerd "
+          ExecStart = "${pkgs.containerd}/bin/containerd "
             + lib.concatStringsSep " " (lib.mapAttrsToList (n: v: "--${n} ${v}") config.virtualisation.containerd.args);
           Type = "notify";
           Delegate = "yes";
