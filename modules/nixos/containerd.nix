@@ -1,8 +1,8 @@
 # virtualisation.containerd.* beyond what NixOS declares (enable, settings, configFile,
 # args, and package in some nixpkgs versions, are NixOS' own): nix-snapshotter, k3s and
 # gVisor integration, the CRI default runtime, containerd's PATH and the CONTAINERD_*
-# variables of login shells. NixOS writes config version 2, so the settings use that layout (containerd
-# 2.x migrates it when it loads the file).
+# variables of login shells. NixOS writes config version 2, so the settings use that
+# layout (containerd 2.x migrates it when it loads the file).
 { config, lib, pkgs, ... }:
 let
   cfg = config.virtualisation.containerd;
