@@ -291,6 +291,20 @@ let
     ];
   }).activation;
 
+  hmK3s = (hm.lib.homeManagerConfiguration {
+    pkgs = pkgsFor { };
+    modules = [
+      flake.homeModules.default
+      flake.homeModules.k3s-rootless
+      {
+        home = { username = "u"; homeDirectory = "/home/u"; stateVersion = "23.11"; };
+        nixpkgs.overlays = [ flake.overlays.default ];
+        services.k3s.rootless = { enable = true; setEmbeddedContainerd = true; extraFlags = [ "--disable" "traefik" ]; };
+        virtualisation.containerd.rootless = { enable = true; gVisorIntegration = true; defaultRuntime = "runsc"; };
+      }
+    ];
+  }).activation;
+
   # --- default.nix ----------------------------------------------------------------------------
   nonFlakeImport = import ../../default.nix;
 
@@ -371,6 +385,16 @@ let
           && builtins.length hmOld.config.warnings == 2; }
       { name = "Home Manager: an option it does not declare fails (virtualisation.containerd.enable)";
         ok = fails hmUndeclared; }
+
+      { name = "Home Manager k3s rootless: unit, embedded containerd variables";
+        ok = has "/bin/k3s server --rootless --snapshotter overlayfs --disable traefik" hmK3s.systemd.user.services.k3s.Service.ExecStart
+          && has ''export CONTAINERD_ADDRESS="$XDG_RUNTIME_DIR/k3s/containerd/containerd.sock"'' hmK3s.home.sessionVariablesExtra
+          && hmK3s.warnings == [ ]; }
+      { name = "Home Manager gVisor: runsc runtime (v3 layout), a runsc wrapper first on containerd's PATH";
+        ok = hmK3s.virtualisation.containerd.rootless.settings.plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runsc.runtime_type == "io.containerd.runsc.v1"
+          && hmK3s.virtualisation.containerd.rootless.settings.plugins."io.containerd.cri.v1.runtime".containerd.default_runtime_name == "runsc"
+          && (builtins.head hmK3s.virtualisation.containerd.rootless.path).name == "runsc"
+          && !(hmK3s.virtualisation.containerd.rootless.settings ? proxy_plugins); }
 
       # flake / default.nix
       { name = "nixosModules as the original's";
