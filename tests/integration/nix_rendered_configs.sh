@@ -12,7 +12,8 @@
 # Needs root, nix-instantiate, jq, nixpkgs' lib (tests/nix/nixpkgs-lib.sh), containerd
 # 1.7/2.1 from scripts/setup and the built nix-snapshotter ($NIXSNAP_BIN_DIR).
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/nix/nixpkgs-lib.sh
 source "${NIXSNAP_REPO_ROOT}/tests/nix/nixpkgs-lib.sh"
 
@@ -20,6 +21,8 @@ require_root
 require_cmd nix-instantiate jq
 snapshotter_bin="${NIXSNAP_BIN_DIR:-${NIXSNAP_REPO_ROOT}/build/src/cmd}/nix-snapshotter"
 [[ -x "${snapshotter_bin}" ]] || skip "nix-snapshotter not built (${snapshotter_bin})"
+containerd_bin_dir 1.7 >/dev/null
+containerd_bin_dir 2.1 >/dev/null
 tmp_root
 libdir="$(nixpkgs_lib_dir "${NIXSNAP_TMP}")" || skip "${NIXPKGS_LIB_WHY}"
 export NIXSNAP_NIXPKGS_LIB="${libdir}"
@@ -94,11 +97,11 @@ check_containerd() {
     fail "containerd ${version}: CRI plugin not ok with $2: $(grep cri <<<"${plugins}")"
   # Through the proxy plugin to the real nix-snapshotter.
   "${bin}/ctr" --address "${dir}/containerd.sock" snapshots --snapshotter nix prepare \
-    nixsnap-render-probe >/dev/null ||
+    "nixsnap-probe-${version}-${name}" >/dev/null ||
     fail "containerd ${version} cannot prepare a snapshot through the nix proxy plugin"
   assert_contains "$("${bin}/ctr" --address "${dir}/containerd.sock" snapshots --snapshotter nix ls)" \
-    "nixsnap-render-probe"
-  "${bin}/ctr" --address "${dir}/containerd.sock" snapshots --snapshotter nix rm nixsnap-render-probe
+    "nixsnap-probe-${version}-${name}"
+  "${bin}/ctr" --address "${dir}/containerd.sock" snapshots --snapshotter nix rm "nixsnap-probe-${version}-${name}"
   note "containerd ${version}: proxy plugin nix ok, a snapshot made through it, CRI ok"
   stop_pid "${pid}" "containerd-${version}-${name}"
 }
