@@ -43,6 +43,13 @@ in
       '';
     };
 
+    extraFlags = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "--log-level" "debug" ];
+      description = "Extra arguments of nix-snapshotter, after --config (the original's v0.3 option).";
+    };
+
     path = mkOption {
       type = types.listOf types.package;
       default = [ pkgs.nix ];

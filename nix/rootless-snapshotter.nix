@@ -4,7 +4,7 @@
 # with the Nix daemon (which lives outside the namespaces) resolve; inside, the same
 # directory is /var/lib/containerd/io.containerd.snapshotter.v1.nix (bind mount).
 { lib, writeShellScript }:
-{ package, configFile, nsenter, path ? [ ], setRoot ? true }:
+{ package, configFile, nsenter, path ? [ ], setRoot ? true, extraFlags ? [ ] }:
 writeShellScript "nix-snapshotter-rootless" ''
   set -eu
   : "''${XDG_DATA_HOME:=$HOME/.local/share}"
@@ -14,5 +14,5 @@ writeShellScript "nix-snapshotter-rootless" ''
   # The store is not writable from inside the user namespace: go through the daemon.
   export NIX_REMOTE=daemon
   exec ${nsenter}/bin/containerd-nsenter \
-    ${package}/bin/nix-snapshotter --config ${configFile} ${lib.optionalString setRoot ''--root "$root"''}
+    ${package}/bin/nix-snapshotter --config ${configFile} ${lib.optionalString setRoot ''--root "$root"''} ${lib.escapeShellArgs extraFlags}
 ''

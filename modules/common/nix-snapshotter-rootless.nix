@@ -8,7 +8,7 @@ let
   opts = import ../../nix/module-options.nix { inherit lib pkgs; };
 
   launcher = import ../../nix/rootless-snapshotter.nix { inherit lib; inherit (pkgs) writeShellScript; } {
-    inherit (cfg) package configFile path;
+    inherit (cfg) package configFile path extraFlags;
     inherit (config.virtualisation.containerd.rootless) nsenter;
     setRoot = !(cfg.settings ? root);
   };

@@ -36,6 +36,9 @@ in
         Service = {
           Type = "oneshot";
           RemainAfterExit = true;
+          # containerd or nix-snapshotter may not listen yet.
+          Restart = "on-failure";
+          RestartSec = "1s";
           ExecStart = "${script}/bin/preload-containerd";
         };
         Install.WantedBy = [ "default.target" ];

@@ -88,7 +88,8 @@ in
         ++ lib.optional (cfg.settings.fuse_overlayfs or false) pkgs.fuse-overlayfs;
       serviceConfig = {
         Type = "notify";
-        ExecStart = "${cfg.package}/bin/nix-snapshotter --config ${cfg.configFile}";
+        ExecStart = lib.concatStringsSep " " ([ "${cfg.package}/bin/nix-snapshotter" "--config" "${cfg.configFile}" ]
+          ++ map lib.escapeShellArg cfg.extraFlags);
         KillMode = "mixed";
         Restart = "always";
         RestartSec = "2";

@@ -22,6 +22,9 @@ in
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;
+        # containerd or nix-snapshotter may not listen yet.
+        Restart = "on-failure";
+        RestartSec = "1s";
         ExecStart = "${script}/bin/preload-containerd";
       };
     };

@@ -196,6 +196,7 @@ let
         enable = true;
         setKubeletImageServiceEndpoint = true;
         settings.log_level = "debug";
+        extraFlags = [ "--log-level" "trace" ];
       };
       services.preload-containerd = {
         enable = true;
@@ -331,6 +332,8 @@ let
         ok = has ''export CONTAINERD_NAMESPACE="k8s.io"'' full.environment.extraInit; }
       { name = "full: kubelet gets --image-service-endpoint";
         ok = full.services.kubernetes.kubelet.extraOpts == "--image-service-endpoint=unix:///run/nix-snapshotter/nix-snapshotter.sock"; }
+      { name = "full: extraFlags follow --config";
+        ok = lib.hasSuffix "-config.toml --log-level trace" full.systemd.services.nix-snapshotter.serviceConfig.ExecStart; }
       { name = "full: log_level reaches config.toml";
         ok = has ''log_level = "debug"'' full.services.nix-snapshotter.configFile.text; }
       { name = "full: preload script loads each target's archives into its socket and namespace";
