@@ -16,14 +16,13 @@ let
   hm = import ./standins/home-manager.nix { inherit libPath; };
   pkgsModule = { lib, ... }: {
     # The original reads pkgs.go.{GOOS,GOARCH}; both read pkgs.nix-snapshotter.
-    _module.args.pkgs = lib.mkForce ((import ./standins/pkgs.nix { inherit libPath; }).extend or (f: f) (
-      import ./standins/pkgs.nix {
-        inherit libPath;
-        overlays = [ (final: prev: {
-          nix-snapshotter = prev.callPackage ../../package.nix { };
-          go = { GOOS = "linux"; GOARCH = "amd64"; };
-        }) ];
-      }));
+    _module.args.pkgs = lib.mkForce (import ./standins/pkgs.nix {
+      inherit libPath;
+      overlays = [ (final: prev: {
+        nix-snapshotter = prev.callPackage ../../package.nix { };
+        go = { GOOS = "linux"; GOARCH = "amd64"; };
+      }) ];
+    });
   };
 
   ours = import ../../flake.nix;
