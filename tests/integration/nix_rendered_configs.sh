@@ -7,6 +7,8 @@
 #     on) and the transfer service's unpack_config; the running containerd lists the
 #     proxy plugin nix and reaches the real nix-snapshotter through it;
 #   - the rendered nix-snapshotter TOML files start the real daemon;
+#   - the preload units' script (nix/preload-script.nix) loads an archive into two
+#     namespaces of the rendered containerd with the real nix2container;
 #   - the rendered systemd units pass `systemd-analyze verify` (store paths are replaced
 #     by stub executables in the temp dir: the stand-in packages are never built).
 # Needs root, nix-instantiate, jq, nixpkgs' lib (tests/nix/nixpkgs-lib.sh), containerd
@@ -109,6 +111,51 @@ check_containerd 1.7 containerd-rootful-v2.toml rootful
 check_containerd 2.1 containerd-rootful-v2.toml rootful
 check_containerd 2.1 containerd-rootless-v3.toml rootless-v3
 check_containerd 1.7 containerd-rootless-v2.toml rootless-v2
+
+# --- the preload script against the rendered rootful setup ---------------------------------
+# nix/preload-script.nix's text with the real nix2container, two targets (namespaces
+# default and k8s.io) on the rendered containerd 2.1, the socket given as a shell
+# variable as users give "$XDG_RUNTIME_DIR/...": each image lands in its namespace,
+# unpacked for snapshotter nix.
+n2c_bin="${NIXSNAP_BIN_DIR:-${NIXSNAP_REPO_ROOT}/build/src/cmd}/nix2container"
+if [[ -x "${n2c_bin}" ]]; then
+  step "preload-containerd's script loads into the rendered containerd 2.1"
+  mkdir -p "${NIXSNAP_TMP}/pkg/bin"
+  ln -s "${n2c_bin}" "${NIXSNAP_TMP}/pkg/bin/nix2container"
+  "${n2c_bin}" build --ref localhost/preload-probe:latest "${NIXSNAP_TMP}/probe.tar" >/dev/null
+  # shellcheck disable=SC2016  # a Nix expression: ${...} and $PRELOAD_SOCKET are not for the shell
+  nix-instantiate --eval --strict --json --argstr libPath "${libdir}" --argstr tmp "${NIXSNAP_TMP}" \
+    --arg script "${NIXSNAP_REPO_ROOT}/nix/preload-script.nix" -E '
+    { libPath, tmp, script }:
+    import script {
+      lib = import (libPath + "/lib");
+      writeShellScriptBin = name: text: text;
+      package = "${tmp}/pkg";
+      targets = [
+        { archives = [ "${tmp}/probe.tar" ]; address = "$PRELOAD_SOCKET"; namespace = "default"; }
+        { archives = [ "${tmp}/probe.tar" ]; address = "$PRELOAD_SOCKET"; namespace = "k8s.io"; }
+      ];
+    }' | jq -r . >"${NIXSNAP_TMP}/preload.sh" || fail "evaluating nix/preload-script.nix"
+  bin="$(containerd_bin_dir 2.1)"
+  start_bg containerd-2.1-preload env PATH="${bin}:${PATH}" "${bin}/containerd" \
+    --config "${renders}/containerd-rootful-v2.toml"
+  pid="${BG_PID}"
+  wait_for_socket "${NIXSNAP_TMP}/rootful/containerd.sock" 30 "${pid}"
+  wait_until 30 "${bin}/ctr" --address "${NIXSNAP_TMP}/rootful/containerd.sock" version
+  PRELOAD_SOCKET="${NIXSNAP_TMP}/rootful/containerd.sock" bash "${NIXSNAP_TMP}/preload.sh" >/dev/null ||
+    fail "the preload script failed"
+  for ns in default k8s.io; do
+    assert_contains "$("${bin}/ctr" --address "${NIXSNAP_TMP}/rootful/containerd.sock" -n "${ns}" images ls -q)" \
+      "localhost/preload-probe:latest"
+  done
+  # Unpacked for nix: the image's snapshot chain is in nix-snapshotter.
+  [[ -n "$("${bin}/ctr" --address "${NIXSNAP_TMP}/rootful/containerd.sock" -n default snapshots --snapshotter nix ls | tail -n +2)" ]] ||
+    fail "the preloaded image was not unpacked for snapshotter nix"
+  note "preloaded into namespaces default and k8s.io, unpacked for nix"
+  stop_pid "${pid}" containerd-2.1-preload
+else
+  note "SKIP (preload script): nix2container not built (${n2c_bin})"
+fi
 
 # --- systemd units ----------------------------------------------------------------------------
 step "systemd-analyze verify on the rendered units"
