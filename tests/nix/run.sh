@@ -9,6 +9,8 @@
 #       README's four installation snippets and the NixOS / Home Manager modules evaluate
 #       against stand-ins declaring only real NixOS / Home Manager options, and render
 #       the expected units, containerd settings and variables (tests/nix/modules.nix);
+#       and the option tree equals the original's modules' (tests/nix/option-tree.nix,
+#       read from its local mirror; SKIP without it);
 #   (d) the rootless launch scripts and the preload script run against recording fakes;
 #   (e) flake.nix's outputs evaluate with tests/nix/stub-nixpkgs as nixpkgs, and the
 #       package (its filtered source) and example images build through the overlay.
