@@ -20,8 +20,8 @@
       mkVm = system: file: lib.nixosSystem {
         inherit system;
         modules = [
-          file
           self.nixosModules.default
+          file
           { nixpkgs.overlays = [ self.overlays.default ]; }
         ];
       };
@@ -38,29 +38,52 @@
         nix-snapshotter = final.callPackage ./package.nix { };
       };
 
-      # Example Nix images (nix/examples.nix): `nix build .#image-hello`.
-      packages = forAllSystems (pkgs: {
-        default = pkgs.nix-snapshotter;
-        nix-snapshotter = pkgs.nix-snapshotter;
-      } // import ./nix/examples.nix { inherit pkgs; });
+      packages = forAllSystems (pkgs:
+        {
+          default = pkgs.nix-snapshotter;
+          nix-snapshotter = pkgs.nix-snapshotter;
+        }
+        # Example images (image-hello, image-redis, ...): `nix build .#image-hello`.
+        // import ./nix/examples.nix { inherit pkgs; });
 
       # The redis pod and service of the demo (nix/k8s-resources.nix).
       k8sResources = forAllSystems (pkgs: import ./nix/k8s-resources.nix { inherit pkgs; });
 
       nixosModules = {
-        nix-snapshotter = ./modules/nixos/nix-snapshotter.nix;
-        nix-snapshotter-rootless = ./modules/nixos/nix-snapshotter-rootless.nix;
         default = {
           imports = [
             ./modules/nixos/nix-snapshotter.nix
             ./modules/nixos/nix-snapshotter-rootless.nix
+            ./modules/nixos/containerd.nix
+            ./modules/nixos/containerd-rootless.nix
+            ./modules/nixos/preload-containerd.nix
+            ./modules/nixos/preload-containerd-rootless.nix
+            ./modules/nixos/k3s.nix
+            ./modules/nixos/k3s-rootless.nix
           ];
         };
+        nix-snapshotter = ./modules/nixos/nix-snapshotter.nix;
+        nix-snapshotter-rootless = ./modules/nixos/nix-snapshotter-rootless.nix;
+        containerd = ./modules/nixos/containerd.nix;
+        containerd-rootless = ./modules/nixos/containerd-rootless.nix;
+        preload-containerd = ./modules/nixos/preload-containerd.nix;
+        preload-containerd-rootless = ./modules/nixos/preload-containerd-rootless.nix;
+        k3s = ./modules/nixos/k3s.nix;
+        k3s-rootless = ./modules/nixos/k3s-rootless.nix;
       };
 
       homeModules = {
-        nix-snapshotter = ./modules/home/nix-snapshotter.nix;
-        default = ./modules/home/nix-snapshotter.nix;
+        default = {
+          imports = [
+            ./modules/home/nix-snapshotter-rootless.nix
+            ./modules/home/containerd-rootless.nix
+            ./modules/home/preload-containerd-rootless.nix
+          ];
+        };
+        nix-snapshotter-rootless = ./modules/home/nix-snapshotter-rootless.nix;
+        containerd-rootless = ./modules/home/containerd-rootless.nix;
+        preload-containerd-rootless = ./modules/home/preload-containerd-rootless.nix;
+        k3s-rootless = ./modules/home/k3s-rootless.nix;
       };
       # The name older Home Manager setups look for.
       homeManagerModules = self.homeModules;

@@ -1,18 +1,17 @@
-# A script loading image archives into containerd with `nix2container load`, used by
-# the preload units of every module.
-#   images:       image archives (store paths)
-#   namespaces:   containerd namespaces, each image goes to each of them
-#   addressShell: a shell word for containerd's socket, e.g. "/run/containerd/containerd.sock"
-#                 or "\"$XDG_RUNTIME_DIR/containerd/containerd.sock\"" (expanded at run time)
-{ lib, writeShellScript, package, images, namespaces, addressShell }:
-
-writeShellScript "nix-snapshotter-preload-images" ''
+# The script of the preload-containerd units: loads each target's image archives into
+# that target's containerd socket and namespace with `nix2container load`.
+#   targets: [ { archives; address; namespace; } ] (services.preload-containerd.targets)
+# Addresses are double-quoted for the shell, so "$XDG_RUNTIME_DIR/containerd/..." is
+# expanded when the unit runs.
+{ lib, writeShellScriptBin, package, targets }:
+let
+  dq = s: ''"${lib.escape [ "\\" "\"" "`" ] s}"'';
+in
+writeShellScriptBin "preload-containerd" ''
   set -eu
-  for namespace in ${lib.escapeShellArgs namespaces}; do
-    for image in ${lib.escapeShellArgs (map toString images)}; do
-      echo "nix-snapshotter: loading $image into containerd namespace $namespace"
-      ${package}/bin/nix2container --address ${addressShell} --namespace "$namespace" \
-        load "$image"
-    done
-  done
+  ${lib.concatMapStrings (target: lib.concatMapStrings (archive: ''
+    echo "preload-containerd: loading ${archive} into namespace" ${lib.escapeShellArg target.namespace} at ${dq target.address}
+    ${package}/bin/nix2container --address ${dq target.address} --namespace ${lib.escapeShellArg target.namespace} \
+      load ${lib.escapeShellArg "${archive}"}
+  '') target.archives) targets}
 ''

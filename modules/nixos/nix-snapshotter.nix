@@ -1,64 +1,62 @@
-# NixOS module: nix-snapshotter as a system service next to the system containerd.
+# services.nix-snapshotter: nix-snapshotter as a system service. containerd uses it
+# when virtualisation.containerd.nixSnapshotterIntegration is on (./containerd.nix):
 #
-#   services.nix-snapshotter = {
-#     enable = true;
-#     setContainerdSnapshotter = true;   # CRI (Kubernetes) unpacks with snapshotter "nix"
-#     preloadContainerdImages = [ (pkgs.nix-snapshotter.buildImage { ... }) ];
-#   };
+#   virtualisation.containerd = { enable = true; nixSnapshotterIntegration = true; };
+#   services.nix-snapshotter.enable = true;
 #
-# It writes /etc/nix-snapshotter/config.toml from `settings`, runs the daemon
-# (Type=notify), enables containerd with the "nix" proxy plugin and, when asked, sets
-# the CRI snapshotter. Kubelet: services.nix-snapshotter.imageServiceEndpoint is the
-# value for --image-service-endpoint (see docs/nixos.md).
+# Kubelet: services.nix-snapshotter.imageServiceEndpoint is the value of
+# --image-service-endpoint (setKubeletImageServiceEndpoint writes it for
+# services.kubernetes; k3sIntegration for k3s). See docs/nixos.md.
 { config, lib, pkgs, ... }:
-
 let
   cfg = config.services.nix-snapshotter;
-
-  settingsFormat = pkgs.formats.toml { };
-  configFile = settingsFormat.generate "nix-snapshotter.toml" cfg.settings;
-
-  # The containerd the system runs: newer nixpkgs have an option for it.
-  containerdPackage = config.virtualisation.containerd.package or pkgs.containerd;
-
-  preloadScript = import ../../nix/preload-script.nix {
-    inherit lib;
-    inherit (pkgs) writeShellScript;
-    inherit (cfg) package;
-    images = cfg.preloadContainerdImages;
-    namespaces = cfg.preloadNamespaces;
-    addressShell = lib.escapeShellArg cfg.settings.image_service.containerd_address;
-  };
+  opts = import ../../nix/module-options.nix { inherit lib pkgs; };
 in
 {
-  options.services.nix-snapshotter = import ../../nix/module-options.nix { inherit lib pkgs; } // {
+  imports = [
+    ./containerd.nix
+    (lib.mkRenamedOptionModule
+      [ "services" "nix-snapshotter" "setContainerdSnapshotter" ]
+      [ "virtualisation" "containerd" "nixSnapshotterIntegration" ])
+    (lib.mkRemovedOptionModule [ "services" "nix-snapshotter" "preloadContainerdImages" ]
+      "Use services.preload-containerd = { enable = true; targets = [ { archives = [ ... ]; } ]; }.")
+    (lib.mkRemovedOptionModule [ "services" "nix-snapshotter" "preloadNamespaces" ]
+      "Use services.preload-containerd.targets, one target per namespace.")
+  ];
+
+  options.services.nix-snapshotter = opts.snapshotter // {
+    enable = lib.mkEnableOption "nix-snapshotter, a containerd snapshotter that runs Nix images";
+
     setKubeletImageServiceEndpoint = lib.mkOption {
       type = lib.types.bool;
       default = false;
       description = ''
-        Add `--image-service-endpoint` for nix-snapshotter to
-        services.kubernetes.kubelet.extraOpts. (For k3s add the same flag to
-        services.k3s.extraFlags yourself, with --container-runtime-endpoint.)
+        Give services.kubernetes' kubelet `--image-service-endpoint` for
+        nix-snapshotter, so pods can use nix:0/nix/store/... images (for k3s:
+        virtualisation.containerd.k3sIntegration).
       '';
+    };
+
+    imageServiceEndpoint = lib.mkOption {
+      type = lib.types.str;
+      readOnly = true;
+      default = "unix://${cfg.settings.address or "/run/nix-snapshotter/nix-snapshotter.sock"}";
+      defaultText = lib.literalExpression ''"unix://''${settings.address}"'';
+      description = "nix-snapshotter's CRI image service endpoint, for kubelet.";
     };
   };
 
   config = lib.mkIf cfg.enable {
-    assertions = [
-      {
-        # containerd 1.6 has no Mount.target: it would mount every store path onto
-        # the container's root instead of at its own place.
-        assertion = lib.versionAtLeast (lib.getVersion containerdPackage) "1.7";
-        message = "services.nix-snapshotter needs containerd 1.7 or newer (it relies on "
-          + "Mount.target for the Nix store bind mounts); this system has containerd "
-          + "${lib.getVersion containerdPackage}. containerd 1.6 is end-of-life: use "
-          + "nixpkgs 23.11 or newer, or set virtualisation.containerd.package.";
-      }
-      {
-        assertion = config.virtualisation.containerd.enable;
-        message = "services.nix-snapshotter needs virtualisation.containerd.enable = true.";
-      }
-    ];
+    warnings = lib.optional
+      (config.virtualisation.containerd.enable && !config.virtualisation.containerd.nixSnapshotterIntegration) ''
+      services.nix-snapshotter is enabled but containerd does not use it: set
+      virtualisation.containerd.nixSnapshotterIntegration = true.'';
+
+    assertions = [{
+      assertion = cfg.setKubeletImageServiceEndpoint -> (cfg.settings.image_service.enable or true);
+      message = "services.nix-snapshotter.setKubeletImageServiceEndpoint needs "
+        + "services.nix-snapshotter.settings.image_service.enable = true.";
+    }];
 
     services.nix-snapshotter = {
       settings = {
@@ -69,54 +67,37 @@ in
           containerd_address = lib.mkDefault "/run/containerd/containerd.sock";
         };
       };
-      imageServiceEndpoint = "unix://${cfg.settings.address}";
+      configFile = lib.mkOptionDefault (opts.settingsFormat.generate "config.toml" cfg.settings);
     };
 
-    environment.etc."nix-snapshotter/config.toml".source = configFile;
+    environment.etc."nix-snapshotter/config.toml".source = cfg.configFile;
     environment.systemPackages = [ cfg.package ];
-
-    virtualisation.containerd = {
-      enable = lib.mkDefault true;
-      settings = import ../../nix/containerd-settings.nix {
-        inherit (cfg.settings) address;
-        setSnapshotter = cfg.setContainerdSnapshotter;
-      };
-    };
 
     services.kubernetes.kubelet.extraOpts = lib.mkIf cfg.setKubeletImageServiceEndpoint
       "--image-service-endpoint=${cfg.imageServiceEndpoint}";
 
     systemd.services.nix-snapshotter = {
-      description = "nix-snapshotter: containerd snapshotter for Nix images";
+      description = "nix-snapshotter, containerd snapshotter for Nix images";
       wantedBy = [ "multi-user.target" ];
       wants = [ "containerd.service" ];
-      after = [ "containerd.service" "nix-daemon.socket" ];
-      restartTriggers = [ configFile ];
-      # nix-store realises store paths and registers GC roots.
-      path = [ config.nix.package pkgs.util-linux ]
+      after = [ "network.target" "containerd.service" "nix-daemon.socket" ];
+      partOf = [ "containerd.service" ];
+      restartTriggers = [ cfg.configFile ];
+      # nix-store realises store paths and registers GC roots; mount helpers.
+      path = cfg.path ++ [ pkgs.util-linux ]
         ++ lib.optional (cfg.settings.fuse_overlayfs or false) pkgs.fuse-overlayfs;
       serviceConfig = {
         Type = "notify";
-        ExecStart = "${cfg.package}/bin/nix-snapshotter --config ${configFile}";
+        ExecStart = lib.concatStringsSep " " ([ "${cfg.package}/bin/nix-snapshotter" "--config" "${cfg.configFile}" ]
+          ++ map lib.escapeShellArg cfg.extraFlags);
+        KillMode = "mixed";
         Restart = "always";
-        RestartSec = "2s";
+        RestartSec = "2";
         RuntimeDirectory = "nix-snapshotter";
         RuntimeDirectoryPreserve = "yes";
         LimitNOFILE = 1048576;
-        # Mounts made for containerd must stay visible to it: no private namespaces.
+        # Mounts made for containerd must stay visible to it: no private namespace.
         PrivateMounts = false;
-      };
-    };
-
-    systemd.services.nix-snapshotter-preload-images = lib.mkIf (cfg.preloadContainerdImages != [ ]) {
-      description = "Load Nix images into containerd for nix-snapshotter";
-      wantedBy = [ "multi-user.target" ];
-      requires = [ "containerd.service" "nix-snapshotter.service" ];
-      after = [ "containerd.service" "nix-snapshotter.service" ];
-      serviceConfig = {
-        Type = "oneshot";
-        RemainAfterExit = true;
-        ExecStart = "${preloadScript}";
       };
     };
   };

@@ -27,8 +27,9 @@ let
     { name = "k8sResources: redis pod from a nix:0 image"; ok = contains "^nix:0/nix/store/[a-z0-9]{32}-nix-image-redis.tar$" (builtins.head k8s.redisPod.spec.containers).image; }
     { name = "k8sResources: NodePort service on 30000"; ok = k8s.redisService.spec.type == "NodePort" && (builtins.head k8s.redisService.spec.ports).nodePort == 30000; }
     { name = "packages for aarch64 too"; ok = outputs.packages ? aarch64-linux; }
-    { name = "nixosModules"; ok = names outputs.nixosModules == [ "default" "nix-snapshotter" "nix-snapshotter-rootless" ]; }
-    { name = "homeModules"; ok = names outputs.homeModules == [ "default" "nix-snapshotter" ] && outputs.homeManagerModules == outputs.homeModules; }
+    { name = "nixosModules"; ok = names outputs.nixosModules == [ "containerd" "containerd-rootless" "default" "k3s" "k3s-rootless" "nix-snapshotter" "nix-snapshotter-rootless" "preload-containerd" "preload-containerd-rootless" ]; }
+    { name = "homeModules"; ok = names outputs.homeModules == [ "containerd-rootless" "default" "k3s-rootless" "nix-snapshotter-rootless" "preload-containerd-rootless" ] && outputs.homeManagerModules == outputs.homeModules; }
+    { name = "VM configurations import the default module"; ok = builtins.elem outputs.nixosModules.default outputs.nixosConfigurations.vm.args.modules; }
     { name = "nixosConfigurations"; ok = names outputs.nixosConfigurations == [ "vm" "vm-rootless" ]; }
     {
       name = "VM configurations use vm/*.nix and the overlay";

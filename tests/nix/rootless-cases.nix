@@ -1,11 +1,19 @@
-# The launch scripts of nix/rootless.nix and nix/preload-script.nix, built against
-# recording fakes of rootlesskit, nsenter, mount, containerd, nix-snapshotter and
-# nix2container (tests/nix/run.sh runs them and reads $NIXSNAP_FAKE_LOG).
-{ busyboxDir }:
+# The launch scripts of nix/rootless.nix, nix/rootless-snapshotter.nix and
+# nix/preload-script.nix, built against recording fakes of rootlesskit, nsenter, mount,
+# containerd, nix-snapshotter and nix2container (tests/nix/run.sh runs them and reads
+# $NIXSNAP_FAKE_LOG).
+#   libPath: a directory holding nixpkgs' lib/ (the scripts use nixpkgs' lib)
+{ busyboxDir, libPath }:
 
 let
   pkgs = import ./stub-pkgs.nix { inherit busyboxDir; };
-  inherit (pkgs) lib recorders writeText;
+  lib = import (libPath + "/lib");
+  inherit (pkgs) recorders writeText writeShellScript runCommand;
+
+  writeShellScriptBin = name: text: runCommand name { } ''
+    mkdir -p $out/bin
+    cp ${writeShellScript name text} $out/bin/${name}
+  '';
 
   noop = "exit 0";
 
@@ -34,50 +42,42 @@ let
 
   scripts = import ../../nix/rootless.nix
     {
-      inherit lib;
-      inherit (pkgs) writeShellScript;
-      inherit rootlesskit util-linux;
+      inherit lib writeShellScript writeShellScriptBin rootlesskit util-linux;
       slirp4netns = fakes "slirp4netns";
-      containerd = fakes "containerd";
       runc = fakes "runc";
       fuse-overlayfs = fakes "fuse-overlayfs";
       coreutils = pkgs.busybox;
-      nix = fakes "nix-store";
     }
     {
-      inherit package;
-      snapshotterConfig = writeText "nix-snapshotter.toml" "";
-      containerdConfig = writeText "containerd.toml" "";
+      containerd = fakes "containerd";
+      bindMounts = {
+        "$XDG_RUNTIME_DIR/containerd".mountPoint = "/run/containerd";
+        "$XDG_RUNTIME_DIR/nix-snapshotter".mountPoint = "/run/nix-snapshotter";
+        "$XDG_DATA_HOME/containerd".mountPoint = "/var/lib/containerd";
+      };
+      args.config = "/nix/store/00000000000000000000000000000000-containerd.toml";
     };
+
+  snapshotter = setRoot: import ../../nix/rootless-snapshotter.nix { inherit lib writeShellScript; } {
+    inherit package setRoot;
+    configFile = writeText "nix-snapshotter.toml" "";
+    inherit (scripts) nsenter;
+    path = [ (fakes "nix-store") ];
+  };
 in
 {
   inherit package;
-  inherit (scripts) containerd snapshotter;
-  # The child is not exported by nix/rootless.nix: read it from the outer script.
-  snapshotterWithRoot = (import ../../nix/rootless.nix
-    {
-      inherit lib;
-      inherit (pkgs) writeShellScript;
-      inherit rootlesskit util-linux;
-      slirp4netns = fakes "slirp4netns";
-      containerd = fakes "containerd";
-      runc = fakes "runc";
-      fuse-overlayfs = fakes "fuse-overlayfs";
-      coreutils = pkgs.busybox;
-      nix = fakes "nix-store";
-    }
-    {
-      inherit package;
-      snapshotterConfig = writeText "nix-snapshotter.toml" "";
-      containerdConfig = writeText "containerd.toml" "";
-      setRoot = false;
-    }).snapshotter;
+  inherit (scripts) containerd child;
+  snapshotter = snapshotter true;
+  snapshotterWithRoot = snapshotter false;
 
   preload = import ../../nix/preload-script.nix {
-    inherit lib package;
-    inherit (pkgs) writeShellScript;
-    images = [ "/nix/store/00000000000000000000000000000000-a.tar" "/nix/store/11111111111111111111111111111111-b.tar" ];
-    namespaces = [ "default" "k8s.io" ];
-    addressShell = scripts.containerdAddressShell;
+    inherit lib package writeShellScriptBin;
+    targets = [
+      { archives = [ "/nix/store/00000000000000000000000000000000-a.tar" "/nix/store/11111111111111111111111111111111-b.tar" ];
+        address = "$XDG_RUNTIME_DIR/containerd/containerd.sock"; namespace = "default"; }
+      { archives = [ "/nix/store/00000000000000000000000000000000-a.tar" ];
+        address = "$XDG_RUNTIME_DIR/containerd/containerd.sock"; namespace = "k8s.io"; }
+    ];
   };
 }

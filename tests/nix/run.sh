@@ -8,8 +8,12 @@
 #       the passthru; bin/copy-to-{registry,containerd} run nix2container push/load,
 #       expand $VARS in the address at run time and run no injected shell code; the
 #       original README's Usage snippet builds verbatim (tests/nix/readme-usage.nix);
-#   (c) the NixOS and Home Manager modules evaluate against tests/nix/stub-module-lib.nix
-#       and produce the expected units and containerd settings (tests/nix/modules.nix);
+#   (c) with nixpkgs' real lib (tests/nix/nixpkgs-lib.sh finds it; SKIP otherwise), the
+#       README's four installation snippets and the NixOS / Home Manager modules evaluate
+#       against stand-ins declaring only real NixOS / Home Manager options, and render
+#       the expected units, containerd settings and variables (tests/nix/modules.nix);
+#       and the option tree equals the original's modules' (tests/nix/option-tree.nix,
+#       read from its local mirror; SKIP without it);
 #   (d) the rootless launch scripts and the preload script run against recording fakes;
 #   (e) flake.nix's outputs evaluate with tests/nix/stub-nixpkgs as nixpkgs, and the
 #       package (its filtered source) and example images build through the overlay.
@@ -137,28 +141,64 @@ else
 fi
 
 # ---------------------------------------------------------------- (c) modules
-# modules.nix evaluates to { count; failures = [ names of failed checks ]; }.
-if out="$(nix-instantiate --eval --strict --json "${here}/modules.nix" 2>&1)"; then
-  count="$(jq '.count' <<<"${out}")"
-  if [[ "$(jq '.failures | length' <<<"${out}")" == "0" ]]; then
-    pass "${count} module checks (NixOS rootful, rootless, Home Manager)"
+# modules.nix evaluates to { count; failures; summaries; renders; }.
+# shellcheck source=tests/nix/nixpkgs-lib.sh
+source "${here}/nixpkgs-lib.sh"
+libdir=""
+if libdir="$(nixpkgs_lib_dir "${tmp}")"; then
+  export NIXSNAP_NIXPKGS_LIB="${libdir}"
+  # NIX_PATH empty: importing default.nix for its modules must not look up <nixpkgs>.
+  if out="$(NIX_PATH='' nix-instantiate --eval --strict --json "${here}/modules.nix" --argstr libPath "${libdir}" \
+    -A count -A failures -A summaries 2>"${tmp}/modules.err")"; then
+    count="$(jq -s '.[0]' <<<"${out}")"
+    if [[ "$(jq -s '.[1] | length' <<<"${out}")" == "0" ]]; then
+      pass "${count} module checks with nixpkgs' module system (README snippets, NixOS, Home Manager)"
+      jq -s -r '.[2] | to_entries[] | "   README snippet, \(.key): \(.value)"' <<<"${out}"
+    else
+      while IFS= read -r name; do
+        fail "module check: ${name}"
+      done < <(jq -s -r '.[1][]' <<<"${out}")
+    fi
   else
-    while IFS= read -r name; do
-      fail "module check: ${name}"
-    done < <(jq -r '.failures[]' <<<"${out}")
+    fail "evaluating tests/nix/modules.nix: $(grep -v 'evaluation warning' "${tmp}/modules.err" | head -c 2000)"
+  fi
+  # The option tree against the original's modules (read from its local mirror, never
+  # kept here): same names, types and defaults.
+  original_git="${NIXSNAP_ORIGINAL_GIT:-/work/.mirror/pdtpartners+nix-snapshotter/repo}"
+  mkdir -p "${tmp}/original"
+  if [[ -d "${original_git}" ]] &&
+    git --git-dir="${original_git}" archive HEAD modules 2>/dev/null | tar -x -C "${tmp}/original" 2>/dev/null &&
+    [[ -f "${tmp}/original/modules/nixos/containerd.nix" ]]; then
+    if out="$(nix-instantiate --eval --strict --json "${here}/option-tree.nix" --argstr libPath "${libdir}" \
+      --arg originalDir "${tmp}/original/modules" 2>"${tmp}/option-tree.err")"; then
+      for flavour in nixos home; do
+        problems="$(jq -r --arg f "${flavour}" '.[$f] | (.missing | map("missing: " + .)) + .typeDiffers + .defaultDiffers | .[]' <<<"${out}")"
+        if [[ -z "${problems}" ]]; then
+          pass "${flavour}: the original's $(jq --arg f "${flavour}" '.[$f].compared' <<<"${out}") options exist here with the same types and defaults"
+        else
+          while IFS= read -r line; do fail "${flavour} option tree: ${line}"; done <<<"${problems}"
+        fi
+        echo "   ${flavour} options only this project has: $(jq -r --arg f "${flavour}" '.[$f].extras | join(", ")' <<<"${out}")"
+      done
+    else
+      fail "evaluating tests/nix/option-tree.nix: $(grep -v 'evaluation warning' "${tmp}/option-tree.err" | head -c 2000)"
+    fi
+  else
+    echo "SKIP: option tree against the original's modules: no mirror at ${original_git} (set NIXSNAP_ORIGINAL_GIT)"
   fi
 else
-  fail "evaluating tests/nix/modules.nix: ${out}"
+  echo "SKIP: module-system checks (README snippets, NixOS, Home Manager): ${NIXPKGS_LIB_WHY}"
 fi
 
 # ---------------------------------------------------------------- (d) rootless scripts
-# nix/rootless.nix and nix/preload-script.nix run against recording fakes.
+# nix/rootless.nix, nix/rootless-snapshotter.nix and nix/preload-script.nix run against
+# recording fakes (they use nixpkgs' lib: skipped with (c)).
 checkRootlessScripts() {
-  local rl="${tmp}/rootless" script log
+  local rl="${tmp}/rootless" script
   mkdir -p "${rl}/run" "${rl}/home"
   rlBuild() {
-    nix-build "${here}/rootless-cases.nix" "${nix_args[@]:0:3}" -A "$1" --out-link "${rl}/result-$1" \
-      2>"${rl}/build-$1.log" || {
+    nix-build "${here}/rootless-cases.nix" "${nix_args[@]:0:3}" --argstr libPath "${libdir}" -A "$1" \
+      --out-link "${rl}/result-$1" 2>"${rl}/build-$1.log" || {
       echo "building rootless-cases.nix -A $1 failed:" >&2
       tail -n 30 "${rl}/build-$1.log" >&2
       return 1
@@ -172,14 +212,14 @@ checkRootlessScripts() {
   local pkg containerd_script child data="${rl}/home/.local/share"
   pkg="$(rlBuild package)" || return 1
   containerd_script="$(rlBuild containerd)" || return 1
+  child="$(rlBuild child)" || return 1
   mkdir -p "${rl}/run/containerd-rootless" && touch "${rl}/run/containerd-rootless/stale"
   runFake "${containerd_script}" || fail "rootless containerd script exited $?"
-  child="$(sed -n 's/^rootlesskit .* \(\/nix\/store\/[^ ]*-containerd-rootless-child\)$/\1/p' "${rl}/log")"
   expectEq "rootlesskit gets state dir, network, copy-ups and the child" \
     "rootlesskit --state-dir=${rl}/run/containerd-rootless --net=slirp4netns --mtu=65520 --slirp4netns-sandbox=auto --slirp4netns-seccomp=auto --disable-host-loopback --port-driver=builtin --copy-up=/etc --copy-up=/run --copy-up=/var/lib --propagation=rslave ${child}" \
     "$(cat "${rl}/log")"
-  expectEq "stale rootlesskit state is removed" "" "$(ls "${rl}/run/containerd-rootless" | grep stale || true)"
-  expectEq "per-user directories exist" "ok" \
+  expectEq "stale rootlesskit state is removed" "absent" "$([[ -e ${rl}/run/containerd-rootless/stale ]] && echo present || echo absent)"
+  expectEq "bind-mount sources exist" "ok" \
     "$([[ -d ${rl}/run/containerd && -d ${rl}/run/nix-snapshotter && -d ${data}/containerd ]] && echo ok)"
 
   # The child runs inside rootlesskit's mount namespace: here a private one with fresh
@@ -189,8 +229,8 @@ checkRootlessScripts() {
     unshare -m sh -c 'mount -t tmpfs nixsnap-run /run && mount -t tmpfs nixsnap-lib /var/lib && exec "$@"' \
       sh env -i HOME="${rl}/home" XDG_RUNTIME_DIR="${rl}/run" NIXSNAP_FAKE_LOG="${rl}/log" "${child}" ||
       fail "rootless containerd child exited $?"
-    expectEq "child mounts the per-user dirs at the default paths, then runs containerd" \
-      "mount --bind ${rl}/run/containerd /run/containerd|mount --bind ${rl}/run/nix-snapshotter /run/nix-snapshotter|mount --bind ${data}/containerd /var/lib/containerd|containerd --config $(sed -n 's/^exec containerd --config //p' "${child}")" \
+    expectEq "child bind-mounts each source on its mount point, then runs containerd --config" \
+      "mount --bind ${data}/containerd /var/lib/containerd|mount --bind ${rl}/run/containerd /run/containerd|mount --bind ${rl}/run/nix-snapshotter /run/nix-snapshotter|containerd --config /nix/store/00000000000000000000000000000000-containerd.toml" \
       "$(paste -sd '|' "${rl}/log")"
   else
     echo "note: not running the rootless child (needs root and unshare -m)"
@@ -208,14 +248,18 @@ checkRootlessScripts() {
   expectEq "settings.root turns --root off" "nix-snapshotter --config ${config}" "$(tail -n 1 "${rl}/log")"
 
   script="$(rlBuild preload)" || return 1
-  runFake "${script}" >/dev/null || fail "preload script exited $?"
+  runFake "${script}/bin/preload-containerd" >/dev/null || fail "preload script exited $?"
   local a=/nix/store/00000000000000000000000000000000-a.tar b=/nix/store/11111111111111111111111111111111-b.tar
   local addr="--address ${rl}/run/containerd/containerd.sock"
-  expectEq "preload loads every image into every namespace" \
-    "nix2container ${addr} --namespace default load ${a}|nix2container ${addr} --namespace default load ${b}|nix2container ${addr} --namespace k8s.io load ${a}|nix2container ${addr} --namespace k8s.io load ${b}" \
+  expectEq "preload loads each target's archives into its namespace (\$XDG_RUNTIME_DIR expanded)" \
+    "nix2container ${addr} --namespace default load ${a}|nix2container ${addr} --namespace default load ${b}|nix2container ${addr} --namespace k8s.io load ${a}" \
     "$(paste -sd '|' "${rl}/log")"
 }
-checkRootlessScripts || fail "building or running the rootless scripts"
+if [[ -n "${libdir}" ]]; then
+  checkRootlessScripts || fail "building or running the rootless scripts"
+else
+  echo "SKIP: rootless launch scripts: ${NIXPKGS_LIB_WHY}"
+fi
 
 # ---------------------------------------------------------------- (e) flake
 # flake.nix's outputs with tests/nix/stub-nixpkgs as nixpkgs; the example images are
