@@ -2,11 +2,13 @@
 // Parses flags, merges them over the config file and hands over to server::runDaemon.
 #include <malloc.h>
 
-#include <CLI/CLI.hpp>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <variant>
+#include <vector>
 
+#include "cmd/nix_snapshotter_cli.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "server/daemon.h"
@@ -34,17 +36,15 @@ int main(int argc, char** argv) {
   // Before any thread exists, so only the daemon's sigwait sees SIGINT/SIGTERM.
   nixsnap::server::blockTerminationSignals();
 
-  CLI::App app{"nix-snapshotter: a containerd snapshotter that understands Nix"};
-  std::optional<std::string> config_path;
-  nixsnap::config::Overrides overrides;
-  app.add_option(
-      "--config", config_path,
-      "TOML config file (default " + std::string(nixsnap::config::kDefaultConfigPath) + ")");
-  app.add_option("--address", overrides.address, "unix socket to serve on");
-  app.add_option("--root", overrides.root, "state directory");
-  app.add_option("--log-level", overrides.log_level, "trace, debug, info, warn or error");
-  CLI11_PARSE(app, argc, argv);
-
+  auto parsed = nixsnap::cmd::parseSnapshotterArgs(std::vector<std::string>(argv + 1, argv + argc));
+  if (auto* exit = std::get_if<nixsnap::cmd::CliExit>(&parsed)) {
+    std::cout << exit->out;
+    std::cerr << exit->err;
+    return exit->code;
+  }
+  auto& args = std::get<nixsnap::cmd::SnapshotterArgs>(parsed);
+  const std::optional<std::string>& config_path = args.config_path;
+  const nixsnap::config::Overrides& overrides = args.overrides;
   const bool explicit_config = config_path.has_value();
   auto loaded = nixsnap::config::loadConfig(
       explicit_config ? *config_path : std::string(nixsnap::config::kDefaultConfigPath),

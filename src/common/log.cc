@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cctype>
 #include <memory>
 
 namespace nixsnap::log {
@@ -96,11 +97,15 @@ std::string formatFields(std::initializer_list<Field> fields) {
 }
 
 bool parseLevel(std::string_view text, Level& out) {
-  if (text == "trace") { out = Level::Trace; return true; }
-  if (text == "debug") { out = Level::Debug; return true; }
-  if (text == "info") { out = Level::Info; return true; }
-  if (text == "warn" || text == "warning") { out = Level::Warn; return true; }
-  if (text == "error") { out = Level::Error; return true; }
+  std::string lower(text);
+  for (char& c : lower) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (lower == "trace") { out = Level::Trace; return true; }
+  if (lower == "debug") { out = Level::Debug; return true; }
+  if (lower == "info") { out = Level::Info; return true; }
+  if (lower == "warn" || lower == "warning") { out = Level::Warn; return true; }
+  if (lower == "error" || lower == "fatal" || lower == "panic") { out = Level::Error; return true; }
   return false;
 }
 

@@ -13,7 +13,9 @@ enum class Level { Trace, Debug, Info, Warn, Error };
 /// store_path, rpc, image, path, error.
 using Field = std::pair<std::string_view, std::string>;
 
-/// Parses "trace|debug|info|warn|warning|error" (case-sensitive, lower-case).
+/// Parses "trace|debug|info|warn|warning|error|fatal|panic", in any letter case, as the
+/// original's logrus does; "fatal" and "panic" (which its users' units and configs may
+/// carry) map to Error, our highest level: only errors are written.
 /// @return false, leaving `out` unchanged, for anything else.
 bool parseLevel(std::string_view text, Level& out);
 

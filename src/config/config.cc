@@ -195,7 +195,7 @@ Status validate(const Config& config) {
   if (!log::parseLevel(config.log_level, level)) {
     return invalidArgument(
         "config: key \"log_level\" must be one of trace, debug, info, warn, "
-        "error; got \"" +
+        "error, fatal, panic; got \"" +
         config.log_level + "\"");
   }
   if (config.image_service.enable) {

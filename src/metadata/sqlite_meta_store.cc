@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "metadata/bolt_check.h"
 #include "metadata/group_sync.h"
 #include "metadata/sqlite_db.h"
 
@@ -463,6 +464,7 @@ Result<MetaStorePtr> openSqliteMetaStore(const fs::path& db_path) {
 }
 
 Result<MetaStorePtr> openSqliteMetaStore(const fs::path& db_path, WalSyncFn wal_sync) {
+  NIXSNAP_RETURN_IF_ERROR(refuseBoltDatabase(db_path));  // the original's root, not ours
   Result<Db> db = Db::open(db_path.string());
   if (!db.isOk()) {
     return db.status();

@@ -16,8 +16,9 @@ namespace nixsnap::metadata {
 /// returns only after an fdatasync of the WAL that started after its COMMIT finished
 /// (GroupSync: concurrent committers share one sync). An acknowledged commit survives a
 /// power loss; a crash leaves the state of some prefix of the commits (docs/performance-writes.md).
-/// @return Internal when the file cannot be opened, the schema cannot be created or the
-///         initial sync fails.
+/// @return FailedPrecondition when `db_path` is the original Go nix-snapshotter's bbolt
+///         file (refuseBoltDatabase); Internal when the file cannot be opened, the schema
+///         cannot be created or the initial sync fails.
 Result<MetaStorePtr> openSqliteMetaStore(const fs::path& db_path);
 
 /// As above, with `wal_sync` instead of WalFile(db_path).sync() as the way to make the

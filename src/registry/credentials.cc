@@ -74,11 +74,25 @@ class AuthFileSource : public CredentialSource {
         runner_(std::move(runner)) {}
 
   Result<std::optional<Credentials>> lookup(const std::string& host) override {
+    for (const std::string& key : credentialKeys(host)) {
+      auto found = lookupKey(key);
+      if (!found.isOk() || found->has_value()) {
+        return found;
+      }
+    }
+    return std::optional<Credentials>();
+  }
+
+ private:
+  /// What docker's config file holds for one key: its helper's answer when a helper is
+  /// configured for it (credHelpers, else credsStore), its auths entry otherwise.
+  Result<std::optional<Credentials>> lookupKey(const std::string& key) {
+    const std::string host = hostOfKey(key);
     if (auto it = helpers_.find(host); it != helpers_.end()) {
-      return runHelper(it->second, host);
+      return runHelper(it->second, key);
     }
     if (!store_.empty()) {
-      return runHelper(store_, host);
+      return runHelper(store_, key);
     }
     if (auto it = auths_.find(host); it != auths_.end()) {
       return std::optional<Credentials>(it->second);
@@ -86,7 +100,6 @@ class AuthFileSource : public CredentialSource {
     return std::optional<Credentials>();
   }
 
- private:
   Result<std::optional<Credentials>> runHelper(const std::string& name, const std::string& host) {
     const std::string program = "docker-credential-" + name;
     ProcessOptions options;
@@ -155,6 +168,13 @@ Result<std::optional<Credentials>> parseAuthEntry(const json& entry, const std::
 }
 
 }  // namespace
+
+std::vector<std::string> credentialKeys(const std::string& host) {
+  if (host == "docker.io" || host == "registry-1.docker.io") {
+    return {kDockerHubAuthKey, host};
+  }
+  return {host};
+}
 
 AuthFile chooseAuthFile(const std::string& flag,
                         const std::function<const char*(const char*)>& getenv) {

@@ -12,7 +12,7 @@ class HttpRegistryClient : public RegistryClient {
   HttpRegistryClient(HttpTransportPtr transport, CredentialSourcePtr credentials, bool plain_http)
       : transport_(std::move(transport)),
         credentials_(std::move(credentials)),
-        scheme_(plain_http ? "http://" : "https://") {}
+        plain_http_(plain_http) {}
 
   Result<bool> hasBlob(const Reference& ref, const std::string& digest) override {
     auto reply = send(ref, {"HEAD", base(ref) + "/blobs/" + digest, {}, {}, {}});
@@ -39,7 +39,7 @@ class HttpRegistryClient : public RegistryClient {
     if (started->status != 202 || !location) {
       return unexpected("POST " + url, *started);
     }
-    Result<std::string> put_url = resolveUploadLocation(scheme_, ref.host, *location);
+    Result<std::string> put_url = resolveUploadLocation(scheme(ref), endpoint(ref), *location);
     if (!put_url.isOk()) {
       return put_url.status().wrap("POST " + url);
     }
@@ -70,7 +70,14 @@ class HttpRegistryClient : public RegistryClient {
   }
 
  private:
-  std::string origin(const Reference& ref) const { return scheme_ + ref.host; }
+  /// Plain HTTP when asked for, or for a registry on this machine (as the original).
+  std::string scheme(const Reference& ref) const {
+    return plain_http_ || isLocalRegistry(ref.host) ? "http://" : "https://";
+  }
+  static const std::string& endpoint(const Reference& ref) {
+    return ref.endpoint.empty() ? ref.host : ref.endpoint;
+  }
+  std::string origin(const Reference& ref) const { return scheme(ref) + endpoint(ref); }
   std::string base(const Reference& ref) const {
     return origin(ref) + "/v2/" + ref.repository;
   }
@@ -129,7 +136,7 @@ class HttpRegistryClient : public RegistryClient {
 
   HttpTransportPtr transport_;
   CredentialSourcePtr credentials_;
-  std::string scheme_;
+  bool plain_http_;
   std::map<std::string, std::unique_ptr<RegistryAuth>> auth_;
 };
 

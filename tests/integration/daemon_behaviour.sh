@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# nix-snapshotter as a process: socket directory 0700, stale socket replaced, a second
-# daemon on a served socket refused, config errors name the key, explicit missing
-# --config fails, READY=1/STOPPING=1 sent to NOTIFY_SOCKET, SIGTERM and SIGINT stop it
-# cleanly (exit 0, socket removed) and a restart keeps its snapshots.
+# nix-snapshotter as a process: the original's flag spellings and --version, a root
+# holding the original's bolt metadata.db refused with advice, socket directory 0700,
+# stale socket replaced, a second daemon on a served socket refused, config errors name
+# the key, explicit missing --config fails, READY=1/STOPPING=1 sent to NOTIFY_SOCKET,
+# SIGTERM and SIGINT stop it cleanly (exit 0, socket removed) and a restart keeps its
+# snapshots.
 #
 # Usage: tests/integration/daemon_behaviour.sh       (root not needed for most; exit 77 = skip)
 set -euo pipefail
@@ -38,6 +40,36 @@ step "bad --log-level is an error"
 : >"${T}/empty.toml"
 assert_fails "${NIXSNAP_BIN}" --config "${T}/empty.toml" --log-level loud --address "${T}/l.sock" --root "${T}/l-root"
 assert_contains "${ASSERT_OUTPUT}" "log_level"
+
+step "the original's spellings: -v/--version print the CMake project version; -c -a -l"
+want="$(sed -n 's/^project(nix_snapshotter VERSION \([0-9.]*\).*/\1/p' "${NIXSNAP_REPO_ROOT}/CMakeLists.txt")"
+[[ -n "${want}" ]] || fail "no project VERSION in CMakeLists.txt"
+assert_eq "nix-snapshotter version ${want}" "$("${NIXSNAP_BIN}" --version)" "--version"
+assert_eq "nix-snapshotter version ${want}" "$("${NIXSNAP_BIN}" -v)" "-v"
+assert_fails "${NIXSNAP_BIN}" -c "${T}/empty.toml" -l loud -a "${T}/s.sock" --root "${T}/s-root"
+assert_contains "${ASSERT_OUTPUT}" "log_level"
+assert_contains "${ASSERT_OUTPUT}" '"loud"'
+
+step "a root holding the original's bolt metadata.db is refused, saying what to do"
+mkdir -p "${T}/bolt-root"
+# bbolt's first page: header (id, flags = meta 0x04, count, overflow), then magic, version 2.
+python3 - "${T}/bolt-root/metadata.db" <<'PY'
+import struct, sys
+page = bytearray(4096)
+struct.pack_into("<QHHI", page, 0, 0, 0x04, 0, 0)
+struct.pack_into("<IIII", page, 16, 0xED0CDAED, 2, 4096, 0)
+open(sys.argv[1], "wb").write(page)
+PY
+cp "${T}/bolt-root/metadata.db" "${T}/bolt.orig"
+daemon_config "${T}/bolt.toml"
+assert_fails "${NIXSNAP_BIN}" -c "${T}/bolt.toml" -l fatal -a "${T}/bolt.sock" --root "${T}/bolt-root"
+assert_contains "${ASSERT_OUTPUT}" "is a bbolt database"
+assert_contains "${ASSERT_OUTPUT}" "Move the root \"${T}/bolt-root\" away"
+assert_contains "${ASSERT_OUTPUT}" "pulled or loaded again"
+[[ "${ASSERT_OUTPUT}" != *"file is not a database"* ]] || fail "sqlite's message instead of ours"
+[[ ! -e "${T}/bolt.sock" ]] || fail "the refused daemon created its socket"
+cmp -s "${T}/bolt.orig" "${T}/bolt-root/metadata.db" || fail "the bolt file was changed"
+[[ ! -e "${T}/bolt-root/metadata.db-wal" ]] || fail "a WAL was created next to the bolt file"
 
 step "start with NOTIFY_SOCKET: READY=1; socket directory created 0700"
 python3 - "${T}/notify.sock" "${T}/notify.out" >"${T}/notify.log" 2>&1 <<'PY' &

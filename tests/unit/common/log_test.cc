@@ -44,3 +44,37 @@ TEST(LogTest, EscapeControlsDisarmsTerminalEscapesKeepsText) {
 
 }  // namespace
 }  // namespace nixsnap::testing
+
+namespace nixsnap::testing {
+namespace {
+
+TEST(LogLevelTest, ParsesEveryLevelTheOriginalAccepts) {
+  const std::pair<const char*, log::Level> cases[] = {
+      {"trace", log::Level::Trace}, {"debug", log::Level::Debug}, {"info", log::Level::Info},
+      {"warn", log::Level::Warn},   {"warning", log::Level::Warn}, {"error", log::Level::Error},
+      {"fatal", log::Level::Error}, {"panic", log::Level::Error}};
+  for (const auto& [text, want] : cases) {
+    log::Level got = log::Level::Trace == want ? log::Level::Info : log::Level::Trace;
+    ASSERT_TRUE(log::parseLevel(text, got)) << text;
+    EXPECT_EQ(got, want) << text;
+  }
+}
+
+TEST(LogLevelTest, IgnoresLetterCaseAsLogrusDoes) {
+  log::Level got = log::Level::Info;
+  ASSERT_TRUE(log::parseLevel("DEBUG", got));
+  EXPECT_EQ(got, log::Level::Debug);
+  ASSERT_TRUE(log::parseLevel("Fatal", got));
+  EXPECT_EQ(got, log::Level::Error);
+}
+
+TEST(LogLevelTest, RejectsUnknownLevelsAndLeavesTheOutputAlone) {
+  for (const char* bad : {"", "verbose", "err", "info ", "critical", "panic\n"}) {
+    log::Level got = log::Level::Warn;
+    EXPECT_FALSE(log::parseLevel(bad, got)) << bad;
+    EXPECT_EQ(got, log::Level::Warn) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace nixsnap::testing

@@ -260,6 +260,14 @@ TEST(ConfigTest, PathsWithControlCharactersAreRefused) {
   EXPECT_EQ(validate(c).code(), ErrorCode::InvalidArgument);
 }
 
+TEST(ConfigTest, OriginalsFatalAndPanicLevelsAreAccepted) {
+  for (const char* level : {"fatal", "panic", "Info"}) {
+    Config c;
+    c.log_level = level;
+    EXPECT_TRUE(validate(c).isOk()) << level;
+  }
+}
+
 TEST(ConfigTest, StoreDirTrailingSlashIsDropped) {
   auto c = parseConfig("store_dir = \"/nix/store/\"\n", "test.toml");
   ASSERT_TRUE(c.isOk()) << c.status().toString();

@@ -86,12 +86,23 @@ TEST_F(PusherTest, RegistryErrorsStopThePushBeforeTheManifest) {
 }
 
 TEST_F(PusherTest, BadReferenceOrArchiveIsRefusedBeforeAnyRequest) {
-  EXPECT_EQ(pushImage(client_, archive_, "app:1", dir_.path()).status().code(),
+  EXPECT_EQ(pushImage(client_, archive_, "reg.example.org/App:1", dir_.path()).status().code(),
             ErrorCode::InvalidArgument);
   testing::writeFile(dir_.path() / "junk.tar", "not a tar");
   auto pushed = pushImage(client_, dir_.path() / "junk.tar", "reg.example.org/a:1", dir_.path());
   EXPECT_FALSE(pushed.isOk());
   EXPECT_THAT(pushed.status().message(), HasSubstr("junk.tar"));
+}
+
+TEST_F(PusherTest, ShortNamesArePushedToDockerHub) {
+  auto hub = AllOf(Field(&registry::Reference::host, "docker.io"),
+                   Field(&registry::Reference::repository, "library/app"),
+                   Field(&registry::Reference::tag, "1"),
+                   Field(&registry::Reference::endpoint, "registry-1.docker.io"));
+  EXPECT_CALL(client_, hasBlob(hub, _)).Times(2).WillRepeatedly(Return(true));
+  EXPECT_CALL(client_, putManifest(hub, _, _)).WillOnce(Return(Status::ok()));
+  auto pushed = pushImage(client_, archive_, "app:1", dir_.path());
+  ASSERT_TRUE(pushed.isOk()) << pushed.status().toString();
 }
 
 }  // namespace

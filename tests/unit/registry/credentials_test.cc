@@ -176,5 +176,62 @@ TEST_F(CredentialsTest, HelperIdentityTokenAndFailures) {
   EXPECT_THAT(missing.status().message(), HasSubstr("h:1"));
 }
 
+TEST(CredentialKeysTest, DockerHubUsesTheLegacyIndexKeyFirst) {
+  EXPECT_THAT(credentialKeys("docker.io"), ElementsAre("https://index.docker.io/v1/", "docker.io"));
+  EXPECT_THAT(credentialKeys("registry-1.docker.io"),
+              ElementsAre("https://index.docker.io/v1/", "registry-1.docker.io"));
+  EXPECT_THAT(credentialKeys("localhost:5000"), ElementsAre("localhost:5000"));
+  EXPECT_THAT(credentialKeys("ghcr.io"), ElementsAre("ghcr.io"));
+}
+
+TEST_F(CredentialsTest, DockerHubFindsWhatDockerLoginWrote) {
+  // `docker login` writes Docker Hub's entry under its legacy index URL.
+  auto source = load(R"({"auths": {"https://index.docker.io/v1/": {"auth": "aHViOmh1YnB3"},
+                                   "docker.io": {"auth": "ZmFsbDpiYWNr"}}})");
+  ASSERT_TRUE(source.isOk()) << source.status().toString();
+  auto c = lookup(**source, "docker.io");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->username, "hub");  // the index key wins over "docker.io"
+  EXPECT_EQ(c->secret, "hubpw");
+}
+
+TEST_F(CredentialsTest, DockerHubFallsBackToADockerIoEntry) {
+  auto source = load(R"({"auths": {"docker.io": {"auth": "ZmFsbDpiYWNr"},
+                                   "other.example.org": {"auth": "dTpw"}}})");
+  ASSERT_TRUE(source.isOk()) << source.status().toString();
+  auto c = lookup(**source, "docker.io");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->username, "fall");
+  EXPECT_EQ(c->secret, "back");
+  // A Docker Hub entry is not another registry's.
+  EXPECT_FALSE(lookup(**source, "quay.io").has_value());
+}
+
+TEST_F(CredentialsTest, DockerHubHelperIsAskedAboutTheIndexUrlThenDockerIo) {
+  auto source = load(R"({"credsStore": "desktop"})");
+  ASSERT_TRUE(source.isOk()) << source.status().toString();
+  ::testing::InSequence seq;
+  EXPECT_CALL(*runner_, run(ElementsAre("docker-credential-desktop", "get"),
+                            Field(&ProcessOptions::stdin_data, "https://index.docker.io/v1/")))
+      .WillOnce(Return(ProcessResult{1, "credentials not found in native keychain\n", ""}));
+  EXPECT_CALL(*runner_, run(ElementsAre("docker-credential-desktop", "get"),
+                            Field(&ProcessOptions::stdin_data, "docker.io")))
+      .WillOnce(Return(ProcessResult{0, R"({"Username":"hub","Secret":"s"})", ""}));
+  auto c = lookup(**source, "docker.io");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->username, "hub");
+}
+
+TEST_F(CredentialsTest, DockerHubCredHelperUnderTheIndexKey) {
+  auto source = load(R"({"credHelpers": {"https://index.docker.io/v1/": "pass"}})");
+  ASSERT_TRUE(source.isOk()) << source.status().toString();
+  EXPECT_CALL(*runner_, run(ElementsAre("docker-credential-pass", "get"),
+                            Field(&ProcessOptions::stdin_data, "https://index.docker.io/v1/")))
+      .WillOnce(Return(ProcessResult{0, R"({"Username":"hub","Secret":"s"})", ""}));
+  auto c = lookup(**source, "docker.io");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->secret, "s");
+}
+
 }  // namespace
 }  // namespace nixsnap::registry

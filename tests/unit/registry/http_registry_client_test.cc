@@ -33,7 +33,7 @@ auto request(const std::string& method, const std::string& url) {
   return AllOf(Field(&HttpRequest::method, method), Field(&HttpRequest::url, url));
 }
 
-const Reference kRef{"reg.example.org", "team/app", "1"};
+const Reference kRef{"reg.example.org", "team/app", "1", {}};
 constexpr const char* kBase = "https://reg.example.org/v2/team/app";
 constexpr const char* kDigest = "sha256:aaaa";
 
@@ -160,6 +160,42 @@ TEST_F(HttpRegistryClientTest, HostileUploadLocationIsRefusedBeforeAnyUpload) {
   Status st = client()->uploadBlob(kRef, kDigest, "/blob");
   EXPECT_EQ(st.code(), ErrorCode::Internal);
   EXPECT_THAT(st.message(), HasSubstr("file:///etc/shadow"));
+}
+
+TEST_F(HttpRegistryClientTest, LocalRegistriesAreSpokenToOverPlainHttpWithoutTheFlag) {
+  for (const char* host : {"localhost:5000", "127.0.0.1:5000", "localhost"}) {
+    const Reference ref{host, "app", "1", {}};
+    const std::string origin = std::string("http://") + host;
+    InSequence seq;
+    EXPECT_CALL(*transport_, perform(request("GET", origin + "/v2/"))).WillOnce(Return(reply(200)));
+    EXPECT_CALL(*transport_, perform(request("HEAD", origin + "/v2/app/blobs/" + kDigest)))
+        .WillOnce(Return(reply(200)));
+    EXPECT_TRUE(*client()->hasBlob(ref, kDigest)) << host;
+  }
+}
+
+TEST_F(HttpRegistryClientTest, DockerHubIsPushedToItsRegistryHostWithDockerIoCredentials) {
+  auto ref = parseReference("redis:7");
+  ASSERT_TRUE(ref.isOk());
+  const std::string base = "https://registry-1.docker.io/v2/library/redis";
+  EXPECT_CALL(*credentials_, lookup("docker.io"))
+      .WillOnce(Return(std::optional<Credentials>(Credentials{"me", "pw", false})));
+  InSequence seq;
+  EXPECT_CALL(*transport_, perform(request("GET", "https://registry-1.docker.io/v2/")))
+      .WillOnce(Return(reply(
+          401, {{"www-authenticate",
+                 R"(Bearer realm="https://auth.docker.io/token",service="registry.docker.io")"}})));
+  EXPECT_CALL(*transport_,
+              perform(AllOf(Field(&HttpRequest::url,
+                                  StartsWith("https://auth.docker.io/token?service=registry.docker.io"
+                                             "&scope=repository%3Alibrary%2Fredis%3Apull%2Cpush")),
+                            Field(&HttpRequest::headers, Contains(StartsWith("Authorization: Basic "))))))
+      .WillOnce(Return(reply(200, {}, R"({"token":"T"})")));
+  EXPECT_CALL(*transport_, perform(AllOf(request("PUT", base + "/manifests/7"),
+                                         Field(&HttpRequest::headers,
+                                               Contains("Authorization: Bearer T")))))
+      .WillOnce(Return(reply(201)));
+  EXPECT_TRUE(client()->putManifest(*ref, "application/vnd.oci.image.manifest.v1+json", "{}").isOk());
 }
 
 }  // namespace
