@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include "mocks/common_mocks.h"
+#include "nix/external_builder_store.h"
 #include "nix/gc_roots.h"
+#include "nix/requisites_query.h"
 #include "support/test_env.h"
 
 namespace nixsnap::testing {
@@ -134,6 +136,62 @@ TEST_F(NixStoreCliTest, RemoveRootsOfManyPathsReturnsBeforeTheUnlinking) {
 }
 
 TEST_F(NixStoreCliTest, EmptyListDoesNothing) { EXPECT_TRUE(store_.realise({}, roots_).isOk()); }
+
+}  // namespace
+}  // namespace nixsnap::testing
+
+namespace nixsnap::testing {
+namespace {
+
+using ::testing::_;
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::Return;
+using ::testing::StrictMock;
+
+class RequisitesQueryTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<StrictMock<MockProcessRunner>> runner_ =
+      std::make_shared<StrictMock<MockProcessRunner>>();
+  nix::NixStoreCli store_{runner_, "/nix/var/nix"};
+  fs::path closure_ = "/nix/store/" + std::string(32, 'c') + "-closure-info";
+};
+
+TEST_F(RequisitesQueryTest, OneQueryReturnsEveryLineWithOutputCapped) {
+  std::string a = "/nix/store/" + std::string(32, 'a') + "-a";
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-store", "--query", "--requisites", closure_.string()),
+                            Field(&ProcessOptions::max_output_bytes,
+                                  nix::kMaxRequisitesOutputBytes)))
+      .WillOnce(Return(Result<ProcessResult>(
+          ProcessResult{0, a + "\n" + closure_.string() + "\n", ""})));
+  auto r = store_.requisites(closure_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_THAT(*r, ElementsAre(fs::path(a), closure_));
+}
+
+TEST_F(RequisitesQueryTest, InvalidPathIsFailedPreconditionWithNixText) {
+  EXPECT_CALL(*runner_, run(_, _))
+      .WillOnce(Return(Result<ProcessResult>(ProcessResult{
+          1, "", "error: path '" + closure_.string() + "' is not valid\n"})));
+  auto r = store_.requisites(closure_);
+  EXPECT_EQ(r.status().code(), ErrorCode::FailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("is not valid"));
+  EXPECT_THAT(r.status().message(), HasSubstr(closure_.string()));
+}
+
+TEST_F(RequisitesQueryTest, ExternalBuilderStoreQueriesNixStoreToo) {
+  nix::ExternalBuilderStore ext(runner_, "/bin/builder", "/nix/var/nix", "/opt/nix-store");
+  EXPECT_CALL(*runner_,
+              run(ElementsAre("/opt/nix-store", "--query", "--requisites", closure_.string()), _))
+      .WillOnce(Return(Result<ProcessResult>(ProcessResult{0, closure_.string() + "\n", ""})));
+  auto r = ext.requisites(closure_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_THAT(*r, ElementsAre(closure_));
+  EXPECT_CALL(*runner_, run(_, _))
+      .WillOnce(Return(Result<ProcessResult>(Status(ErrorCode::Unavailable, "not found"))));
+  EXPECT_EQ(ext.requisites(closure_).status().code(), ErrorCode::Unavailable);
+}
 
 }  // namespace
 }  // namespace nixsnap::testing
