@@ -56,7 +56,7 @@ Status ExternalBuilderStore::removeRoots(const fs::path& gc_root_dir) {
 }
 
 Result<std::vector<fs::path>> ExternalBuilderStore::requisites(const fs::path& store_path) {
-  return queryRequisites(*runner_, nix_store_, store_path);
+  return requisitesOf(*runner_, nix_store_, nix_state_dir_, store_path);
 }
 
 }  // namespace nixsnap::nix

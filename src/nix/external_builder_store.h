@@ -23,7 +23,8 @@ class ExternalBuilderStore final : public NixStore {
   Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) override;
   /// Detaches the roots at once and deletes them in the background (RootReaper).
   Status removeRoots(const fs::path& gc_root_dir) override;
-  /// `nix-store --query --requisites P`: the builder contract has no query of its own.
+  /// Nix's database, else `nix-store --query --requisites P` (requisitesOf): the
+  /// builder contract has no query of its own.
   Result<std::vector<fs::path>> requisites(const fs::path& store_path) override;
 
   /// Waits until background root removal is done (tests).

@@ -87,7 +87,7 @@ Status NixStoreCli::removeRoots(const fs::path& gc_root_dir) {
 }
 
 Result<std::vector<fs::path>> NixStoreCli::requisites(const fs::path& store_path) {
-  return queryRequisites(*runner_, program_, store_path);
+  return requisitesOf(*runner_, program_, nix_state_dir_, store_path);
 }
 
 }  // namespace nixsnap::nix

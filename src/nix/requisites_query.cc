@@ -2,6 +2,9 @@
 
 #include <string_view>
 
+#include "common/log.h"
+#include "nix/nix_db.h"
+
 namespace nixsnap::nix {
 
 Result<std::vector<fs::path>> queryRequisites(ProcessRunner& runner, const std::string& program,
@@ -41,6 +44,18 @@ Result<std::vector<fs::path>> queryRequisites(ProcessRunner& runner, const std::
     rest.remove_prefix(nl + 1);
   }
   return out;
+}
+
+Result<std::vector<fs::path>> requisitesOf(ProcessRunner& runner, const std::string& program,
+                                           const fs::path& nix_state_dir,
+                                           const fs::path& store_path) {
+  Result<std::vector<fs::path>> db = nixDbRequisites(nix_state_dir, store_path);
+  if (db.isOk() || db.status().code() == ErrorCode::FailedPrecondition) {
+    return db;
+  }
+  NIXSNAP_LOG(Debug, "reading the nix database failed, asking nix-store",
+              {{"store_path", store_path.string()}, {"error", db.status().message()}});
+  return queryRequisites(runner, program, store_path);
 }
 
 }  // namespace nixsnap::nix

@@ -21,4 +21,11 @@ inline constexpr size_t kMaxRequisitesOutputBytes = 64u << 20;
 Result<std::vector<fs::path>> queryRequisites(ProcessRunner& runner, const std::string& program,
                                               const fs::path& store_path);
 
+/// The closure of `store_path`: from Nix's database (nixDbRequisites, milliseconds) when
+/// `<nix_state_dir>/db` holds one of the known schema, else from queryRequisites.
+/// @return as queryRequisites; FailedPrecondition for a path that is not valid.
+Result<std::vector<fs::path>> requisitesOf(ProcessRunner& runner, const std::string& program,
+                                           const fs::path& nix_state_dir,
+                                           const fs::path& store_path);
+
 }  // namespace nixsnap::nix
