@@ -10,14 +10,13 @@
 //   closure_layer_bench --target ours=/tmp/x/ns.sock,nix --closure /nix/store/...-closure-info
 //                       --chain-file /tmp/x/chain --runs 5 --iterations 200
 
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-
-#include <unistd.h>
-
-#include <CLI/CLI.hpp>
 
 #include "bench/snapshots_client.h"
 #include "bench/stats.h"
@@ -114,12 +113,13 @@ int chainMounts(SnapshotsClient& client, const std::vector<std::string>& closure
     }
   }
   if (rc == 0) {
-    std::printf("\n== Mounts on top of %zu closure layers (%zu mounts): medians of %d runs x %d calls\n",
-                closures.size(), want, runs, iterations);
-    std::printf("p50 %s us, p99 %s us; chain build (prepare+commit of every layer, prepare of the "
-                "top with its mountpoints) %s s\n",
-                fixed(median(p50), 1).c_str(), fixed(median(p99), 1).c_str(),
-                fixed(build_s, 2).c_str());
+    std::printf(
+        "\n== Mounts on top of %zu closure layers (%zu mounts): medians of %d runs x %d calls\n",
+        closures.size(), want, runs, iterations);
+    std::printf(
+        "p50 %s us, p99 %s us; chain build (prepare+commit of every layer, prepare of the "
+        "top with its mountpoints) %s s\n",
+        fixed(median(p50), 1).c_str(), fixed(median(p99), 1).c_str(), fixed(build_s, 2).c_str());
   }
   (void)client.remove(top);
   for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
@@ -138,7 +138,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Prepare, Remove and Mounts of closure-format Nix layers"};
   app.add_option("--target", target_spec, "LABEL=SOCKET,SNAPSHOTTER[,NAMESPACE]")->required();
   app.add_option("--closure", closure, "closureInfo store path for the Prepare/Remove figure");
-  app.add_option("--chain-file", chain_file, "closureInfo store paths, one per layer, bottom first");
+  app.add_option("--chain-file", chain_file,
+                 "closureInfo store paths, one per layer, bottom first");
   app.add_option("--runs", runs, "measured runs");
   app.add_option("--iterations", iterations, "Mounts calls per run");
   CLI11_PARSE(app, argc, argv);

@@ -43,13 +43,13 @@ Result<std::vector<fs::path>> nixDbRequisites(const fs::path& nix_state_dir,
                                               "/db\" is not " + kNixDbSchema);
   }
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(db_file.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(db_file.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<sqlite3, CloseDb> db(raw);
   if (rc != SQLITE_OK) {
     return Status(ErrorCode::Unavailable,
-                  "opening nix database \"" + db_file.string() + "\": " +
-                      (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+                  "opening nix database \"" + db_file.string() +
+                      "\": " + (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_busy_timeout(db.get(), 10000);
   sqlite3_stmt* stmt_raw = nullptr;

@@ -99,7 +99,8 @@ struct MergedStoreDir {
   std::vector<Listing> layers;
 };
 
-Result<MergedStoreDir> mergeStoreDir(const fs::path& rel_store, const std::vector<fs::path>& layers) {
+Result<MergedStoreDir> mergeStoreDir(const fs::path& rel_store,
+                                     const std::vector<fs::path>& layers) {
   MergedStoreDir out;
   for (const fs::path& layer : layers) {
     fs::path cur = layer;
@@ -162,8 +163,7 @@ Status makeStoreDir(const fs::path& upper, const fs::path& rel_store,
       if (S_ISDIR(st.st_mode)) {
         continue;
       }
-      return failedPrecondition("creating mountpoints: \"" + p.string() +
-                                "\" is not a directory");
+      return failedPrecondition("creating mountpoints: \"" + p.string() + "\" is not a directory");
     }
     mode_t mode = 0755;
     uid_t uid = owner.st_uid;
@@ -207,7 +207,8 @@ Status makeMountpoint(const fs::path& p, EntryKind want, const struct stat& owne
 }  // namespace
 
 Status ensureMountpoints(const fs::path& store_dir, const fs::path& upper,
-                        const std::vector<fs::path>& lowers, const std::vector<fs::path>& targets) {
+                         const std::vector<fs::path>& lowers,
+                         const std::vector<fs::path>& targets) {
   if (targets.empty()) {
     return Status::ok();
   }
@@ -232,7 +233,8 @@ Status ensureMountpoints(const fs::path& store_dir, const fs::path& upper,
       return errnoStatus(errno, "inspecting store path \"" + t.string() + "\"");
     }
     EntryKind want = S_ISDIR(st.st_mode) ? EntryKind::Dir : EntryKind::File;
-    EntryKind have = merged->reachable ? lookup(*merged, t.filename().string()) : EntryKind::Missing;
+    EntryKind have =
+        merged->reachable ? lookup(*merged, t.filename().string()) : EntryKind::Missing;
     if (have == want) {
       continue;
     }
@@ -254,7 +256,8 @@ Status ensureMountpoints(const fs::path& store_dir, const fs::path& upper,
   }
   NIXSNAP_RETURN_IF_ERROR(makeStoreDir(upper, rel_store, lowers, owner));
   for (const Fix& f : fixes) {
-    NIXSNAP_RETURN_IF_ERROR(makeMountpoint(upper / rel_store / f.target->filename(), f.want, owner));
+    NIXSNAP_RETURN_IF_ERROR(
+        makeMountpoint(upper / rel_store / f.target->filename(), f.want, owner));
   }
   return Status::ok();
 }

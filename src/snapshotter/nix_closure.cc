@@ -15,8 +15,8 @@ namespace nixsnap::snapshotter {
 namespace {
 
 Status notClosureInfo(const fs::path& closure, const std::string& why) {
-  return invalidArgument("closure \"" + closure.string() + "\" is not a closureInfo output: " +
-                         why);
+  return invalidArgument("closure \"" + closure.string() +
+                         "\" is not a closureInfo output: " + why);
 }
 
 /// Hostile text goes into messages capped.
@@ -116,7 +116,8 @@ Result<std::vector<fs::path>> readClosureStorePaths(
       return bad(syntax.message());
     }
     if (requisites.count(std::string(line)) == 0) {
-      return bad("not in the closure of \"" + closure.string() + "\" (nix-store --query --requisites)");
+      return bad("not in the closure of \"" + closure.string() +
+                 "\" (nix-store --query --requisites)");
     }
     if (seen.insert(line).second) {
       out.emplace_back(std::string(line));

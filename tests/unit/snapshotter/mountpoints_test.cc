@@ -53,7 +53,7 @@ TEST_F(MountpointsTest, MissingMountpointsAreCreatedInUpperWithTheTypeOfTheStore
   EXPECT_TRUE(isFile(in(upper_, file_name_)));
   EXPECT_TRUE(fs::is_empty(in(upper_, file_name_)));
   EXPECT_TRUE(isDir(in(upper_, link_name_)));  // followed: a symlink to a directory
-  EXPECT_TRUE(fs::is_empty(lower1_));  // layers below are never written
+  EXPECT_TRUE(fs::is_empty(lower1_));          // layers below are never written
   EXPECT_TRUE(fs::is_empty(lower2_));
 }
 
@@ -66,10 +66,10 @@ TEST_F(MountpointsTest, MatchingMountpointsBelowCreateNothing) {
 }
 
 TEST_F(MountpointsTest, WrongTypesAndSymlinksBelowAreShadowedWithTheRightType) {
-  writeFile(in(lower1_, dir_name_), "");                // file where a directory belongs
-  fs::create_directories(in(lower1_, file_name_));      // directory where a file belongs
-  writeFile(in(lower2_, link_name_), "");               // the old builder's lstat mistake
-  fs::create_directories(in(lower2_, dir_name_));       // hidden by lower1's file anyway
+  writeFile(in(lower1_, dir_name_), "");            // file where a directory belongs
+  fs::create_directories(in(lower1_, file_name_));  // directory where a file belongs
+  writeFile(in(lower2_, link_name_), "");           // the old builder's lstat mistake
+  fs::create_directories(in(lower2_, dir_name_));   // hidden by lower1's file anyway
   ASSERT_TRUE(ensure(upper_).isOk());
   EXPECT_TRUE(isDir(in(upper_, dir_name_)));
   EXPECT_TRUE(isFile(in(upper_, file_name_)));

@@ -200,8 +200,7 @@ TEST_F(NixClosureLayerTest, LegacyAndClosureLayersMixInOneChain) {
   ASSERT_TRUE(sn_->commit("legacy2", "legacy2-a", {}).isOk());
   auto v = sn_->view("v", "legacy2", {});
   ASSERT_TRUE(v.isOk()) << v.status().toString();
-  EXPECT_EQ(binds(*v),
-            bindsOf({sp(5, "extra"), sp(4, "top"), closure_only, shared, legacy_only}));
+  EXPECT_EQ(binds(*v), bindsOf({sp(5, "extra"), sp(4, "top"), closure_only, shared, legacy_only}));
 }
 
 TEST_F(NixClosureLayerTest, MountsAfterRestartReadAndCheckTheFileAgain) {
