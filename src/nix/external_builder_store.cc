@@ -6,14 +6,16 @@
 
 #include "common/log.h"
 #include "nix/gc_roots.h"
+#include "nix/requisites_query.h"
 
 namespace nixsnap::nix {
 
 ExternalBuilderStore::ExternalBuilderStore(ProcessRunnerPtr runner, std::string executable,
-                                           fs::path nix_state_dir)
+                                           fs::path nix_state_dir, std::string nix_store)
     : runner_(std::move(runner)),
       executable_(std::move(executable)),
-      nix_state_dir_(std::move(nix_state_dir)) {}
+      nix_state_dir_(std::move(nix_state_dir)),
+      nix_store_(std::move(nix_store)) {}
 
 Status ExternalBuilderStore::realise(const std::vector<fs::path>& store_paths,
                                      const fs::path& gc_root_dir) {
@@ -51,6 +53,10 @@ Status ExternalBuilderStore::realise(const std::vector<fs::path>& store_paths,
 
 Status ExternalBuilderStore::removeRoots(const fs::path& gc_root_dir) {
   return reaper_.remove(gc_root_dir);
+}
+
+Result<std::vector<fs::path>> ExternalBuilderStore::requisites(const fs::path& store_path) {
+  return requisitesOf(*runner_, nix_store_, nix_state_dir_, store_path);
 }
 
 }  // namespace nixsnap::nix

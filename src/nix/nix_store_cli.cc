@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "nix/gc_roots.h"
+#include "nix/requisites_query.h"
 
 namespace nixsnap::nix {
 
@@ -83,6 +84,10 @@ Status NixStoreCli::realise(const std::vector<fs::path>& store_paths,
 
 Status NixStoreCli::removeRoots(const fs::path& gc_root_dir) {
   return reaper_.remove(gc_root_dir);
+}
+
+Result<std::vector<fs::path>> NixStoreCli::requisites(const fs::path& store_path) {
+  return requisitesOf(*runner_, program_, nix_state_dir_, store_path);
 }
 
 }  // namespace nixsnap::nix

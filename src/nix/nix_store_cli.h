@@ -24,6 +24,8 @@ class NixStoreCli final : public NixStore {
   Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) override;
   /// Detaches the roots at once and deletes them in the background (RootReaper).
   Status removeRoots(const fs::path& gc_root_dir) override;
+  /// Nix's database, else `nix-store --query --requisites P` (requisitesOf).
+  Result<std::vector<fs::path>> requisites(const fs::path& store_path) override;
 
   /// Waits until background root removal is done (tests).
   void waitForRemovals() { reaper_.waitIdle(); }

@@ -34,6 +34,15 @@ class NixStore {
   /// A missing directory is Ok; so is a `.removing-*` folder left by an earlier call.
   /// @return the errno class when the roots cannot be taken away.
   virtual Status removeRoots(const fs::path& gc_root_dir) = 0;
+
+  /// The closure of a valid store path as Nix's database records it (the path itself and
+  /// everything it references, transitively): what a GC root on the path keeps alive.
+  /// Like `nix-store --query --requisites P`.
+  /// @param store_path a validated, valid "/nix/store/<hash>-<name>" path.
+  /// @return the paths, in Nix's order; Unavailable when the Nix tool cannot be executed;
+  ///         FailedPrecondition when the path is not valid; Internal for other failures
+  ///         (with Nix's error text). Thread-safe.
+  virtual Result<std::vector<fs::path>> requisites(const fs::path& store_path) = 0;
 };
 using NixStorePtr = std::unique_ptr<NixStore>;
 

@@ -34,7 +34,8 @@ Status immutable(const std::string& key, std::string_view op) {
 
 bool isNixLabel(const std::string& key) {
   constexpr std::string_view prefix = kLabelNixStorePathPrefix;
-  return key == kLabelNixLayer || key.compare(0, prefix.size(), prefix) == 0;
+  return key == kLabelNixLayer || key == kLabelNixClosure ||
+         key.compare(0, prefix.size(), prefix) == 0;
 }
 
 Labels nixLabels(const Labels& labels) {

@@ -10,8 +10,8 @@ namespace nixsnap::snapshotter {
 /// Commit or Update cannot add, change or drop them (a path added then would be mounted
 /// without ever being realised or rooted).
 ///
-/// Nix labels: "containerd.io/snapshot/nix-layer" and every key starting with
-/// "containerd.io/snapshot/nix-store-path.".
+/// Nix labels: "containerd.io/snapshot/nix-layer", "containerd.io/snapshot/nix-closure"
+/// and every key starting with "containerd.io/snapshot/nix-store-path.".
 
 /// True for a Nix label key (see above).
 bool isNixLabel(const std::string& key);

@@ -5,8 +5,10 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/scope_guard.h"
 #include "nix/gc_roots.h"
 #include "nix/store_path.h"
+#include "snapshotter/nix_closure.h"
 
 namespace nixsnap::snapshotter {
 
@@ -27,7 +29,21 @@ Mount bindOf(const fs::path& p) {
 NixLayer::NixLayer(fs::path store_dir, fs::path gcroots_dir, nix::NixStore* store)
     : store_dir_(std::move(store_dir)), gcroots_dir_(std::move(gcroots_dir)), store_(store) {}
 
-bool NixLayer::isNixLayer(const Labels& labels) { return labels.count(kLabelNixLayer) > 0; }
+bool NixLayer::isNixLayer(const Labels& labels) {
+  return labels.count(kLabelNixLayer) > 0 || labels.count(kLabelNixClosure) > 0;
+}
+
+std::optional<fs::path> NixLayer::closurePath(const Labels& labels) {
+  auto it = labels.find(kLabelNixClosure);
+  if (it == labels.end()) {
+    return std::nullopt;
+  }
+  return fs::path(it->second);
+}
+
+bool NixLayer::hasStorePaths(const Labels& labels) {
+  return closurePath(labels).has_value() || !storePaths(labels).empty();
+}
 
 std::vector<fs::path> NixLayer::storePaths(const Labels& labels) {
   std::vector<fs::path> out;
@@ -43,6 +59,12 @@ std::vector<fs::path> NixLayer::storePaths(const Labels& labels) {
 }
 
 Status NixLayer::validate(const Labels& labels) const {
+  if (auto it = labels.find(kLabelNixClosure); it != labels.end()) {
+    Result<fs::path> p = nix::parseStorePath(store_dir_, it->second);
+    if (!p.isOk()) {
+      return invalidArgument("validating label \"" + it->first + "\": " + p.status().message());
+    }
+  }
   for (auto it = labels.lower_bound(std::string(kPrefix)); it != labels.end(); ++it) {
     if (it->first.compare(0, kPrefix.size(), kPrefix) != 0) {
       break;
@@ -59,10 +81,21 @@ fs::path NixLayer::rootDir(int64_t id) const { return gcroots_dir_ / std::to_str
 
 Status NixLayer::root(int64_t id, const Labels& labels) {
   std::vector<fs::path> paths = storePaths(labels);
+  std::optional<fs::path> closure = closurePath(labels);
+  if (closure) {
+    paths.push_back(*closure);  // one root keeps the whole closure alive
+  }
   if (paths.empty()) {
     return Status::ok();
   }
   NIXSNAP_RETURN_IF_ERROR(store_->realise(paths, rootDir(id)));
+  ScopeGuard undo([&] {
+    Status st = unroot(id);
+    if (!st.isOk()) {  // the check failure is the outcome; cleanup() retries leftovers
+      NIXSNAP_LOG(Warn, "failed to remove gc roots of rejected nix layer",
+                  {{"error", st.message()}});
+    }
+  });
   for (auto it = labels.lower_bound(std::string(kPrefix)); it != labels.end(); ++it) {
     if (it->first.compare(0, kPrefix.size(), kPrefix) != 0) {
       break;
@@ -72,16 +105,80 @@ Status NixLayer::root(int64_t id, const Labels& labels) {
     }
     Status st = verify(fs::path(it->second));
     if (!st.isOk()) {
-      Status undo = unroot(id);
-      if (!undo.isOk()) {  // the check failure is the outcome; cleanup() retries leftovers
-        NIXSNAP_LOG(Warn, "failed to remove gc roots of rejected nix layer",
-                    {{"error", undo.message()}});
-      }
       return invalidArgument("realised store path of label \"" + it->first +
                              "\" failed the disk check: " + st.message());
     }
   }
+  if (closure) {
+    Status st = verify(*closure);
+    if (!st.isOk()) {
+      return invalidArgument("realised store path of label \"" + std::string(kLabelNixClosure) +
+                             "\" failed the disk check: " + st.message());
+    }
+    Result<PathListPtr> list = loadClosure(*closure);
+    if (!list.isOk()) {
+      return list.status().wrap("reading closure of label \"" + std::string(kLabelNixClosure) +
+                                "\"");
+    }
+  }
+  undo.dismiss();
   return Status::ok();
+}
+
+Result<NixLayer::PathListPtr> NixLayer::loadClosure(const fs::path& closure) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = closures_.find(closure.string());
+    if (it != closures_.end()) {
+      return it->second;
+    }
+  }
+  Result<std::vector<fs::path>> req = store_->requisites(closure);
+  if (!req.isOk()) {
+    return req.status();
+  }
+  std::unordered_set<std::string> members;
+  members.reserve(req->size());
+  for (const fs::path& p : *req) {
+    members.insert(p.string());
+  }
+  Result<std::vector<fs::path>> list = readClosureStorePaths(store_dir_, closure, members);
+  if (!list.isOk()) {
+    return list.status();
+  }
+  for (const fs::path& p : *list) {
+    Status st = verify(p);
+    if (!st.isOk()) {
+      return st.wrap("closure \"" + closure.string() + "\"");
+    }
+  }
+  auto ptr = std::make_shared<const PathList>(std::move(*list));
+  std::lock_guard<std::mutex> lock(mu_);
+  closures_.emplace(closure.string(), ptr);
+  return PathListPtr(ptr);
+}
+
+Result<NixLayer::PathList> NixLayer::pathsOf(const Labels& labels) {
+  PathList out;
+  if (std::optional<fs::path> closure = closurePath(labels)) {
+    Result<PathListPtr> list = loadClosure(*closure);
+    if (!list.isOk()) {
+      return list.status();
+    }
+    out = **list;
+  }
+  for (fs::path& p : storePaths(labels)) {
+    NIXSNAP_RETURN_IF_ERROR(verify(p));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+void NixLayer::forget(const Labels& labels) {
+  if (std::optional<fs::path> closure = closurePath(labels)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    closures_.erase(closure->string());
+  }
 }
 
 Status NixLayer::verify(const fs::path& p) {
@@ -138,9 +235,12 @@ Result<BindChainPtr> NixLayer::chainOf(int64_t parent_id, const ChainLoader& loa
   PathList list;
   std::unordered_set<std::string> seen;
   for (const Labels& l : *labels) {
-    for (fs::path& p : storePaths(l)) {
+    Result<PathList> paths = pathsOf(l);
+    if (!paths.isOk()) {
+      return paths.status();
+    }
+    for (fs::path& p : *paths) {
       if (seen.insert(p.string()).second) {
-        NIXSNAP_RETURN_IF_ERROR(verify(p));
         list.push_back(std::move(p));
       }
     }
@@ -155,10 +255,11 @@ Result<BindChainPtr> NixLayer::chainOf(int64_t parent_id, const ChainLoader& loa
 
 Status NixLayer::planBinds(const Labels& own, int64_t parent_id, const ChainLoader& load_chain,
                            MountPlan& plan) {
-  std::vector<fs::path> own_paths = storePaths(own);
-  for (const fs::path& p : own_paths) {
-    NIXSNAP_RETURN_IF_ERROR(verify(p));
+  Result<PathList> own_r = pathsOf(own);
+  if (!own_r.isOk()) {
+    return own_r.status();
   }
+  const PathList& own_paths = *own_r;
   BindChainPtr chain;
   if (parent_id != 0) {
     Result<BindChainPtr> c = chainOf(parent_id, load_chain);

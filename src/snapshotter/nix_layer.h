@@ -18,12 +18,17 @@
 
 namespace nixsnap::snapshotter {
 
-/// The Nix part of the snapshotter: store-path labels (validation, GC roots, bind
-/// mounts) and the cache of what Mounts needs from committed ancestors.
+/// The Nix part of the snapshotter: store-path and closure labels (validation, GC roots,
+/// bind mounts) and the cache of what Mounts needs from committed ancestors.
 ///
-/// Bind order: the snapshot's own store paths first, then its parent's, and so on up
-/// the chain; within one snapshot in label-key order (std::map order of the labels
-/// "containerd.io/snapshot/nix-store-path.<i>"); a path already listed is skipped.
+/// Two layer formats, mixable in one chain: legacy labels (nix-layer plus one
+/// "containerd.io/snapshot/nix-store-path.<i>" per path) and the closure format (one
+/// "containerd.io/snapshot/nix-closure" naming a closureInfo output, whose `store-paths`
+/// lists the paths; one GC root on it keeps them all alive).
+///
+/// Bind order: the snapshot's own paths first, then its parent's, and so on up the chain;
+/// within one snapshot the closure's `store-paths` in file order, then the store-path
+/// labels in label-key order (std::map order); a path already listed is skipped.
 class NixLayer {
  public:
   /// @param store_dir   absolute store dir labels must be in, e.g. "/nix/store".
@@ -31,22 +36,36 @@ class NixLayer {
   /// @param store       realises and roots paths (not owned; must outlive this).
   NixLayer(fs::path store_dir, fs::path gcroots_dir, nix::NixStore* store);
 
-  /// True when `labels` mark a Nix layer (containerd.io/snapshot/nix-layer present).
+  /// True when `labels` mark a Nix layer that the unpacker fills with mountpoints
+  /// (containerd.io/snapshot/nix-layer or containerd.io/snapshot/nix-closure present).
   static bool isNixLayer(const Labels& labels);
 
   /// The store paths labelled in `labels`, in label-key order (unvalidated text).
   static std::vector<fs::path> storePaths(const Labels& labels);
 
-  /// Validates every store-path label as hostile input (nix::parseStorePath).
-  /// @return InvalidArgument naming the first bad label key.
+  /// The closure label's value (unvalidated text), if present.
+  static std::optional<fs::path> closurePath(const Labels& labels);
+
+  /// True when `labels` name anything to realise and bind (store-path or closure label).
+  static bool hasStorePaths(const Labels& labels);
+
+  /// Validates every store-path label and the closure label as hostile input
+  /// (nix::parseStorePath). @return InvalidArgument naming the first bad label key.
   Status validate(const Labels& labels) const;
 
-  /// Realises and roots the store paths of `labels` under gcroots/<id>, then checks each
-  /// realised path on disk (nix::checkStorePathOnDisk): a label that was missing at
-  /// validation may have been substituted as a symlink out of the store.
+  /// Realises and roots the store paths of `labels` and the closure path (one root for
+  /// the whole closure) under gcroots/<id>, in one NixStore::realise, then checks each
+  /// realised path on disk (nix::checkStorePathOnDisk: a label missing at validation may
+  /// have been substituted as a symlink out of the store) and reads the closure's
+  /// `store-paths` (readClosureStorePaths against NixStore::requisites), caching it.
   /// @return the NixStore's error (with Nix's text); InvalidArgument naming the label
-  ///         whose realised path fails the disk check (its roots are removed again).
+  ///         whose realised path fails the disk check, or the closure and the bad line of
+  ///         its file. On any failure the roots made here are removed again.
   Status root(int64_t id, const Labels& labels);
+
+  /// Forgets the cached `store-paths` of a removed snapshot's closure label, so the cache
+  /// holds only closures of live snapshots (a later user reads the file again).
+  void forget(const Labels& labels);
 
   /// Removes gcroots/<id> and its registrations; a missing folder is Ok.
   Status unroot(int64_t id);
@@ -91,8 +110,15 @@ class NixLayer {
 
  private:
   using PathList = std::vector<fs::path>;
+  using PathListPtr = std::shared_ptr<const PathList>;
   /// Disk-checks `p` unless it passed before.
   Status verify(const fs::path& p);
+  /// The checked paths of `closure`'s store-paths file: cached, else queried (requisites),
+  /// read and disk-checked, then cached.
+  Result<PathListPtr> loadClosure(const fs::path& closure);
+  /// Every path `labels` bind: the closure's list, then the store-path labels (each
+  /// disk-checked), possibly with repeats.
+  Result<PathList> pathsOf(const Labels& labels);
   /// The cached chain of committed `parent_id`, built through `load_chain` on a miss.
   Result<BindChainPtr> chainOf(int64_t parent_id, const ChainLoader& load_chain);
 
@@ -103,6 +129,7 @@ class NixLayer {
   uint64_t generation_ = 0;
   std::map<int64_t, BindChainPtr> chains_;  ///< by committed parent id; every path verified
   std::unordered_set<std::string> verified_;                   ///< guarded by mu_
+  std::map<std::string, PathListPtr> closures_;  ///< by closure path; guarded by mu_
 };
 
 }  // namespace nixsnap::snapshotter

@@ -2,6 +2,7 @@
 // plus the Nix store binds).
 #include <string>
 
+#include "snapshotter/mountpoints.h"
 #include "snapshotter/overlay_snapshotter.h"
 
 namespace nixsnap::snapshotter {
@@ -33,6 +34,29 @@ std::vector<Mount> OverlaySnapshotter::baseMounts(const metadata::Snapshot& s) c
   options.push_back(std::move(lower));
   return {Mount{config_.fuse_overlayfs ? "fuse3.fuse-overlayfs" : "overlay", "overlay", "",
                 std::move(options)}};
+}
+
+Status OverlaySnapshotter::matchMountpoints(const metadata::Snapshot& s,
+                                            const std::vector<Mount>& mounts) const {
+  std::vector<fs::path> targets;
+  for (const Mount& m : mounts) {
+    if (!m.target.empty()) {
+      targets.emplace_back(m.target);
+    }
+  }
+  if (targets.empty()) {
+    return Status::ok();
+  }
+  fs::path upper;
+  if (s.kind == Kind::Active || s.parent_ids.empty()) {
+    upper = upperPath(s.id);  // what is mounted on top: writable here
+  }
+  std::vector<fs::path> lowers;
+  lowers.reserve(s.parent_ids.size());
+  for (int64_t id : s.parent_ids) {
+    lowers.push_back(upperPath(id));
+  }
+  return ensureMountpoints(config_.store_dir, upper, lowers, targets);
 }
 
 Result<MountPlan> OverlaySnapshotter::planMounts(metadata::Transaction& txn,

@@ -230,7 +230,7 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
   bool nix_layer = kind == Kind::Active && NixLayer::isNixLayer(labels);
   // Every labelled store path is realised and rooted here, nix layer or not: a path is
   // bind-mounted only while a root of this snapshot or an ancestor keeps it alive.
-  bool rooted = !NixLayer::storePaths(labels).empty();
+  bool rooted = NixLayer::hasStorePaths(labels);
   if (rooted) {
     Status st = nix_.root(s->id, labels);
     if (!st.isOk()) {
@@ -261,6 +261,12 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
   Result<std::vector<Mount>> m = nix_layer ? baseMounts(*s) : fullMounts(txn, key, *s);
   if (!m.isOk()) {
     return m.status();
+  }
+  if (!nix_layer) {
+    Status st = matchMountpoints(*s, *m);
+    if (!st.isOk()) {
+      return st.wrap("preparing mountpoints of " + quote(key));
+    }
   }
   NIXSNAP_RETURN_IF_ERROR(txn.commit());
   undo_dir.dismiss();
@@ -313,6 +319,7 @@ Status OverlaySnapshotter::remove(const std::string& key) {
   NIXSNAP_RETURN_IF_ERROR((*txn)->commit());
   txn->reset();
   nix_.invalidate();
+  nix_.forget(s->labels);
   // The record is gone: failures below only leave orphans for cleanup().
   logFailure(removeDirs(s->id), "failed to remove snapshot directory");
   logFailure(nix_.unroot(s->id), "failed to remove gc roots");

@@ -77,6 +77,10 @@ class OverlaySnapshotter final : public Snapshotter, public MountPlanner {
   /// fullMounts() as a plan: the chain's binds stay in the shared cached BindChain.
   Result<MountPlan> planMounts(metadata::Transaction& txn, const std::string& key,
                                const metadata::Snapshot& s);
+  /// Makes the mountpoint of every bind in `mounts` match its store path's type
+  /// (ensureMountpoints): created in the layer mounted on top, i.e. the active snapshot's
+  /// `fs` (or a parentless view's own `fs`); a view of committed layers is only checked.
+  Status matchMountpoints(const metadata::Snapshot& s, const std::vector<Mount>& mounts) const;
   /// Highest numeric name (or `.removing-<n>`) in snapshots/ and gcroots/; 0 if none.
   int64_t highestIdOnDisk() const;
   /// Deletes `snapshots/<id>` (recursively) unless something is mounted at or under it.

@@ -105,5 +105,8 @@ inline constexpr char kLabelSnapshotRef[] = "containerd.io/snapshot.ref";
 inline constexpr size_t kMaxLabelSize = 4096;
 inline constexpr char kLabelNixLayer[] = "containerd.io/snapshot/nix-layer";
 inline constexpr char kLabelNixStorePathPrefix[] = "containerd.io/snapshot/nix-store-path.";
+/// The closure-layer format (the original's v0.3+): the store path of a nixpkgs
+/// closureInfo output, whose `store-paths` file lists the paths to bind.
+inline constexpr char kLabelNixClosure[] = "containerd.io/snapshot/nix-closure";
 
 }  // namespace nixsnap::snapshotter

@@ -1,10 +1,13 @@
 #include "nix/nix_store_cli.h"
 
 #include <gmock/gmock.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "mocks/common_mocks.h"
+#include "nix/external_builder_store.h"
 #include "nix/gc_roots.h"
+#include "nix/requisites_query.h"
 #include "support/test_env.h"
 
 namespace nixsnap::testing {
@@ -134,6 +137,141 @@ TEST_F(NixStoreCliTest, RemoveRootsOfManyPathsReturnsBeforeTheUnlinking) {
 }
 
 TEST_F(NixStoreCliTest, EmptyListDoesNothing) { EXPECT_TRUE(store_.realise({}, roots_).isOk()); }
+
+}  // namespace
+}  // namespace nixsnap::testing
+
+namespace nixsnap::testing {
+namespace {
+
+using ::testing::_;
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::Return;
+using ::testing::StrictMock;
+
+class RequisitesQueryTest : public ::testing::Test {
+ protected:
+  TempDir dir_ = makeTempDir();  // a Nix state dir without a database: nix-store answers
+  std::shared_ptr<StrictMock<MockProcessRunner>> runner_ =
+      std::make_shared<StrictMock<MockProcessRunner>>();
+  nix::NixStoreCli store_{runner_, dir_.path()};
+  fs::path closure_ = "/nix/store/" + std::string(32, 'c') + "-closure-info";
+};
+
+TEST_F(RequisitesQueryTest, OneQueryReturnsEveryLineWithOutputCapped) {
+  std::string a = "/nix/store/" + std::string(32, 'a') + "-a";
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-store", "--query", "--requisites", closure_.string()),
+                            Field(&ProcessOptions::max_output_bytes,
+                                  nix::kMaxRequisitesOutputBytes)))
+      .WillOnce(Return(Result<ProcessResult>(
+          ProcessResult{0, a + "\n" + closure_.string() + "\n", ""})));
+  auto r = store_.requisites(closure_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_THAT(*r, ElementsAre(fs::path(a), closure_));
+}
+
+TEST_F(RequisitesQueryTest, InvalidPathIsFailedPreconditionWithNixText) {
+  EXPECT_CALL(*runner_, run(_, _))
+      .WillOnce(Return(Result<ProcessResult>(ProcessResult{
+          1, "", "error: path '" + closure_.string() + "' is not valid\n"})));
+  auto r = store_.requisites(closure_);
+  EXPECT_EQ(r.status().code(), ErrorCode::FailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("is not valid"));
+  EXPECT_THAT(r.status().message(), HasSubstr(closure_.string()));
+}
+
+TEST_F(RequisitesQueryTest, ExternalBuilderStoreQueriesNixStoreToo) {
+  nix::ExternalBuilderStore ext(runner_, "/bin/builder", dir_.path(), "/opt/nix-store");
+  EXPECT_CALL(*runner_,
+              run(ElementsAre("/opt/nix-store", "--query", "--requisites", closure_.string()), _))
+      .WillOnce(Return(Result<ProcessResult>(ProcessResult{0, closure_.string() + "\n", ""})));
+  auto r = ext.requisites(closure_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_THAT(*r, ElementsAre(closure_));
+  EXPECT_CALL(*runner_, run(_, _))
+      .WillOnce(Return(Result<ProcessResult>(Status(ErrorCode::Unavailable, "not found"))));
+  EXPECT_EQ(ext.requisites(closure_).status().code(), ErrorCode::Unavailable);
+}
+
+}  // namespace
+}  // namespace nixsnap::testing
+
+namespace nixsnap::testing {
+namespace {
+
+/// A Nix state dir whose db/db.sqlite has Nix's tables (schema 10) and a small graph:
+/// top -> a -> b, top -> c; d stands alone.
+class NixDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(dir_.path() / "db");
+    writeFile(dir_.path() / "db" / "schema", "10");
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() / "db" / "db.sqlite").c_str(), &db), SQLITE_OK);
+    std::string sql =
+        "CREATE TABLE ValidPaths (id integer primary key autoincrement not null, path text "
+        "unique not null, hash text not null, registrationTime integer not null, deriver text, "
+        "narSize integer, ultimate integer, sigs text, ca text);"
+        "CREATE TABLE Refs (referrer integer not null, reference integer not null, primary key "
+        "(referrer, reference));";
+    int id = 0;
+    for (const std::string& p : {top_, a_, b_, c_, d_}) {
+      sql += "INSERT INTO ValidPaths (id, path, hash, registrationTime) VALUES (" +
+             std::to_string(++id) + ", '" + p + "', 'sha256:x', 0);";
+    }
+    sql += "INSERT INTO Refs VALUES (1, 2), (2, 3), (1, 4), (1, 1), (3, 2);";  // self ref, cycle
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  static std::string path(char c, const std::string& name) {
+    return "/nix/store/" + std::string(32, c) + "-" + name;
+  }
+  TempDir dir_ = makeTempDir();
+  std::shared_ptr<StrictMock<MockProcessRunner>> runner_ =
+      std::make_shared<StrictMock<MockProcessRunner>>();
+  std::string top_ = path('t', "closure-info"), a_ = path('a', "a"), b_ = path('b', "b"),
+              c_ = path('c', "c"), d_ = path('d', "d");
+};
+
+TEST_F(NixDbTest, RequisitesComeFromTheDatabaseWithoutRunningNixStore) {
+  nix::NixStoreCli store(runner_, dir_.path());  // StrictMock: no process may run
+  auto r = store.requisites(top_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_THAT(*r, ::testing::UnorderedElementsAre(fs::path(top_), fs::path(a_), fs::path(b_),
+                                                  fs::path(c_)));
+  auto leaf = store.requisites(b_);
+  ASSERT_TRUE(leaf.isOk());
+  EXPECT_THAT(*leaf, ::testing::UnorderedElementsAre(fs::path(a_), fs::path(b_)));
+}
+
+TEST_F(NixDbTest, InvalidPathIsFailedPrecondition) {
+  nix::NixStoreCli store(runner_, dir_.path());
+  auto r = store.requisites(path('x', "absent"));
+  EXPECT_EQ(r.status().code(), ErrorCode::FailedPrecondition);
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("absent"));
+}
+
+TEST_F(NixDbTest, UnknownSchemaFallsBackToNixStore) {
+  writeFile(dir_.path() / "db" / "schema", "11");
+  nix::NixStoreCli store(runner_, dir_.path());
+  EXPECT_CALL(*runner_, run(::testing::ElementsAre("nix-store", "--query", "--requisites", top_),
+                            ::testing::_))
+      .WillOnce(::testing::Return(Result<ProcessResult>(ProcessResult{0, top_ + "\n", ""})));
+  auto r = store.requisites(top_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_THAT(*r, ::testing::ElementsAre(fs::path(top_)));
+}
+
+TEST_F(NixDbTest, UnreadableDatabaseFallsBackToNixStore) {
+  fs::remove(dir_.path() / "db" / "db.sqlite");
+  writeFile(dir_.path() / "db" / "db.sqlite", "not a database");
+  nix::NixStoreCli store(runner_, dir_.path());
+  EXPECT_CALL(*runner_, run(::testing::_, ::testing::_))
+      .WillOnce(::testing::Return(Result<ProcessResult>(ProcessResult{0, top_ + "\n", ""})));
+  EXPECT_TRUE(store.requisites(top_).isOk());
+}
 
 }  // namespace
 }  // namespace nixsnap::testing

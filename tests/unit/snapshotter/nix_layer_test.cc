@@ -5,11 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "metadata/sqlite_meta_store.h"
-#include "mocks/common_mocks.h"
-#include "mocks/nix_mocks.h"
-#include "snapshotter/overlay_snapshotter.h"
-#include "support/test_env.h"
+#include "snapshotter/nix_snapshotter_fixture.h"
 
 namespace nixsnap::testing {
 namespace {
@@ -21,75 +17,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Return;
 using ::testing::StrictMock;
-
-constexpr char kLayer[] = "containerd.io/snapshot/nix-layer";
-std::string pathLabel(int i) { return "containerd.io/snapshot/nix-store-path." + std::to_string(i); }
-
-class NixSnapshotterTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    fs::create_directories(store_dir_);
-    fs::create_directories(root_);
-    open();
-  }
-
-  /// (Re)opens the snapshotter over root_ with a fresh mock store (a daemon restart).
-  void open() {
-    sn_.reset();
-    auto meta = metadata::openSqliteMetaStore(root_ / "metadata.db");
-    ASSERT_TRUE(meta.isOk());
-    auto store = std::make_unique<StrictMock<MockNixStore>>();
-    store_ = store.get();
-    snapshotter::OverlayConfig c;
-    c.root = root_;
-    c.store_dir = store_dir_;
-    auto sn = snapshotter::OverlaySnapshotter::create(c, std::move(*meta), std::move(store),
-                                                      std::make_shared<SteppingClock>());
-    ASSERT_TRUE(sn.isOk());
-    sn_ = std::move(*sn);
-  }
-
-  /// A store path "<store>/<hash>-<name>"; hash derived from `n` (valid base32). It
-  /// exists on disk (a directory) unless `create` is false.
-  std::string sp(int n, const std::string& name = "pkg", bool create = true) {
-    std::string hash(32, '0');
-    std::string digits = std::to_string(n);
-    hash.replace(32 - digits.size(), digits.size(), digits);
-    std::string p = store_dir_.string() + "/" + hash + "-" + name;
-    if (create && name.find('/') == std::string::npos) {
-      fs::create_directories(p);
-    }
-    return p;
-  }
-  std::string missing(int n) { return sp(n, "later", false); }
-  Mount bind(const std::string& p) { return Mount{"bind", p, p, {"ro", "rbind"}}; }
-  std::vector<Mount> binds(const std::vector<Mount>& all) {
-    return std::vector<Mount>(all.begin() + 1, all.end());
-  }
-
-  /// Every snapshot with store-path labels gets them realised and rooted at Prepare/View.
-  void expectRooted(const Labels& labels) {
-    if (!snapshotter::NixLayer::storePaths(labels).empty()) {
-      EXPECT_CALL(*store_, realise(snapshotter::NixLayer::storePaths(labels), _))
-          .WillOnce(Return(Status::ok()));
-    }
-  }
-
-  /// Commits a non-nix layer with store-path labels (given at Prepare, as the unpacker
-  /// does; Commit repeats them).
-  void layer(const std::string& name, const std::string& parent, const Labels& labels) {
-    expectRooted(labels);
-    auto p = sn_->prepare(name + "-a", parent, labels);
-    ASSERT_TRUE(p.isOk()) << p.status().toString();
-    ASSERT_TRUE(sn_->commit(name, name + "-a", labels).isOk());
-  }
-
-  TempDir dir_ = makeTempDir();
-  fs::path store_dir_ = dir_.path() / "store";
-  fs::path root_ = dir_.path() / "root";
-  StrictMock<MockNixStore>* store_ = nullptr;
-  std::unique_ptr<snapshotter::OverlaySnapshotter> sn_;
-};
 
 TEST_F(NixSnapshotterTest, PrepareWithNixLayerLabelCreatesGcRoots) {
   Labels labels{{kLayer, "true"}, {pathLabel(1), sp(2)}, {pathLabel(0), sp(1)}};
