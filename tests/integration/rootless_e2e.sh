@@ -11,6 +11,7 @@
 #   - a closure missing from the store is substituted from the binary cache during the
 #     rootless unpack; the GC roots are the user's (gcroots/per-user/<user>), keep the paths
 #     from the collector, and go with the image, after which the collector takes the paths;
+#   - redis from a Nix image runs and answers PING (its own network namespace: see below);
 #   - refused cleanly: store-path labels outside the store, a root outside the user's
 #     directories, another user on this user's sockets.
 # Cleanup (EXIT trap, also on failure): the user's processes by PID, mounts, files, the
@@ -32,8 +33,8 @@ SP=containerd.io/snapshot/nix-store-path
 NIX_LAYER=containerd.io/snapshot/nix-layer
 
 require_root
-for tool in rootlesskit newuidmap newgidmap nsenter setpriv useradd nix-daemon nix-store; do
-  command -v "${tool}" >/dev/null || skip "${tool} not found (Debian: rootlesskit uidmap util-linux passwd nix-bin)"
+for tool in rootlesskit newuidmap newgidmap nsenter setpriv useradd nix-daemon nix-store redis-server redis-cli; do
+  command -v "${tool}" >/dev/null || skip "${tool} not found (Debian: rootlesskit uidmap util-linux passwd nix-bin redis-server redis-tools)"
 done
 if ((fuse)); then
   command -v fuse-overlayfs >/dev/null || skip "fuse-overlayfs not found (apt-get install fuse-overlayfs)"
@@ -172,7 +173,7 @@ assert_eq "${uid}" "$(stat -c %u "${cd_sock}")" "containerd socket owner"
 assert_eq "${uid}" "$(stat -c %u "${snap_sock}")" "nix-snapshotter socket owner"
 wait_until 30 uctr snapshots --snapshotter nix ls
 
-# --- priority 1: the hello image ------------------------------------------------------
+# --- the hello image ------------------------------------------------------------------
 step "nix2container load as ${user}"
 out="$(in_ns "${N2C}" --address "${cd_sock}" --namespace default load "${T}/hello.tar")"
 note "${out}"
@@ -191,7 +192,7 @@ assert_contains "${roots}" "${snap_root}/gcroots/" "nix does not know the user's
 [[ -n "$(find "${gcroots_dir}" -mindepth 1 -maxdepth 1 -type l)" ]] ||
   fail "no indirect root in ${gcroots_dir}"
 
-# --- priority 3: substitution and GC --------------------------------------------------
+# --- substitution and GC --------------------------------------------------------------
 step "a closure missing from the store is substituted during the rootless unpack"
 for p in "${own2[@]}"; do [[ ! -e "${p}" ]] || fail "${p} present before the load"; done
 in_ns "${N2C}" --address "${cd_sock}" --namespace default load "${T}/cached.tar" >/dev/null
@@ -209,7 +210,35 @@ wait_until 20 bash -c "! nix-store --gc --print-roots 2>/dev/null | grep -qF '${
 nix-store --delete "${own2[@]}" >/dev/null 2>&1 || fail "nix could not collect ${own2[*]}"
 for p in "${own2[@]}"; do [[ ! -e "${p}" ]] || fail "${p} survived the collector"; done
 
-# --- priority 5: what the user may not do ---------------------------------------------
+# --- redis on the host network ------------------------------------------------------
+# With the host network (ctr run --net-host) runc must mount sysfs for a network namespace
+# the user does not own: EPERM (nerdctl binds /sys instead; ctr cannot drop its default
+# sysfs mount). So redis gets its own network namespace, and the host's redis-cli asks it
+# from there (nsenter --net into the container's namespace, as the user).
+step "redis from a Nix image runs rootless and answers PING (host's redis-cli)"
+redis="$(bash "${NIXSNAP_FIXTURES}/redis_closure.sh" --no-cli --out-link "${T}/redis-root")"
+nix-store -qR "${redis}" >"${T}/redis-closure"
+printf '{"entrypoint":["%s/bin/redis-server"]}\n' "${redis}" >"${T}/redis-config.json"
+"${N2C}" build --config "${T}/redis-config.json" --closure "${T}/redis-closure" \
+  --ref "localhost/rootless-redis:${version}" "${T}/redis.tar"
+chmod 0644 "${T}/redis.tar"
+in_ns "${N2C}" --address "${cd_sock}" --namespace default load "${T}/redis.tar" >/dev/null
+port="$(free_port)"
+uctr run -d --cgroup "" --cpu-shares 0 --snapshotter nix \
+  "localhost/rootless-redis:${version}" rlredis \
+  "${redis}/bin/redis-server" --port "${port}" --bind 127.0.0.1 --save "" >/dev/null
+redis_pid="$(uctr tasks ls | awk '$1 == "rlredis" { print $2 }')"
+[[ "${redis_pid}" =~ ^[0-9]+$ ]] || fail "no pid for the redis task: $(uctr tasks ls)"
+rping() { as_user nsenter --user --net --preserve-credentials --target "${redis_pid}" -- redis-cli -p "${port}" ping; }
+wait_until 30 rping
+assert_eq PONG "$(rping)" "redis-cli ping"
+uctr tasks kill -s KILL rlredis >/dev/null
+wait_until 20 bash -c "! ps -o args= -u ${uid} | grep -q '^${redis}/bin/redis-server'"
+uctr tasks delete rlredis >/dev/null 2>&1 || true
+uctr containers delete rlredis >/dev/null
+uctr images rm --sync "localhost/rootless-redis:${version}" >/dev/null
+
+# --- what the user may not do ---------------------------------------------------------
 step "refused: store-path labels outside the store"
 assert_fails usnapctl prepare evil-active --label "${NIX_LAYER}=true" --label "${SP}.0=/etc"
 assert_contains "${ASSERT_OUTPUT}" "INVALID_ARGUMENT"
