@@ -18,6 +18,8 @@
 # user, nix-daemon (by PID) and its socket when this test created it.
 #
 # Usage: tests/integration/rootless_e2e.sh 1.7|2.1 [--fuse]   (root; exit 77 = skipped)
+#   --fuse: fuse_overlayfs = true. Where /dev/fuse is root-only, checks the daemon's
+#   refusal and skips; NIXSNAP_TEST_OPEN_FUSE=1 makes it 0666 for the test's duration.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -147,12 +149,17 @@ launch_args=()
 start_bg launcher "${as_user_cmd[@]}" CONTAINERD="${cbin}/containerd" \
   NIX_SNAPSHOTTER="${NIXSNAP_BIN}" "${LAUNCHER}" "${launch_args[@]}"
 launcher_pid="${BG_PID}"
+# NIXSNAP_TEST_OPEN_FUSE=1: make /dev/fuse 0666 (as distributions ship it) for this test.
+if ((fuse)) && [[ "${NIXSNAP_TEST_OPEN_FUSE:-0}" == 1 ]]; then
+  defer chmod "$(stat -c %a /dev/fuse)" /dev/fuse
+  chmod 0666 /dev/fuse
+fi
 if ((fuse)) && ! as_user test -r /dev/fuse -a -w /dev/fuse; then
   # Distributions ship /dev/fuse 0666; some machines (containers, CI) keep it 0600 root.
   step "fuse-overlayfs forced but ${user} cannot open /dev/fuse: the daemon must refuse"
   wait_until 30 bash -c "! kill -0 ${launcher_pid} 2>/dev/null"
   assert_contains "$(cat "${T}/launcher.log")" "rootless: fuse_overlayfs = true but /dev/fuse"
-  skip "/dev/fuse is $(stat -c '%a %U' /dev/fuse) here (ls -l /dev/fuse): unprivileged users cannot mount FUSE; the refusal was checked, the fuse-overlayfs run was not"
+  skip "/dev/fuse is $(stat -c '%a %U' /dev/fuse) here (ls -l /dev/fuse): unprivileged users cannot mount FUSE; the refusal was checked, the fuse-overlayfs run was not (NIXSNAP_TEST_OPEN_FUSE=1 opens it for the test)"
 fi
 wait_for_socket "${cd_sock}" 60 "${launcher_pid}"
 wait_for_socket "${snap_sock}" 60 "${launcher_pid}"
