@@ -76,8 +76,8 @@ user_path="${cbin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 
 # remove_user: the user's processes (by PID, from ps), their mounts, files, the user.
 remove_user() {
-  local pid i
-  for i in 1 2 3; do
+  local pid _
+  for _ in 1 2 3; do
     mapfile -t pids < <(ps -o pid= -u "${uid}" 2>/dev/null | tr -d ' ')
     ((${#pids[@]} == 0)) && break
     for pid in "${pids[@]}"; do kill -KILL "${pid}" 2>/dev/null || true; done
