@@ -52,6 +52,21 @@ tmp_root
 T="${NIXSNAP_TMP}"
 chmod 0711 "${T}"
 
+step "etc/systemd/user/nix-snapshotter-rootless.service passes systemd-analyze verify"
+if command -v systemd-analyze >/dev/null; then
+  mkdir -p "${T}/units"
+  sed "s|^ExecStart=/usr/local/bin/nix-snapshotter-rootless|ExecStart=${LAUNCHER}|" \
+    "${NIXSNAP_REPO_ROOT}/etc/systemd/user/nix-snapshotter-rootless.service" \
+    >"${T}/units/nix-snapshotter-rootless.service"
+  # No user manager runs here (PID 1 is not systemd): verified as a system unit.
+  verify_out="$(systemd-analyze verify --man=no "${T}/units/nix-snapshotter-rootless.service" 2>&1)" ||
+    fail "systemd-analyze verify: ${verify_out}"
+  ours="$(grep -F "${T}/units/" <<<"${verify_out}" || true)"
+  [[ -z "${ours}" ]] || fail "systemd-analyze verify: ${ours}"
+else
+  note "systemd-analyze not installed (Debian package systemd): unit not verified"
+fi
+
 # --- the throw-away user -------------------------------------------------------------
 user="nsrl$$"
 home="${T}/home"
