@@ -247,6 +247,15 @@ port="$(free_port)"
 uctr run -d --cgroup "" --cpu-shares 0 --snapshotter nix \
   "localhost/rootless-redis:${version}" rlredis \
   "${redis}/bin/redis-server" --port "${port}" --bind 127.0.0.1 --save "" >/dev/null
+# The rootfs mount containerd got for it: the chosen flavour, with userxattr for the kernel.
+rootfs_mount="$(uctr snapshots --snapshotter nix mounts /rootfs rlredis | grep ' /rootfs ')"
+note "${rootfs_mount}"
+if ((fuse)); then
+  assert_contains "${rootfs_mount}" "-t fuse3.fuse-overlayfs"
+else
+  assert_contains "${rootfs_mount}" "-t overlay"
+  assert_contains "${rootfs_mount}" "userxattr"
+fi
 redis_pid="$(uctr tasks ls | awk '$1 == "rlredis" { print $2 }')"
 [[ "${redis_pid}" =~ ^[0-9]+$ ]] || fail "no pid for the redis task: $(uctr tasks ls)"
 rping() { as_user nsenter --user --net --preserve-credentials --target "${redis_pid}" -- redis-cli -p "${port}" ping; }
