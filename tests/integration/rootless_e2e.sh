@@ -288,8 +288,10 @@ for s in "${cd_sock}" "${snap_sock}"; do
   assert_contains "${ASSERT_OUTPUT}" "permission denied"
 done
 
-step "stop: the launcher stops both daemons on SIGTERM"
+step "no image left, no GC root left; the launcher stops both daemons on SIGTERM"
 uctr images rm --sync "localhost/rootless-hello:${version}" >/dev/null
+wait_until 20 bash -c "[[ -z \"\$(find '${gcroots_dir}' -mindepth 1)\" ]]"
+note "every image removed: ${gcroots_dir} is empty again"
 kill -TERM "${launcher_pid}"
 wait_until 30 bash -c "! kill -0 ${launcher_pid} 2>/dev/null"
 # (Zombies are not counted: a reaped-late shim is gone, its parent just has not waited.)
