@@ -7,6 +7,7 @@
 #include "server/image_services.h"
 #include "server/notifier.h"
 #include "server/root_lock.h"
+#include "server/rootless_mode.h"
 #include "server/serve.h"
 #include "server/signals.h"
 #include "snapshotter/factory.h"
@@ -15,6 +16,17 @@
 namespace nixsnap::server {
 
 Status runDaemon(const config::Config& config) {
+  // Rootless: refuse unusable paths (naming them) before touching the root.
+  std::unique_ptr<HostProbe> probe = makeHostProbe();
+  Result<MountMode> mode = chooseMountMode(*probe, config, "/nix/var/nix");
+  if (!mode.isOk()) {
+    return mode.status();
+  }
+  NIXSNAP_LOG(Info, "mount type chosen",
+              {{"rootless", mode->rootless ? "true" : "false"},
+               {"type", mode->fuse_overlayfs ? "fuse3.fuse-overlayfs"
+                                             : (mode->userxattr ? "overlay,userxattr" : "overlay")},
+               {"reason", mode->reason}});
   // Held until return: a second daemon on the same root (any socket) is refused.
   Result<UniqueFd> root_lock = lockRoot(config.root);
   if (!root_lock.isOk()) {
@@ -24,7 +36,8 @@ Status runDaemon(const config::Config& config) {
   options.root = config.root;
   options.store_dir = config.store_dir;
   options.external_builder = config.external_builder;
-  options.fuse_overlayfs = config.fuse_overlayfs;
+  options.fuse_overlayfs = mode->fuse_overlayfs;
+  options.overlay_userxattr = mode->userxattr;
   auto snap = snapshotter::makeSnapshotter(options);
   if (!snap.isOk()) {
     return snap.status().wrap("opening snapshotter root " + config.root);

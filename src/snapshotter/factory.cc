@@ -48,6 +48,7 @@ Result<SnapshotterPtr> makeSnapshotter(const Options& options) {
   }
   config.store_dir = options.store_dir;
   config.fuse_overlayfs = options.fuse_overlayfs;
+  config.userxattr = options.overlay_userxattr;
   config.index_off = fs::exists("/sys/module/overlay/parameters/index", ec);
   Result<std::unique_ptr<OverlaySnapshotter>> sn = OverlaySnapshotter::create(
       std::move(config), std::move(*meta), std::move(store), makeSystemClock());

@@ -15,6 +15,7 @@ struct Options {
   fs::path nix_state_dir = "/nix/var/nix"; ///< where Nix keeps gcroots/ (indirect roots)
   std::string external_builder;            ///< empty: nix-store; else `EXE OUTLINK STOREPATH`
   bool fuse_overlayfs = false;             ///< rootless: "fuse3.fuse-overlayfs" mounts
+  bool overlay_userxattr = false;          ///< rootless kernel overlayfs: "userxattr" option
 };
 
 /// Builds the production snapshotter (overlay semantics + Nix layer) over `options.root`,

@@ -20,6 +20,9 @@ std::vector<Mount> OverlaySnapshotter::baseMounts(const metadata::Snapshot& s) c
   if (config_.index_off && !config_.fuse_overlayfs) {
     options.emplace_back("index=off");
   }
+  if (config_.userxattr && !config_.fuse_overlayfs) {
+    options.emplace_back("userxattr");  // trusted.* xattrs are root-only in a user namespace
+  }
   if (s.kind == Kind::Active) {
     options.push_back("workdir=" + workPath(s.id).string());
     options.push_back("upperdir=" + upperPath(s.id).string());

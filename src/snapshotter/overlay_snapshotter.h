@@ -19,6 +19,7 @@ struct OverlayConfig {
   fs::path store_dir = "/nix/store";  ///< store-path labels must be inside it
   bool fuse_overlayfs = false;        ///< mount type "fuse3.fuse-overlayfs" instead of "overlay"
   bool index_off = false;             ///< add "index=off" to overlay options (kernel supports it)
+  bool userxattr = false;             ///< add "userxattr" (kernel overlayfs in a user namespace)
   /// Ready-made snapshot directories kept per shape in `<root>/pool` (0: none).
   size_t dir_pool_depth = 4;
   /// Mount table read before deleting a snapshot directory (tests pass their own).

@@ -124,6 +124,35 @@ TEST_F(OverlaySnapshotterTest, IndexOffComesFirstWhenSupported) {
   EXPECT_EQ((*m)[0].options.front(), "index=off");
 }
 
+// Rootless kernel overlayfs: trusted.* xattrs are root-only in a user namespace.
+TEST_F(OverlaySnapshotterTest, UserxattrForRootlessKernelOverlayOnly) {
+  snapshotter::OverlayConfig c;
+  c.index_off = true;
+  c.userxattr = true;
+  make(c);
+  layer("l1", "");
+  auto m = sn_->prepare("a", "l1", {});
+  ASSERT_TRUE(m.isOk());
+  ASSERT_EQ(m->size(), 1u);
+  EXPECT_EQ((*m)[0].type, "overlay");
+  EXPECT_EQ((*m)[0].options[0], "index=off");
+  EXPECT_EQ((*m)[0].options[1], "userxattr");
+}
+
+TEST_F(OverlaySnapshotterTest, NoUserxattrWithFuseOverlayfs) {
+  snapshotter::OverlayConfig c;
+  c.fuse_overlayfs = true;
+  c.userxattr = true;
+  make(c);
+  layer("l1", "");
+  auto m = sn_->prepare("a", "l1", {});
+  ASSERT_TRUE(m.isOk());
+  ASSERT_EQ(m->size(), 1u);
+  for (const std::string& o : (*m)[0].options) {
+    EXPECT_NE(o, "userxattr");
+  }
+}
+
 TEST_F(OverlaySnapshotterTest, ViewOfSingleParentIsRoBindOfParent) {
   layer("l1", "");
   auto m = sn_->view("v", "l1", {});

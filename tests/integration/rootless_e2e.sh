@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# Rootless end to end, real parts only: a throw-away unprivileged user (subordinate uid/gid
+# ranges from useradd) runs scripts/nix-snapshotter-rootless (rootlesskit --net=host,
+# rootless containerd VERSION, nix-snapshotter joined to its namespaces through the child
+# PID); realisation goes through a nix-daemon this test starts as root on the default
+# socket (its only substituter: the test's file:// binary cache).
+#   - the daemon logs the mount type it chose and why (kernel overlayfs with userxattr,
+#     or fuse-overlayfs with --fuse);
+#   - a hello Nix image built by nix2container loads with `nix2container load`, and
+#     `ctr run --snapshotter nix` prints its output; the container sees exactly its closure;
+#   - a closure missing from the store is substituted from the binary cache during the
+#     rootless unpack; the GC roots are the user's (gcroots/per-user/<user>), keep the paths
+#     from the collector, and go with the image, after which the collector takes the paths;
+#   - redis from a Nix image runs and answers PING (its own network namespace: see below);
+#   - refused cleanly: store-path labels outside the store, a root outside the user's
+#     directories, another user on this user's sockets.
+# Cleanup (EXIT trap, also on failure): the user's processes by PID, mounts, files, the
+# user, nix-daemon (by PID) and its socket when this test created it.
+#
+# Usage: tests/integration/rootless_e2e.sh 1.7|2.1 [--fuse]   (root; exit 77 = skipped)
+#   --fuse: fuse_overlayfs = true. Where /dev/fuse is root-only, checks the daemon's
+#   refusal and skips; NIXSNAP_TEST_OPEN_FUSE=1 makes it 0666 for the test's duration.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/integration/daemon_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/daemon_common.sh"
+
+version="${1:?usage: rootless_e2e.sh 1.7|2.1 [--fuse]}"
+fuse=0
+[[ "${2:-}" == --fuse ]] && fuse=1
+N2C="${NIXSNAP_BIN_DIR}/nix2container"
+LAUNCHER="${NIXSNAP_REPO_ROOT}/scripts/nix-snapshotter-rootless"
+SP=containerd.io/snapshot/nix-store-path
+NIX_LAYER=containerd.io/snapshot/nix-layer
+
+require_root
+for tool in rootlesskit newuidmap newgidmap nsenter setpriv useradd nix-daemon nix-store redis-server redis-cli; do
+  command -v "${tool}" >/dev/null || skip "${tool} not found (Debian: rootlesskit uidmap util-linux passwd nix-bin redis-server redis-tools)"
+done
+if ((fuse)); then
+  command -v fuse-overlayfs >/dev/null || skip "fuse-overlayfs not found (apt-get install fuse-overlayfs)"
+  [[ -c /dev/fuse ]] || skip "/dev/fuse is missing (ls -l /dev/fuse)"
+fi
+[[ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 0)" -gt 0 ]] ||
+  skip "user namespaces disabled (cat /proc/sys/user/max_user_namespaces)"
+require_daemon_bin
+require_snapctl
+[[ -x "${N2C}" ]] || fail "nix2container not built at ${N2C}"
+cbin="$(containerd_bin_dir "${version}")"
+tmp_root
+T="${NIXSNAP_TMP}"
+chmod 0711 "${T}"
+
+step "etc/systemd/user/nix-snapshotter-rootless.service passes systemd-analyze verify"
+if command -v systemd-analyze >/dev/null; then
+  mkdir -p "${T}/units"
+  sed "s|^ExecStart=/usr/local/bin/nix-snapshotter-rootless|ExecStart=${LAUNCHER}|" \
+    "${NIXSNAP_REPO_ROOT}/etc/systemd/user/nix-snapshotter-rootless.service" \
+    >"${T}/units/nix-snapshotter-rootless.service"
+  # No user manager runs here (PID 1 is not systemd): verified as a system unit.
+  verify_out="$(systemd-analyze verify --man=no "${T}/units/nix-snapshotter-rootless.service" 2>&1)" ||
+    fail "systemd-analyze verify: ${verify_out}"
+  ours="$(grep -F "${T}/units/" <<<"${verify_out}" || true)"
+  [[ -z "${ours}" ]] || fail "systemd-analyze verify: ${ours}"
+else
+  note "systemd-analyze not installed (Debian package systemd): unit not verified"
+fi
+
+# --- the throw-away user -------------------------------------------------------------
+user="nsrl$$"
+home="${T}/home"
+# nix-users: Debian's group for the daemon socket (/nix/var/nix/daemon-socket is 0770).
+getent group nix-users >/dev/null && groups=(--groups nix-users) || groups=()
+useradd --no-create-home --home-dir "${home}" --shell /bin/sh --user-group "${groups[@]}" "${user}"
+defer remove_user
+uid="$(id -u "${user}")"
+if ! grep -q "^${user}:" /etc/subuid || ! grep -q "^${user}:" /etc/subgid; then
+  usermod --add-subuids 200000-265535 --add-subgids 200000-265535 "${user}"
+fi
+install -d -o "${user}" -g "${user}" -m 0700 "${home}" "${home}/run"
+gcroots_dir="/nix/var/nix/gcroots/per-user/${user}"
+install -d -o "${user}" -m 0755 "${gcroots_dir}" "/nix/var/nix/profiles/per-user/${user}"
+run_dir="${home}/run"
+data_dir="${home}/.local/share"
+snap_root="${data_dir}/containerd/io.containerd.snapshotter.v1.nix"
+cd_sock="${run_dir}/containerd/containerd.sock"
+snap_sock="${run_dir}/nix-snapshotter/nix-snapshotter.sock"
+child_pid_file="${run_dir}/nix-snapshotter-rootless/rootlesskit/child_pid"
+user_path="${cbin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+
+# remove_user: the user's processes (by PID, from ps), their mounts, files, the user.
+remove_user() {
+  local pid _
+  for _ in 1 2 3; do
+    mapfile -t pids < <(ps -o pid= -u "${uid}" 2>/dev/null | tr -d ' ')
+    ((${#pids[@]} == 0)) && break
+    for pid in "${pids[@]}"; do kill -KILL "${pid}" 2>/dev/null || true; done
+    sleep 0.5
+  done
+  unmount_below "${home}"
+  rm -rf --one-file-system "${home}" "${gcroots_dir}" "/nix/var/nix/profiles/per-user/${user}"
+  userdel "${user}" 2>/dev/null || true
+  # userdel drops the subordinate ranges of shadow >= 4.9; be sure.
+  sed -i "/^${user}:/d" /etc/subuid /etc/subgid
+}
+
+# as_user CMD...: CMD as the user, outside the rootless namespaces (setpriv and env exec
+# it: started with start_bg, the recorded PID is CMD's).
+as_user_cmd=(setpriv --reuid="${uid}" --regid="${uid}" --init-groups
+  env -i HOME="${home}" USER="${user}" LOGNAME="${user}" PATH="${user_path}"
+  XDG_RUNTIME_DIR="${run_dir}" XDG_DATA_HOME="${data_dir}")
+as_user() { "${as_user_cmd[@]}" "$@"; }
+# in_ns CMD...: CMD as the user inside rootless containerd's user and mount namespaces.
+in_ns() {
+  as_user nsenter --user --mount --preserve-credentials --target "$(cat "${child_pid_file}")" -- "$@"
+}
+uctr() { in_ns "${cbin}/ctr" --address "${cd_sock}" "$@"; }
+# urun ARGS...: ctr run as the user. --cgroup "": cgroup v1 (this machine: stat -fc %T
+# /sys/fs/cgroup says tmpfs) gives an unprivileged user no cgroups, and runc runs without
+# one only when the spec names none and sets no limit (ctr sets cpu-shares 1024).
+urun() { uctr run --rm --cgroup "" --cpu-shares 0 --snapshotter nix "$@"; }
+usnapctl() { in_ns "${SNAPCTL}" --address "${snap_sock}" "$@"; }
+
+# --- nix-daemon (multi-user Nix) ------------------------------------------------------
+step "build the hello closure (root, single-user) and its images"
+seed="rootless-${version}-${fuse}-$$-${RANDOM}"
+msg="hello rootless ${version}"
+hello="$(bash "${NIXSNAP_FIXTURES}/nix_closure.sh" hello --seed "${seed}" --message "${msg}" \
+  --out-link "${T}/hello-root")"
+nix-store -qR "${hello}" >"${T}/closure"
+busybox_path="$(grep -- '-busybox-static$' "${T}/closure")"
+printf '{"entrypoint":["%s/bin/hello"]}\n' "${hello}" >"${T}/config.json"
+"${N2C}" build --config "${T}/config.json" --closure "${T}/closure" \
+  --ref "localhost/rootless-hello:${version}" "${T}/hello.tar"
+# A second closure, present only in the binary cache when the image loads.
+hello2="$(bash "${NIXSNAP_FIXTURES}/nix_closure.sh" hello --seed "${seed}-cache" \
+  --message "${msg} cached")"
+nix-store -qR "${hello2}" >"${T}/closure2"
+mapfile -t own2 < <(grep -v -- '-busybox-static$' "${T}/closure2")
+bash "${NIXSNAP_FIXTURES}/make_binary_cache.sh" "${T}/cache" "${hello2}" >/dev/null
+printf '{"entrypoint":["%s/bin/hello"]}\n' "${hello2}" >"${T}/config2.json"
+"${N2C}" build --config "${T}/config2.json" --closure "${T}/closure2" \
+  --ref "localhost/rootless-cached:${version}" "${T}/cached.tar"
+nix-store --delete "${own2[@]}" >/dev/null 2>&1 || fail "could not delete ${own2[*]} locally"
+chmod 0644 "${T}/hello.tar" "${T}/cached.tar"
+
+step "start nix-daemon on the default socket (substituter: the file:// cache)"
+daemon_sock=/nix/var/nix/daemon-socket/socket
+if [[ -S "${daemon_sock}" ]] && NIX_REMOTE=daemon nix-store -q --hash "${busybox_path}" >/dev/null 2>&1; then
+  skip "a nix-daemon already answers on ${daemon_sock}: this test needs its own"
+fi
+[[ -e "${daemon_sock}" ]] || defer rm -f "${daemon_sock}"
+start_bg nix-daemon env NIX_CONFIG=$'substituters = file://'"${T}/cache"$'\nrequire-sigs = false\nnarinfo-cache-negative-ttl = 0' \
+  nix-daemon
+wait_for_socket "${daemon_sock}" 20 "${BG_PID}"
+as_user env NIX_REMOTE=daemon nix-store -q --hash "${hello}" >/dev/null ||
+  fail "the user cannot reach nix-daemon on ${daemon_sock}"
+
+# --- the one command ------------------------------------------------------------------
+step "start rootless containerd ${version} + nix-snapshotter as ${user}: ${LAUNCHER}"
+launch_args=()
+((fuse)) && launch_args+=(--fuse-overlayfs)
+start_bg launcher "${as_user_cmd[@]}" CONTAINERD="${cbin}/containerd" \
+  NIX_SNAPSHOTTER="${NIXSNAP_BIN}" "${LAUNCHER}" "${launch_args[@]}"
+launcher_pid="${BG_PID}"
+# NIXSNAP_TEST_OPEN_FUSE=1: make /dev/fuse 0666 (as distributions ship it) for this test.
+if ((fuse)) && [[ "${NIXSNAP_TEST_OPEN_FUSE:-0}" == 1 ]]; then
+  defer chmod "$(stat -c %a /dev/fuse)" /dev/fuse
+  chmod 0666 /dev/fuse
+fi
+if ((fuse)) && ! as_user test -r /dev/fuse -a -w /dev/fuse; then
+  # Distributions ship /dev/fuse 0666; some machines (containers, CI) keep it 0600 root.
+  step "fuse-overlayfs forced but ${user} cannot open /dev/fuse: the daemon must refuse"
+  wait_until 30 bash -c "! kill -0 ${launcher_pid} 2>/dev/null"
+  assert_contains "$(cat "${T}/launcher.log")" "rootless: fuse_overlayfs = true but /dev/fuse"
+  skip "/dev/fuse is $(stat -c '%a %U' /dev/fuse) here (ls -l /dev/fuse): unprivileged users cannot mount FUSE; the refusal was checked, the fuse-overlayfs run was not (NIXSNAP_TEST_OPEN_FUSE=1 opens it for the test)"
+fi
+wait_for_socket "${cd_sock}" 60 "${launcher_pid}"
+wait_for_socket "${snap_sock}" 60 "${launcher_pid}"
+log="${T}/launcher.log"
+wait_until 20 grep -q 'mount type chosen' "${log}"
+chosen="$(grep 'mount type chosen' "${log}")"
+note "${chosen}"
+assert_contains "${chosen}" "rootless=true"
+if ((fuse)); then
+  assert_contains "${chosen}" "type=fuse3.fuse-overlayfs"
+  assert_contains "${chosen}" "fuse_overlayfs = true in the config"
+else
+  assert_contains "${chosen}" "type=overlay,userxattr"
+fi
+assert_eq "${uid}" "$(stat -c %u "${cd_sock}")" "containerd socket owner"
+assert_eq "${uid}" "$(stat -c %u "${snap_sock}")" "nix-snapshotter socket owner"
+wait_until 30 uctr snapshots --snapshotter nix ls
+
+# --- the hello image ------------------------------------------------------------------
+step "nix2container load as ${user}"
+out="$(in_ns "${N2C}" --address "${cd_sock}" --namespace default load "${T}/hello.tar")"
+note "${out}"
+assert_contains "$(uctr images ls -q)" "localhost/rootless-hello:${version}"
+
+step "ctr run --snapshotter nix prints the program's output (rootless)"
+assert_eq "${msg}" "$(urun "localhost/rootless-hello:${version}" rl1)" \
+  "container output"
+seen="$(urun "localhost/rootless-hello:${version}" rl2 \
+  "${busybox_path}/bin/busybox" ls /nix/store | sort)"
+assert_eq "$(xargs -n1 basename <"${T}/closure" | sort)" "${seen}" "store paths in the container"
+
+step "the GC roots are the user's: registered in ${gcroots_dir}, found by the collector"
+roots="$(nix-store --gc --print-roots 2>/dev/null)"
+assert_contains "${roots}" "${snap_root}/gcroots/" "nix does not know the user's roots"
+[[ -n "$(find "${gcroots_dir}" -mindepth 1 -maxdepth 1 -type l)" ]] ||
+  fail "no indirect root in ${gcroots_dir}"
+
+# --- substitution and GC --------------------------------------------------------------
+step "a closure missing from the store is substituted during the rootless unpack"
+for p in "${own2[@]}"; do [[ ! -e "${p}" ]] || fail "${p} present before the load"; done
+in_ns "${N2C}" --address "${cd_sock}" --namespace default load "${T}/cached.tar" >/dev/null
+for p in "${own2[@]}"; do [[ -e "${p}" ]] || fail "${p} was not substituted"; done
+assert_eq "${msg} cached" "$(urun \
+  "localhost/rootless-cached:${version}" rl3)" "output of the substituted closure"
+
+step "the collector keeps the rooted paths"
+nix-store --delete "${own2[@]}" >/dev/null 2>&1 && fail "nix deleted paths the user's image roots"
+for p in "${own2[@]}"; do [[ -e "${p}" ]] || fail "${p} collected while rooted"; done
+
+step "removing the image frees the user's GC roots; the collector takes the paths"
+uctr images rm --sync "localhost/rootless-cached:${version}" >/dev/null
+wait_until 20 bash -c "! nix-store --gc --print-roots 2>/dev/null | grep -qF '${hello2}'"
+nix-store --delete "${own2[@]}" >/dev/null 2>&1 || fail "nix could not collect ${own2[*]}"
+for p in "${own2[@]}"; do [[ ! -e "${p}" ]] || fail "${p} survived the collector"; done
+
+# --- redis on the host network ------------------------------------------------------
+# With the host network (ctr run --net-host) runc must mount sysfs for a network namespace
+# the user does not own: EPERM (nerdctl binds /sys instead; ctr cannot drop its default
+# sysfs mount). So redis gets its own network namespace, and the host's redis-cli asks it
+# from there (nsenter --net into the container's namespace, as the user).
+step "redis from a Nix image runs rootless and answers PING (host's redis-cli)"
+redis="$(bash "${NIXSNAP_FIXTURES}/redis_closure.sh" --no-cli --out-link "${T}/redis-root")"
+nix-store -qR "${redis}" >"${T}/redis-closure"
+printf '{"entrypoint":["%s/bin/redis-server"]}\n' "${redis}" >"${T}/redis-config.json"
+"${N2C}" build --config "${T}/redis-config.json" --closure "${T}/redis-closure" \
+  --ref "localhost/rootless-redis:${version}" "${T}/redis.tar"
+chmod 0644 "${T}/redis.tar"
+in_ns "${N2C}" --address "${cd_sock}" --namespace default load "${T}/redis.tar" >/dev/null
+port="$(free_port)"
+uctr run -d --cgroup "" --cpu-shares 0 --snapshotter nix \
+  "localhost/rootless-redis:${version}" rlredis \
+  "${redis}/bin/redis-server" --port "${port}" --bind 127.0.0.1 --save "" >/dev/null
+# The rootfs mount containerd got for it: the chosen flavour, with userxattr for the kernel.
+rootfs_mount="$(uctr snapshots --snapshotter nix mounts /rootfs rlredis | grep ' /rootfs ')"
+note "${rootfs_mount}"
+if ((fuse)); then
+  assert_contains "${rootfs_mount}" "-t fuse3.fuse-overlayfs"
+else
+  assert_contains "${rootfs_mount}" "-t overlay"
+  assert_contains "${rootfs_mount}" "userxattr"
+fi
+redis_pid="$(uctr tasks ls | awk '$1 == "rlredis" { print $2 }')"
+[[ "${redis_pid}" =~ ^[0-9]+$ ]] || fail "no pid for the redis task: $(uctr tasks ls)"
+rping() { as_user nsenter --user --net --preserve-credentials --target "${redis_pid}" -- redis-cli -p "${port}" ping; }
+wait_until 30 rping
+assert_eq PONG "$(rping)" "redis-cli ping"
+uctr tasks kill -s KILL rlredis >/dev/null
+wait_until 20 bash -c "! ps -o args= -u ${uid} | grep -q '^${redis}/bin/redis-server'"
+uctr tasks delete rlredis >/dev/null 2>&1 || true
+uctr containers delete rlredis >/dev/null
+uctr images rm --sync "localhost/rootless-redis:${version}" >/dev/null
+
+# --- what the user may not do ---------------------------------------------------------
+step "refused: store-path labels outside the store"
+assert_fails usnapctl prepare evil-active --label "${NIX_LAYER}=true" --label "${SP}.0=/etc"
+assert_contains "${ASSERT_OUTPUT}" "INVALID_ARGUMENT"
+assert_contains "${ASSERT_OUTPUT}" "${SP}.0"
+assert_not_contains "$(usnapctl list 2>&1)" "evil-active" "a refused snapshot was left"
+
+step "refused: a root outside the user's directories"
+for bad in /var/lib/nixsnap-rootless-$$ "${T}"; do
+  assert_fails as_user timeout 20 "${NIXSNAP_BIN}" --address "${home}/bad.sock" --root "${bad}/root"
+  assert_contains "${ASSERT_OUTPUT}" "rootless: root \"${bad}/root\" cannot be used"
+  [[ ! -e "${bad}/root" ]] || fail "a refused root was created: ${bad}/root"
+done
+
+step "refused: another user on this user's sockets"
+for s in "${cd_sock}" "${snap_sock}"; do
+  assert_fails setpriv --reuid=65534 --regid=65534 --clear-groups \
+    "${cbin}/ctr" --address "${s}" --timeout 5s version
+  assert_contains "${ASSERT_OUTPUT}" "permission denied"
+done
+
+step "no image left, no GC root left; the launcher stops both daemons on SIGTERM"
+uctr images rm --sync "localhost/rootless-hello:${version}" >/dev/null
+wait_until 20 bash -c "[[ -z \"\$(find '${gcroots_dir}' -mindepth 1)\" ]]"
+note "every image removed: ${gcroots_dir} is empty again"
+kill -TERM "${launcher_pid}"
+wait_until 30 bash -c "! kill -0 ${launcher_pid} 2>/dev/null"
+# (Zombies are not counted: a reaped-late shim is gone, its parent just has not waited.)
+live_user_procs() { ps -o stat=,pid=,args= -u "${uid}" | awk '$1 !~ /^Z/'; }
+for _ in $(seq 1 100); do [[ -z "$(live_user_procs)" ]] && break; sleep 0.2; done
+[[ -z "$(live_user_procs)" ]] || fail "the user's processes outlived the launcher: $(live_user_procs)"
+
+step "rootless ${version}$( ((fuse)) && echo ' (fuse-overlayfs)'): all good"
