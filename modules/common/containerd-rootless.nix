@@ -127,7 +127,13 @@ in
           root = "/var/lib/containerd/io.containerd.snapshotter.v1.nix";
           platform = settingsLib.platformOf pkgs.stdenv.hostPlatform.system;
         };
-        bindMounts."$XDG_RUNTIME_DIR/nix-snapshotter".mountPoint = "/run/nix-snapshotter";
+        bindMounts = {
+          "$XDG_RUNTIME_DIR/nix-snapshotter".mountPoint = "/run/nix-snapshotter";
+          # Nix's indirect roots registry (gcroots/auto) is root's; inside the namespace
+          # the user's own per-user folder (made by nix-daemon) stands in for it, so the
+          # snapshotter's roots are honoured by the collector (docs/rootless.md).
+          "/nix/var/nix/gcroots/per-user/$USER".mountPoint = "/nix/var/nix/gcroots/auto";
+        };
       };
     })
     (lib.mkIf cfg.gVisorIntegration {

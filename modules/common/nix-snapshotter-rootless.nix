@@ -58,8 +58,6 @@ in
       # Paths inside rootless containerd's namespaces (see nix/rootless.nix).
       settings = {
         address = lib.mkDefault "/run/nix-snapshotter/nix-snapshotter.sock";
-        # Kernel overlayfs in a user namespace needs Linux 5.11 or newer.
-        fuse_overlayfs = lib.mkDefault true;
         image_service = {
           enable = lib.mkDefault true;
           containerd_address = lib.mkDefault "/run/containerd/containerd.sock";

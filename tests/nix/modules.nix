@@ -146,8 +146,9 @@ let
       { name = "${name}: rootless CRI tuning";
         ok = settings.plugins."io.containerd.cri.v1.runtime".disable_apparmor
           && settings.plugins."io.containerd.cri.v1.runtime".restrict_oom_score_adj; }
-      { name = "${name}: bind mounts incl. the snapshotter's socket dir";
+      { name = "${name}: bind mounts incl. the snapshotter's socket dir and the user's GC-root registry";
         ok = lib.mapAttrs (_: m: m.mountPoint) rootlessCtr.bindMounts == {
+          "/nix/var/nix/gcroots/per-user/$USER" = "/nix/var/nix/gcroots/auto";
           "$XDG_RUNTIME_DIR/containerd" = "/run/containerd";
           "$XDG_RUNTIME_DIR/nix-snapshotter" = "/run/nix-snapshotter";
           "$XDG_DATA_HOME/containerd" = "/var/lib/containerd";
@@ -157,10 +158,9 @@ let
       { name = "${name}: session exports CONTAINERD_ADDRESS (user's socket) and SNAPSHOTTER=nix";
         ok = has ''export CONTAINERD_ADDRESS="$XDG_RUNTIME_DIR/containerd/containerd.sock"'' c.home.sessionVariablesExtra
           && has ''export CONTAINERD_SNAPSHOTTER="nix"'' c.home.sessionVariablesExtra; }
-      { name = "${name}: snapshotter settings: fuse-overlayfs, image service to the rootless containerd";
+      { name = "${name}: snapshotter settings: mount type detected at start, image service to the rootless containerd";
         ok = c.services.nix-snapshotter.rootless.settings == {
           address = "/run/nix-snapshotter/nix-snapshotter.sock";
-          fuse_overlayfs = true;
           image_service = { enable = true; containerd_address = "/run/containerd/containerd.sock"; };
         }; }
       { name = "${name}: containerd gets --config with the rendered file";
