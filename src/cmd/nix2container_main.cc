@@ -1,4 +1,6 @@
 // nix2container: builds Nix OCI images and loads them into containerd (DESIGN.md section 3).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -10,6 +12,7 @@
 #include "common/temp_dir.h"
 #include "containerd/grpc_client.h"
 #include "image/builder.h"
+#include "image/console_progress.h"
 #include "image/containerd_loader.h"
 #include "image/pusher.h"
 #include "registry/client.h"
@@ -43,7 +46,10 @@ int main(int argc, char** argv) {
   image::BuildOptions build;
   auto* b = app.add_subcommand("build", "write an OCI image archive for a Nix closure");
   b->add_option("--config", build.config, "image config JSON");
-  b->add_option("--closure", build.closure, "file of store paths, one per line");
+  b->add_option("--closure", build.closure,
+                "closureInfo output (its dir or its store-paths), or a file of store paths");
+  b->add_flag("--legacy-nix-layer", build.legacy_nix_layer,
+              "annotate nix-layer + nix-store-path.<i> even for a closureInfo (old snapshotters)");
   b->add_option("--copy-to-root", build.copy_to_root, "JSON list of store paths linked at /");
   b->add_option("--from-image", build.from_image, "base image archive (OCI or docker)");
   b->add_option("--ref", build.ref, "image name (default nix:0<OUT>:latest)");
@@ -104,6 +110,7 @@ int main(int argc, char** argv) {
                                    scratch->path());
     image::LoadOptions opts;
     opts.ns = ns;
+    opts.progress = image::makeConsoleProgress(std::cerr, ::isatty(STDERR_FILENO) == 1);
     auto r = loader.load(archive, opts);
     if (!r.isOk()) {
       return fail(r.status());
@@ -122,7 +129,8 @@ int main(int argc, char** argv) {
     }
     auto client =
         registry::makeRegistryClient(registry::makeCurlTransport(), *credentials, plain_http);
-    auto r = image::pushImage(*client, archive, push_ref, scratch->path());
+    auto progress = image::makeConsoleProgress(std::cerr, ::isatty(STDERR_FILENO) == 1);
+    auto r = image::pushImage(*client, archive, push_ref, scratch->path(), progress.get());
     if (!r.isOk()) {
       return fail(r.status());
     }

@@ -208,11 +208,18 @@ checkCopyScripts() {
     "load ${image} " "$(argsOf "${tmp}/load2.args" | tr '\n' ' ')"
 }
 
-# checkArchive ARCHIVE NAME CONFIG_JSON_PATHS...: a real archive names NAME and
-# annotates the Nix layer with the closure (without the config file) in order.
+# closureInfoOf IMAGE: the closure-info output buildImage passed to nix2container.
+closureInfoOf() {
+  nix-store -q --outputs "$(nix-store -q --references "$(nix-store -qd "$1")" |
+    grep -- '-closure-info.drv$')"
+}
+
+# checkArchive ARCHIVE NAME CLOSURE_INFO: a real archive names NAME and its Nix layer
+# carries the closure format's one annotation, naming CLOSURE_INFO (buildImage passes a
+# closureInfo, so nix2container's default format applies), and a mountpoint for every
+# line of CLOSURE_INFO/store-paths.
 checkArchive() {
-  local archive="$1" name="$2" dir
-  shift 2
+  local archive="$1" name="$2" info="$3" dir
   dir="$(mktemp -d "${tmp}/archive-XXXX")"
   tar -xf "${archive}" -C "${dir}" || {
     fail "${archive} is not a tar archive"
@@ -220,44 +227,38 @@ checkArchive() {
   }
   expectEq "$(basename "${archive}") index names the image" "${name}" \
     "$(jq -r '.manifests[0].annotations["io.containerd.image.name"]' "${dir}/index.json")"
-  local manifest_digest manifest
+  local manifest_digest manifest layer
   manifest_digest="$(jq -r '.manifests[0].digest' "${dir}/index.json")"
   manifest="${dir}/blobs/${manifest_digest/://}"
-  expectEq "$(basename "${archive}") Nix layer annotations list the closure" "$*" \
-    "$(jq -r '.layers[-1].annotations | to_entries
-        | map(select(.key | startswith("containerd.io/snapshot/nix-store-path.")))
-        | sort_by(.key | ltrimstr("containerd.io/snapshot/nix-store-path.") | tonumber)
-        | map(.value) | join(" ")' "${manifest}")"
-  expectEq "$(basename "${archive}") Nix layer flag" "true" \
-    "$(jq -r '.layers[-1].annotations["containerd.io/snapshot/nix-layer"]' "${manifest}")"
+  expectEq "$(basename "${archive}") Nix layer annotations: the closure format" \
+    "{\"containerd.io/snapshot/nix-closure\":\"${info}\"}" \
+    "$(jq -c '.layers[-1].annotations' "${manifest}")"
+  layer="${dir}/blobs/$(jq -r '.layers[-1].digest | sub(":"; "/")' "${manifest}")"
+  expectEq "$(basename "${archive}") Nix layer has a mountpoint per store-paths line" \
+    "$(sed 's|^/||' "${info}/store-paths" | sort)" \
+    "$(tar -tzf "${layer}" | sed 's|/$||' | grep -xFf <(sed 's|^/||' "${info}/store-paths") | sort)"
 }
 
 checkRealImages() {
-  local img config
+  local img
   img="$(build helloImage)" || return 1
-  config="$(nix-store -q --references "$(nix-store -qd "${img}")" | grep -- '-hello-config.json.drv$')"
-  config="$(nix-store -q --outputs "${config}")"
-  # The closure minus the config file, sorted as closureInfo sorts it.
-  checkArchive "${img}" "localhost/hello:latest" \
-    $(closureOf "${config}" "${hello}" | grep -vx -- "${config}" | tr '\n' ' ')
+  checkArchive "${img}" "localhost/hello:latest" "$(closureInfoOf "${img}")"
   img="$(build redisImage)" || return 1
-  config="$(nix-store -q --references "$(nix-store -qd "${img}")" | grep -- '-redis-config.json.drv$')"
-  config="$(nix-store -q --outputs "${config}")"
-  checkArchive "${img}" "nix:0${img}:latest" \
-    $(closureOf "${config}" "${hello}" | grep -vx -- "${config}" | tr '\n' ' ')
+  checkArchive "${img}" "nix:0${img}:latest" "$(closureInfoOf "${img}")"
   expectEq "resolvedByNix archive references its closure (Nix sees the store paths)" \
     "${hello}" "$(nix-store -qR "${img}" | grep -x -- "${hello}" || true)"
 
   # fromImage: the base's layers come first and keep their Nix annotations.
-  local dir manifest
+  local dir manifest base
+  base="$(build helloImage)" || return 1
   img="$(build layeredImage)" || return 1
   dir="$(mktemp -d "${tmp}/archive-XXXX")"
   tar -xf "${img}" -C "${dir}"
   expectEq "fromImage archive is named by --ref" "localhost/layered:v1.2" \
     "$(jq -r '.manifests[0].annotations["io.containerd.image.name"]' "${dir}/index.json")"
   manifest="${dir}/blobs/$(jq -r '.manifests[0].digest | sub(":"; "/")' "${dir}/index.json")"
-  expectEq "fromImage base layer first, with its closure annotated" "${hello}" \
-    "$(jq -r '.layers[0].annotations | to_entries[] | .value' "${manifest}" | grep -x -- "${hello}" || true)"
+  expectEq "fromImage base layer first, with its closure annotated" "$(closureInfoOf "${base}")" \
+    "$(jq -r '.layers[0].annotations["containerd.io/snapshot/nix-closure"]' "${manifest}")"
 }
 
 if [[ -n "${real}" ]]; then

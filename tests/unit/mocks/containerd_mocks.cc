@@ -125,6 +125,12 @@ Result<containerd::SnapshotInfo> FakeContainerdClient::statSnapshot(const CallCo
 
 Status FakeContainerdClient::removeSnapshot(const CallContext&, const std::string&,
                                             const std::string& key) {
+  for (const auto& [k, s] : snapshots) {
+    if (s.parent == key) {  // as containerd: a snapshot with children cannot go
+      return failedPrecondition("cannot remove snapshot " + key + ": has child " + k);
+    }
+  }
+  ++removes;
   return snapshots.erase(key) != 0 ? Status::ok() : notFound("snapshot " + key);
 }
 
