@@ -47,7 +47,8 @@ class BuilderTest : public ::testing::Test {
       size_t end = listing.find('\n', pos);
       std::string line = listing.substr(pos, end - pos);
       pos = end == std::string::npos ? listing.size() : end + 1;
-      if (line.size() > path.size() && line.compare(line.size() - path.size(), path.size(), path) == 0 &&
+      if (line.size() > path.size() &&
+          line.compare(line.size() - path.size(), path.size(), path) == 0 &&
           line[line.size() - path.size() - 1] == ' ') {
         return line.substr(0, 10);
       }
