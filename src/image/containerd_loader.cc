@@ -176,7 +176,9 @@ class LoadJob {
                              applied->digest + " does not match diff ID " +
                              layout_.image.diff_ids[i]);
     }
-    Status st = client_.commitSnapshot(ctx_, options_.snapshotter, chain, key, {});
+    // The labels again, as containerd's unpacker passes them: containerd's own metadata
+    // then records them on the committed snapshot whatever the snapshotter keeps.
+    Status st = client_.commitSnapshot(ctx_, options_.snapshotter, chain, key, labels);
     if (st.code() == ErrorCode::AlreadyExists) {
       ev.kind = Kind::LayerSkipped;
       report(ev);

@@ -78,6 +78,7 @@ TEST_F(ContainerdLoaderTest, LoadWritesContentUnpacksWithLabelsAndCreatesImage) 
   EXPECT_EQ(snap.labels.at("containerd.io/snapshot/nix-layer"), "true");
   EXPECT_EQ(snap.labels.at("containerd.io/snapshot/nix-store-path.0"), sp('a', "hello"));
   EXPECT_EQ(snap.labels.at("containerd.io/snapshot/nix-store-path.1"), sp('b', "lib"));
+  EXPECT_EQ(fake_->commit_labels.at(chain), snap.labels) << "Commit gets the labels too";
 
   // GC labels as containerd's unpacker sets them.
   const auto& config = fake_->content[(*r)[0].config_digest];

@@ -97,7 +97,8 @@ Result<std::vector<containerd::Mount>> FakeContainerdClient::prepareSnapshot(
 
 Status FakeContainerdClient::commitSnapshot(const CallContext&, const std::string&,
                                             const std::string& name, const std::string& key,
-                                            const StringMap&) {
+                                            const StringMap& labels) {
+  commit_labels[name] = labels;
   auto it = snapshots.find(key);
   if (it == snapshots.end()) {
     return notFound("snapshot " + key);
