@@ -59,7 +59,7 @@ let
 
   # The config file references every store path interpolated into the config, so its
   # closure plus the copyToRoot closures are everything the container may need.
-  # nix2container leaves the config file itself out of the image.
+  # nix2container names this closureInfo in the image (the nix-closure annotation).
   closure = closureInfo { rootPaths = [ configFile ] ++ roots; };
 
   ref = "${lib.toLower name}:${tag}";

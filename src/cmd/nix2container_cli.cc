@@ -28,7 +28,10 @@ std::variant<Nix2ContainerArgs, CliExit> parseNix2ContainerArgs(
 
   auto* b = app.add_subcommand("build", "write an OCI image archive for a Nix closure");
   b->add_option("--config", a.build.config, "image config JSON");
-  b->add_option("--closure", a.build.closure, "file of store paths, one per line");
+  b->add_option("--closure", a.build.closure,
+                "closureInfo output (its dir or its store-paths), or a file of store paths");
+  b->add_flag("--legacy-nix-layer", a.build.legacy_nix_layer,
+              "annotate nix-layer + nix-store-path.<i> even for a closureInfo (old snapshotters)");
   b->add_option("--copy-to-root", a.build.copy_to_root, "JSON list of store paths linked at /");
   b->add_option("--from-image", a.build.from_image, "base image archive (OCI or docker)");
   b->add_option("--ref", a.build.ref, "image name (default nix:0<OUT>:latest)");

@@ -1,4 +1,5 @@
 // nix2container: builds Nix OCI images and loads them into containerd (DESIGN.md section 3).
+#include <unistd.h>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -12,6 +13,7 @@
 #include "common/temp_dir.h"
 #include "containerd/grpc_client.h"
 #include "image/builder.h"
+#include "image/console_progress.h"
 #include "image/containerd_loader.h"
 #include "image/pusher.h"
 #include "registry/client.h"
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
                                    scratch->path());
     image::LoadOptions opts;
     opts.ns = ns;
+    opts.progress = image::makeConsoleProgress(std::cerr, ::isatty(STDERR_FILENO) == 1);
     auto r = loader.load(archive, opts);
     if (!r.isOk()) {
       return fail(r.status());
@@ -93,7 +96,8 @@ int main(int argc, char** argv) {
     }
     auto client =
         registry::makeRegistryClient(registry::makeCurlTransport(), *credentials, args.plain_http);
-    auto r = image::pushImage(*client, archive, args.push_ref, scratch->path());
+    auto progress = image::makeConsoleProgress(std::cerr, ::isatty(STDERR_FILENO) == 1);
+    auto r = image::pushImage(*client, archive, args.push_ref, scratch->path(), progress.get());
     if (!r.isOk()) {
       return fail(r.status());
     }

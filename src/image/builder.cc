@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/temp_dir.h"
+#include "image/closure_input.h"
 #include "image/image_config.h"
 #include "image/nix_layer.h"
 #include "oci/archive_reader.h"
@@ -118,19 +119,23 @@ Result<BuildResult> buildImage(const BuildOptions& o) {
     user_config = std::move(*parsed);
   }
   std::vector<std::string> closure;
+  std::string closure_info;  // set: closure format; empty: legacy nix-layer format
   if (!o.closure.empty()) {
-    auto text = readInput(o.closure, "--closure");
-    if (!text.isOk()) {
-      return text.status();
+    auto input = readClosureInput(o.closure, o.store_dir, kMaxInputBytes);
+    if (!input.isOk()) {
+      return input.status();
     }
-    auto parsed = parseClosure(*text, o.store_dir);
-    if (!parsed.isOk()) {
-      return parsed.status().wrap("reading --closure " + o.closure.string());
-    }
-    std::string own = o.config.empty() ? "" : owningStorePath(o.config, o.store_dir);
-    for (auto& p : *parsed) {
-      if (p != own) {
-        closure.push_back(std::move(p));
+    if (!input->closure_info.empty() && !o.legacy_nix_layer) {
+      // The snapshotter binds every line of <closure_info>/store-paths: every line needs
+      // its mountpoint, the config file's own store path included.
+      closure_info = input->closure_info;
+      closure = std::move(input->paths);
+    } else {
+      std::string own = o.config.empty() ? "" : owningStorePath(o.config, o.store_dir);
+      for (auto& p : input->paths) {
+        if (p != own) {
+          closure.push_back(std::move(p));
+        }
       }
     }
   }
@@ -171,15 +176,18 @@ Result<BuildResult> buildImage(const BuildOptions& o) {
   }
   result.nix_layer_digest = layer->digest;
 
-  oci::Descriptor nix_desc{std::string(oci::media::kOciLayerGzip),
-                           layer->digest,
-                           layer->size,
-                           {{std::string(kNixLayerAnnotation), "true"}},
-                           std::nullopt};
-  for (size_t i = 0; i < closure.size(); ++i) {
-    nix_desc.annotations[std::string(kNixStorePathAnnotationPrefix) + std::to_string(i)] =
-        closure[i];
+  oci::Descriptor nix_desc{
+      std::string(oci::media::kOciLayerGzip), layer->digest, layer->size, {}, std::nullopt};
+  if (!closure_info.empty()) {
+    nix_desc.annotations[std::string(kNixClosureAnnotation)] = closure_info;
+  } else {
+    nix_desc.annotations[std::string(kNixLayerAnnotation)] = "true";
+    for (size_t i = 0; i < closure.size(); ++i) {
+      nix_desc.annotations[std::string(kNixStorePathAnnotationPrefix) + std::to_string(i)] =
+          closure[i];
+    }
   }
+  result.nix_closure = closure_info;
 
   // Layers, diff IDs and blob sources: the base's first.
   oci::Manifest manifest;

@@ -46,6 +46,24 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+using Clock = std::chrono::steady_clock;
+using Kind = ProgressEvent::Kind;
+
+std::chrono::milliseconds since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+/// True when `labels` carries every entry of `required` with the same value.
+bool carries(const StringMap& labels, const std::map<std::string, std::string>& required) {
+  for (const auto& [k, v] : required) {
+    auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) {
+      return false;
+    }
+  }
+  return true;
+}
+
 containerd::Descriptor toClient(const oci::Descriptor& d) {
   return {d.media_type, d.digest, d.size, StringMap(d.annotations.begin(), d.annotations.end())};
 }
@@ -57,6 +75,12 @@ class LoadJob {
           const LoadOptions& options, CallContext ctx)
       : client_(client), layout_(layout), options_(options), ctx_(std::move(ctx)) {}
 
+  void report(const ProgressEvent& e) const {
+    if (options_.progress) {
+      options_.progress->report(e);
+    }
+  }
+
   Status writeBlob(const oci::Descriptor& d, const StringMap& labels) {
     auto info = client_.contentInfo(ctx_, d.digest);
     if (info.isOk()) {
@@ -65,6 +89,7 @@ class LoadJob {
                                std::to_string(info->size) + ", descriptor says " +
                                std::to_string(d.size));
       }
+      report(blobEvent(Kind::BlobSkipped, d.digest, d.size));
       if (labels.empty()) {
         return Status::ok();
       }
@@ -77,8 +102,12 @@ class LoadJob {
     if (info.status().code() != ErrorCode::NotFound) {
       return info.status();
     }
-    return client_.writeContent(ctx_, "nix2container-" + d.digest, layout_.blobPath(d.digest),
-                                d.digest, d.size, labels);
+    report(blobEvent(Kind::BlobStarted, d.digest, d.size));
+    NIXSNAP_RETURN_IF_ERROR(client_.writeContent(ctx_, "nix2container-" + d.digest,
+                                                 layout_.blobPath(d.digest), d.digest, d.size,
+                                                 labels));
+    report(blobEvent(Kind::BlobWritten, d.digest, d.size));
+    return Status::ok();
   }
 
   Status writeAllContent(const std::string& top_chain) {
@@ -101,9 +130,12 @@ class LoadJob {
     return writeBlob(img.manifest_desc, manifest_labels);
   }
 
-  Status unpackLayer(const oci::Descriptor& layer, const std::string& diff_id,
-                     const std::string& chain, const std::string& parent) {
+  Status unpackLayer(size_t i, const std::string& chain, const std::string& parent) {
+    const oci::Descriptor& layer = layout_.image.manifest.layers[i];
+    ProgressEvent ev = layerEvent(Kind::LayerSkipped, layer.digest, i + 1,
+                                  layout_.image.manifest.layers.size());
     if (client_.statSnapshot(ctx_, options_.snapshotter, chain).isOk()) {
+      report(ev);  // replaceStale() removed it if it lacked its Nix labels
       return Status::ok();
     }
     StringMap labels = {{kSnapshotRefLabel, chain}};
@@ -112,10 +144,16 @@ class LoadJob {
         labels[k] = v;
       }
     }
+    ev.kind = Kind::LayerStarted;
+    report(ev);
     std::string key = "extract-" + randomHex(16) + "-" + chain;
+    auto start = Clock::now();
     auto mounts = client_.prepareSnapshot(ctx_, options_.snapshotter, key, parent, labels);
+    ev.prepare = since(start);
     if (!mounts.isOk()) {
       if (mounts.status().code() == ErrorCode::AlreadyExists) {
+        ev.kind = Kind::LayerSkipped;
+        report(ev);
         return Status::ok();  // the snapshotter already has this layer: skip it
       }
       return mounts.status().wrap("unpacking layer " + layer.digest);
@@ -127,28 +165,78 @@ class LoadJob {
                     {{"key", key}, {"error", st.message()}});
       }
     });
+    start = Clock::now();
     auto applied = client_.applyDiff(ctx_, toClient(layer), *mounts);
+    ev.apply = since(start);
     if (!applied.isOk()) {
       return applied.status().wrap("unpacking layer " + layer.digest);
     }
-    if (applied->digest != diff_id) {
+    if (applied->digest != layout_.image.diff_ids[i]) {
       return invalidArgument("unpacking layer " + layer.digest + ": uncompressed digest " +
-                             applied->digest + " does not match diff ID " + diff_id);
+                             applied->digest + " does not match diff ID " +
+                             layout_.image.diff_ids[i]);
     }
-    Status st = client_.commitSnapshot(ctx_, options_.snapshotter, chain, key, {});
+    // The labels again, as containerd's unpacker passes them: containerd's own metadata
+    // then records them on the committed snapshot whatever the snapshotter keeps.
+    Status st = client_.commitSnapshot(ctx_, options_.snapshotter, chain, key, labels);
     if (st.code() == ErrorCode::AlreadyExists) {
+      ev.kind = Kind::LayerSkipped;
+      report(ev);
       return Status::ok();  // committed concurrently; our key is removed by the guard
     }
     NIXSNAP_RETURN_IF_ERROR(st.wrap("unpacking layer " + layer.digest));
     remove_key.dismiss();
+    ev.kind = Kind::LayerUnpacked;
+    report(ev);
     return Status::ok();
   }
 
   Status unpack(const std::vector<std::string>& chains) {
-    const auto& img = layout_.image;
-    for (size_t i = 0; i < img.manifest.layers.size(); ++i) {
-      NIXSNAP_RETURN_IF_ERROR(unpackLayer(img.manifest.layers[i], img.diff_ids[i], chains[i],
-                                          i == 0 ? "" : chains[i - 1]));
+    for (size_t i = 0; i < chains.size(); ++i) {
+      NIXSNAP_RETURN_IF_ERROR(unpackLayer(i, chains[i], i == 0 ? "" : chains[i - 1]));
+    }
+    return Status::ok();
+  }
+
+  /// Finds the lowest layer whose chain-ID snapshot exists without the Nix labels its
+  /// annotations require (an ordinary import unpacked it: containerd 1.7's `ctr image
+  /// import` passes no annotations), and removes it with every snapshot of this chain
+  /// above it, top down, so that unpack() makes them again with labels. Reusing it would
+  /// leave the image's store paths unrealised, unrooted and unmounted.
+  Status replaceStale(const std::vector<std::string>& chains) {
+    const auto& layers = layout_.image.manifest.layers;
+    size_t stale = chains.size();
+    for (size_t i = 0; i < chains.size() && stale == chains.size(); ++i) {
+      auto info = client_.statSnapshot(ctx_, options_.snapshotter, chains[i]);
+      if (!info.isOk()) {
+        if (info.status().code() == ErrorCode::NotFound) {
+          return Status::ok();  // nothing above it can exist either
+        }
+        return info.status().wrap("checking snapshot " + chains[i]);
+      }
+      if (!carries(info->labels, nixAnnotations(layers[i].annotations))) {
+        stale = i;
+      }
+    }
+    for (size_t i = chains.size(); i-- > stale;) {
+      Status st = client_.removeSnapshot(ctx_, options_.snapshotter, chains[i]);
+      if (st.code() == ErrorCode::FailedPrecondition) {
+        return failedPrecondition(
+            "snapshot " + chains[stale] + " of layer " + layers[stale].digest +
+            " exists in snapshotter " + options_.snapshotter +
+            " without the Nix labels its annotations require (an ordinary import, such as "
+            "`ctr image import`, unpacked it), and snapshot " + chains[i] +
+            " cannot be removed because others build on it (" + st.message() +
+            "); remove the containers using it, then `ctr -n " + ctx_.ns +
+            " snapshots --snapshotter " + options_.snapshotter + " rm " + chains[i] +
+            "` (children first) and load again");
+      }
+      if (!st.isOk() && st.code() != ErrorCode::NotFound) {
+        return st.wrap("removing snapshot " + chains[i] + " that lacks its Nix labels");
+      }
+      report(layerEvent(Kind::LayerReplaced, layers[i].digest, i + 1, layers.size()));
+      NIXSNAP_LOG(Info, "removed snapshot without the Nix labels of its layer",
+                  {{"key", chains[i]}, {"digest", layers[i].digest}});
     }
     return Status::ok();
   }
@@ -165,6 +253,10 @@ class LoadJob {
     }
     auto updated = client_.updateImage(ctx_, image, {"target"});
     return updated.status();
+  }
+
+  void reportNamed(const std::string& name) const {
+    report(namedEvent(Kind::ImageNamed, layout_.image.manifest_desc.digest, name));
   }
 
  private:
@@ -236,7 +328,9 @@ Result<std::vector<LoadedImage>> ContainerdLoader::load(const fs::path& archive,
   }
 
   CallContext ctx{options.ns, ""};
-  // Fast path: every name already points at this manifest and the top layer is unpacked.
+  NIXSNAP_RETURN_IF_ERROR(LoadJob(*client_, *layout, options, ctx).replaceStale(chains));
+  // Fast path: every name already points at this manifest and the top layer is unpacked
+  // (with its Nix labels: replaceStale removed it otherwise).
   bool done = true;
   for (const auto& n : names) {
     auto existing = client_->getImage(ctx, n);
@@ -269,6 +363,7 @@ Result<std::vector<LoadedImage>> ContainerdLoader::load(const fs::path& archive,
   NIXSNAP_RETURN_IF_ERROR(job.unpack(chains));
   for (const auto& n : names) {
     NIXSNAP_RETURN_IF_ERROR(job.putImage(n));
+    job.reportNamed(n);
     NIXSNAP_LOG(Info, "image loaded", {{"image", n}, {"digest", img.manifest_desc.digest}});
   }
   return loaded;

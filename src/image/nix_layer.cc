@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -22,23 +24,52 @@ std::string relOf(const fs::path& p) {
   return s;
 }
 
+/// Where a store path (or a path inside one) really leads, expressed under `store_dir` as
+/// the container will see it: symlinks are resolved (also those of the store dir itself,
+/// which are then mapped back), and the result must stay inside the store.
+Result<fs::path> resolveInStore(const fs::path& p, const fs::path& store_dir) {
+  boost::system::error_code ec;
+  fs::path real = fs::canonical(p, ec);
+  if (ec) {
+    return Status(errorCodeFromErrno(ec.value()), ec.message()).wrap(p.string());
+  }
+  fs::path real_store = fs::canonical(store_dir, ec);
+  if (ec) {
+    real_store = store_dir;
+  }
+  fs::path rel = real.lexically_relative(real_store);
+  if (rel.empty() || rel == "." || *rel.begin() == "..") {
+    return invalidArgument(p.string() + " leads out of the store " + store_dir.string() + " to " +
+                           real.string());
+  }
+  return store_dir / rel;
+}
+
 class RootLinker {
  public:
-  explicit RootLinker(std::map<std::string, TarEntry>& entries) : entries_(entries) {}
+  RootLinker(std::map<std::string, TarEntry>& entries, fs::path store_dir)
+      : entries_(entries), store_dir_(std::move(store_dir)) {}
 
+  /// A root that is a symlink to another store path (a wrapper output, the original's
+  /// #165) is followed: its target's files are linked, by their target paths.
   Status linkRoot(const fs::path& root) {
+    auto real = resolveInStore(root, store_dir_);
+    if (!real.isOk()) {
+      return invalidArgument("reading copyToRoot path " + root.string() + ": " +
+                             real.status().message());
+    }
     struct stat st {};
-    if (::lstat(root.c_str(), &st) != 0) {
+    if (::stat(real->c_str(), &st) != 0) {
       return invalidArgument("reading copyToRoot path " + root.string() + ": " +
                              std::strerror(errno));
     }
     if (!S_ISDIR(st.st_mode)) {
       std::string base = root.filename().string();
       std::string name = base.size() > 33 ? base.substr(33) : base;
-      addLink(name, root);
+      addLink(name, *real);
       return Status::ok();
     }
-    return walk(root, "");
+    return walk(*real, "");
   }
 
  private:
@@ -94,7 +125,27 @@ class RootLinker {
   }
 
   std::map<std::string, TarEntry>& entries_;
+  fs::path store_dir_;
 };
+
+/// The mountpoint of closure path `p`: of the type the bind mount will put there. A bind
+/// mount follows a symlink source, so stat (not lstat) decides; a path that cannot be
+/// seen now would get a guessed type, so it is refused.
+Result<TarEntry> mountpointFor(const std::string& p) {
+  std::string rel = relOf(p);
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) {
+    int err = errno;
+    return Status(errorCodeFromErrno(err),
+                  "closure path " + p + " is not in the store at build time (" +
+                      std::strerror(err) +
+                      "); realise the closure before building, e.g. nix-store --realise");
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return TarEntry{rel, TarEntry::Type::Directory, 0555, "", "", {}};
+  }
+  return TarEntry{rel, TarEntry::Type::File, 0444, "", "", {}};
+}
 
 }  // namespace
 
@@ -156,13 +207,13 @@ Result<std::vector<oci::TarEntry>> nixLayerEntries(const std::vector<std::string
     entries[acc] = TarEntry{acc, TarEntry::Type::Directory, 0755, "", "", {}};
   }
   for (const auto& p : closure) {
-    std::string rel = relOf(p);
-    struct stat st {};
-    bool is_file = ::lstat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
-    entries[rel] = is_file ? TarEntry{rel, TarEntry::Type::File, 0444, "", "", {}}
-                           : TarEntry{rel, TarEntry::Type::Directory, 0555, "", "", {}};
+    auto entry = mountpointFor(p);
+    if (!entry.isOk()) {
+      return entry.status();
+    }
+    entries[entry->path] = std::move(*entry);
   }
-  RootLinker linker(entries);
+  RootLinker linker(entries, store_dir);
   for (const auto& root : copy_to_root) {
     NIXSNAP_RETURN_IF_ERROR(linker.linkRoot(root));
   }
@@ -174,9 +225,29 @@ Result<std::vector<oci::TarEntry>> nixLayerEntries(const std::vector<std::string
   return out;
 }
 
+std::map<std::string, std::string> nixAnnotations(
+    const std::map<std::string, std::string>& annotations) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : annotations) {
+    if (key == kNixClosureAnnotation || key == kNixLayerAnnotation ||
+        key.rfind(kNixStorePathAnnotationPrefix, 0) == 0) {
+      out.emplace(key, value);
+    }
+  }
+  return out;
+}
+
 Status checkNixLayerAnnotations(const std::string& digest,
                                 const std::map<std::string, std::string>& annotations,
                                 const fs::path& store_dir) {
+  auto closure = annotations.find(std::string(kNixClosureAnnotation));
+  if (closure != annotations.end()) {
+    Status st = nix::checkStorePathSyntax(store_dir, closure->second);
+    if (!st.isOk()) {
+      return invalidArgument("layer " + digest + ": annotation " + closure->first + " \"" +
+                             closure->second + "\" is not a store path: " + st.message());
+    }
+  }
   const std::string prefix(kNixStorePathAnnotationPrefix);
   std::string first_path_key;
   for (const auto& [key, value] : annotations) {

@@ -15,6 +15,9 @@ namespace nixsnap::image {
 inline constexpr std::string_view kNixLayerAnnotation = "containerd.io/snapshot/nix-layer";
 inline constexpr std::string_view kNixStorePathAnnotationPrefix =
     "containerd.io/snapshot/nix-store-path.";
+/// The closure format (the original's v0.3+): one annotation naming a closureInfo store
+/// path whose `store-paths` file lists the closure (docs/image-format.md).
+inline constexpr std::string_view kNixClosureAnnotation = "containerd.io/snapshot/nix-closure";
 
 /// Parses a closure file (nixpkgs closureInfo's store-paths): one store path per line,
 /// blank lines ignored, duplicates dropped, order kept.
@@ -27,23 +30,33 @@ Result<std::vector<std::string>> parseClosure(std::string_view text, const fs::p
 Result<std::vector<std::string>> parseCopyToRoot(std::string_view text, const fs::path& store_dir);
 
 /// The members of the Nix layer: "nix", "nix/store", and an empty mountpoint per closure
-/// path (directory 0555, or empty file 0444 when the path on disk is a regular file; a
-/// path missing locally counts as a directory), plus the copyToRoot links: every file or
-/// symlink of each root store path R is linked at the same relative path under "/" to
-/// "R/<rel>", directories are recreated (0755). Rules (docs/image-format.md): roots are
-/// taken in order and the first one to provide a path wins (a later file, or a later
-/// directory where a file exists, is skipped with its subtree); nothing under "nix/" is
-/// linked, so no store mountpoint is shadowed; a root that is a single file is linked at
-/// "/<name>" (its store path name without the hash).
-/// @return InvalidArgument for a root that cannot be read.
+/// path of the type the snapshotter's bind mount puts there: a directory (0555) when the
+/// path, following symlinks, is a directory, else an empty file (0444); plus the
+/// copyToRoot links: every file or symlink of each root store path R is linked at the
+/// same relative path under "/" to "R/<rel>", directories are recreated (0755). A root
+/// that is a symlink to another store path T is followed: T's files are linked as
+/// "T/<rel>" (the original's #165). Rules (docs/image-format.md): roots are taken in
+/// order and the first one to provide a path wins (a later file, or a later directory
+/// where a file exists, is skipped with its subtree); nothing under "nix/" is linked, so
+/// no store mountpoint is shadowed; a root that is a single file is linked at "/<name>"
+/// (its store path name without the hash).
+/// @return NotFound naming a closure path that is missing (or a dangling symlink) at
+///         build time; InvalidArgument for a root that cannot be read or that leads out
+///         of the store.
 Result<std::vector<oci::TarEntry>> nixLayerEntries(const std::vector<std::string>& closure,
                                                    const std::vector<std::string>& copy_to_root,
                                                    const fs::path& store_dir);
 
+/// The Nix annotations of a layer (nix-closure, nix-layer, nix-store-path.<i>): the labels
+/// its snapshot must carry for the snapshotter to realise and mount its closure.
+std::map<std::string, std::string> nixAnnotations(
+    const std::map<std::string, std::string>& annotations);
+
 /// Checks a layer's annotations as read from an untrusted archive, before anything reaches
 /// containerd: a layer with `containerd.io/snapshot/nix-store-path.*` annotations must also
-/// carry `containerd.io/snapshot/nix-layer: "true"`, and every store-path value must pass
-/// nix::checkStorePathSyntax.
+/// carry `containerd.io/snapshot/nix-layer: "true"`, and every store-path value, and the
+/// `containerd.io/snapshot/nix-closure` value, must pass nix::checkStorePathSyntax (the
+/// snapshotter checks the closure's `store-paths` lines itself when it reads them).
 /// @param digest      the layer digest, for messages.
 /// @param annotations the layer descriptor's annotations.
 /// @param store_dir   absolute, e.g. "/nix/store".

@@ -9,7 +9,13 @@
 namespace nixsnap::image {
 
 Result<std::string> pushImage(registry::RegistryClient& client, const fs::path& archive,
-                              const std::string& ref_text, const fs::path& tmp_dir) {
+                              const std::string& ref_text, const fs::path& tmp_dir,
+                              ProgressSink* progress) {
+  auto report = [&](const ProgressEvent& e) {
+    if (progress != nullptr) {
+      progress->report(e);
+    }
+  };
   auto ref = registry::parseReference(ref_text);
   if (!ref.isOk()) {
     return ref.status();
@@ -36,15 +42,21 @@ Result<std::string> pushImage(registry::RegistryClient& client, const fs::path& 
     if (!has.isOk()) {
       return has.status();
     }
-    if (!*has) {
-      NIXSNAP_RETURN_IF_ERROR(client.uploadBlob(*ref, d.digest, layout->blobPath(d.digest)));
+    using Kind = ProgressEvent::Kind;
+    if (*has) {
+      report(blobEvent(Kind::BlobSkipped, d.digest, d.size));
+      continue;
     }
+    report(blobEvent(Kind::BlobStarted, d.digest, d.size));
+    NIXSNAP_RETURN_IF_ERROR(client.uploadBlob(*ref, d.digest, layout->blobPath(d.digest)));
+    report(blobEvent(Kind::BlobWritten, d.digest, d.size));
   }
   auto manifest = oci::readSmallFile(layout->blobPath(img.manifest_desc.digest), 4 << 20);
   if (!manifest.isOk()) {
     return manifest.status();
   }
   NIXSNAP_RETURN_IF_ERROR(client.putManifest(*ref, img.manifest.media_type, *manifest));
+  report(namedEvent(ProgressEvent::Kind::ManifestPushed, img.manifest_desc.digest, ref_text));
   return img.manifest_desc.digest;
 }
 

@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N2C="${NIXSNAP_NIX2CONTAINER:-${NIXSNAP_BIN_DIR:-${NIXSNAP_REPO_ROOT}/build/src/cmd}/nix2container}"
 [[ -x "${N2C}" ]] || fail "nix2container not built at ${N2C}"
-require_cmd docker-registry skopeo
+require_cmd docker-registry skopeo nix-store
 tmp_root
 T="${NIXSNAP_TMP}"
 
@@ -28,7 +28,10 @@ step "starting docker-registry on 127.0.0.1:${port}"
 start_bg registry docker-registry serve "${T}/registry.yml"
 wait_until 20 curl -fsS "http://127.0.0.1:${port}/v2/"
 
-p1=/nix/store/00000000000000000000000000000000-push-test
+# A real store path (nix2container build refuses absent ones), rooted in the temp dir.
+mkdir -p "${T}/push-test"
+p1="$(nix-store --add "${T}/push-test")"
+nix-store --realise "${p1}" --add-root "${T}/push-test-root" >/dev/null
 printf '%s\n' "${p1}" >"${T}/closure"
 "${N2C}" build --closure "${T}/closure" --ref "localhost:${port}/nix/push:1" "${T}/img.tar" >/dev/null
 

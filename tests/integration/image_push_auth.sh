@@ -24,7 +24,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N2C="${NIXSNAP_NIX2CONTAINER:-${NIXSNAP_BIN_DIR:-${NIXSNAP_REPO_ROOT}/build/src/cmd}/nix2container}"
 [[ -x "${N2C}" ]] || fail "nix2container not built at ${N2C}"
-require_cmd docker-registry skopeo openssl curl timeout base64 sha256sum
+require_cmd docker-registry skopeo openssl curl timeout base64 sha256sum nix-store
 # Debian's python3, not a pyenv build that may be first in PATH: it has python3-cryptography
 # (token server) and the crypt module (bcrypt for htpasswd; deprecated, still in 3.11).
 PY=/usr/bin/python3
@@ -165,7 +165,10 @@ answers_401() { [[ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" == 401 ]]; }
 
 # --- the test archive -----------------------------------------------------------------
 
-P1=/nix/store/00000000000000000000000000000000-push-test
+# A real store path (nix2container build refuses absent ones), rooted in the temp dir.
+mkdir -p "${T}/push-test"
+P1="$(nix-store --add "${T}/push-test")"
+nix-store --realise "${P1}" --add-root "${T}/push-test-root" >/dev/null
 printf '%s\n' "${P1}" >"${T}/closure"
 "${N2C}" build --closure "${T}/closure" --ref "localhost:5000/nix/push:1" "${T}/img.tar" >/dev/null
 LOCAL_DIGEST="$(skopeo_c inspect --format '{{.Digest}}' "oci-archive:${T}/img.tar")"

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "common/scope_guard.h"
@@ -14,13 +16,48 @@
 namespace nixsnap::image {
 namespace {
 
-std::string sp(char c, const std::string& name) {
-  return "/nix/store/" + std::string(32, c) + "-" + name;
-}
-
 class BuilderTest : public ::testing::Test {
  protected:
+  /// A store path (a directory) in the test's own store: the builder refuses absent ones.
+  std::string sp(char c, const std::string& name) {
+    fs::path p = store_ / (std::string(32, c) + "-" + name);
+    fs::create_directories(p);
+    return p.string();
+  }
+
+  /// `tar -tv` lines of the archive's last (Nix) layer.
+  std::string layerListing(const oci::Layout& l) {
+    fs::path blob = l.blobPath(l.image.manifest.layers.back().digest);
+    std::string out;
+    FILE* f = ::popen(("tar -tvzf " + blob.string()).c_str(), "r");
+    char buf[512];
+    while (f != nullptr && std::fgets(buf, sizeof(buf), f) != nullptr) {
+      out += buf;
+    }
+    if (f != nullptr) {
+      ::pclose(f);
+    }
+    return out;
+  }
+
+  /// The mode column of the listing line whose path is `path`, or "".
+  static std::string modeOf(const std::string& listing, const std::string& path) {
+    size_t pos = 0;
+    while (pos < listing.size()) {
+      size_t end = listing.find('\n', pos);
+      std::string line = listing.substr(pos, end - pos);
+      pos = end == std::string::npos ? listing.size() : end + 1;
+      if (line.size() > path.size() &&
+          line.compare(line.size() - path.size(), path.size(), path) == 0 &&
+          line[line.size() - path.size() - 1] == ' ') {
+        return line.substr(0, 10);
+      }
+    }
+    return "";
+  }
+
   void SetUp() override {
+    opts_.store_dir = store_;
     testing::writeFile(dir_.path() / "closure",
                        sp('b', "hello") + "\n" + sp('a', "lib") + "\n" + sp('c', "config") + "\n");
     testing::writeFile(dir_.path() / "config.json", R"({"entrypoint":["/bin/hello"]})");
@@ -40,6 +77,7 @@ class BuilderTest : public ::testing::Test {
   }
 
   TempDir dir_ = testing::makeTempDir();
+  fs::path store_ = dir_.path() / "nix/store";
   BuildOptions opts_;
   int n_ = 0;
 };
@@ -66,6 +104,7 @@ TEST_F(BuilderTest, ConfigFilesOwnStorePathIsLeftOut) {
   std::string cfg = (store / (std::string(32, 'd') + "-cfg.json")).string();
   std::string app = (store / (std::string(32, 'b') + "-app")).string();
   testing::writeFile(cfg, "{}");
+  fs::create_directories(app);
   testing::writeFile(dir_.path() / "closure2", cfg + "\n" + app + "\n");
   opts_.store_dir = store;
   opts_.closure = dir_.path() / "closure2";
@@ -75,6 +114,108 @@ TEST_F(BuilderTest, ConfigFilesOwnStorePathIsLeftOut) {
   const auto a = open(opts_.out).image.manifest.layers.at(0).annotations;
   EXPECT_EQ(a.at("containerd.io/snapshot/nix-store-path.0"), app);
   EXPECT_EQ(a.count("containerd.io/snapshot/nix-store-path.1"), 0u);
+}
+
+TEST_F(BuilderTest, PlainListFileGivesTheLegacyFormat) {
+  ASSERT_TRUE(buildImage(opts_).isOk());
+  const auto a = open(opts_.out).image.manifest.layers.at(0).annotations;
+  EXPECT_EQ(a.count("containerd.io/snapshot/nix-closure"), 0u);
+  EXPECT_EQ(a.at("containerd.io/snapshot/nix-layer"), "true");
+}
+
+/// A closureInfo output as nixpkgs makes it: store-paths (the config file's own store
+/// path included, as buildImage roots it) and registration.
+class BuilderClosureInfoTest : public BuilderTest {
+ protected:
+  void SetUp() override {
+    BuilderTest::SetUp();
+    cfg_ = (store_ / (std::string(32, 'd') + "-cfg.json")).string();
+    testing::writeFile(cfg_, R"({"Entrypoint":["/bin/hello"]})");
+    info_ = store_ / (std::string(32, 'i') + "-closure-info");
+    testing::writeFile(info_ / "store-paths",
+                       cfg_ + "\n" + sp('a', "lib") + "\n" + sp('b', "hello") + "\n");
+    testing::writeFile(info_ / "registration", "");
+    opts_.config = cfg_;
+    opts_.closure = info_ / "store-paths";
+  }
+  std::string cfg_;
+  fs::path info_;
+};
+
+TEST_F(BuilderClosureInfoTest, StorePathsOfAClosureInfoGiveTheClosureFormatByDefault) {
+  auto r = buildImage(opts_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->nix_closure, info_.string());
+  auto l = open(opts_.out);
+  const auto& a = l.image.manifest.layers.at(0).annotations;
+  EXPECT_EQ(a, (std::map<std::string, std::string>{
+                   {"containerd.io/snapshot/nix-closure", info_.string()}}));
+  // The snapshotter binds every line of store-paths: each has its mountpoint, the config
+  // file (a regular file) included.
+  std::string listing = layerListing(l);
+  std::string rel = store_.string().substr(1);
+  EXPECT_EQ(modeOf(listing, rel + "/" + std::string(32, 'a') + "-lib/"), "dr-xr-xr-x");
+  EXPECT_EQ(modeOf(listing, rel + "/" + std::string(32, 'b') + "-hello/"), "dr-xr-xr-x");
+  EXPECT_EQ(modeOf(listing, cfg_.substr(1)), "-r--r--r--") << listing;
+  EXPECT_EQ(modeOf(listing, info_.string().substr(1) + "/"), "")
+      << "nothing is mounted on the closureInfo path itself: no mountpoint";
+}
+
+TEST_F(BuilderClosureInfoTest, TheClosureInfoDirectoryItselfIsAccepted) {
+  opts_.closure = info_;
+  auto r = buildImage(opts_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(open(opts_.out).image.manifest.layers.at(0).annotations.at(
+                "containerd.io/snapshot/nix-closure"),
+            info_.string());
+}
+
+TEST_F(BuilderClosureInfoTest, OutLinkToTheClosureInfoIsResolved) {
+  fs::create_symlink(info_, dir_.path() / "result");
+  opts_.closure = dir_.path() / "result/store-paths";
+  auto r = buildImage(opts_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->nix_closure, info_.string());
+}
+
+TEST_F(BuilderClosureInfoTest, LegacyFlagWritesOnePathAnnotationPerStorePath) {
+  opts_.legacy_nix_layer = true;
+  auto r = buildImage(opts_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_TRUE(r->nix_closure.empty());
+  const auto a = open(opts_.out).image.manifest.layers.at(0).annotations;
+  EXPECT_EQ(a.count("containerd.io/snapshot/nix-closure"), 0u);
+  EXPECT_EQ(a.at("containerd.io/snapshot/nix-layer"), "true");
+  EXPECT_EQ(a.at("containerd.io/snapshot/nix-store-path.0"),
+            (store_ / (std::string(32, 'a') + "-lib")).string());
+  EXPECT_EQ(a.at("containerd.io/snapshot/nix-store-path.1"),
+            (store_ / (std::string(32, 'b') + "-hello")).string());
+  EXPECT_EQ(a.count("containerd.io/snapshot/nix-store-path.2"), 0u) << "config file left out";
+}
+
+TEST_F(BuilderClosureInfoTest, DirectoryThatIsNoClosureInfoIsRefused) {
+  fs::create_directories(dir_.path() / "plain");
+  testing::writeFile(dir_.path() / "plain/store-paths", sp('a', "lib") + "\n");
+  opts_.closure = dir_.path() / "plain";
+  auto r = buildImage(opts_);
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find("closureInfo"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(fs::exists(opts_.out));
+  // A list file named store-paths outside the store is a plain list: legacy format.
+  opts_.closure = dir_.path() / "plain/store-paths";
+  auto legacy = buildImage(opts_);
+  ASSERT_TRUE(legacy.isOk()) << legacy.status().toString();
+  EXPECT_TRUE(legacy->nix_closure.empty());
+}
+
+TEST_F(BuilderClosureInfoTest, ClosurePathMissingAtBuildTimeIsRefusedNamingIt) {
+  std::string gone = (store_ / (std::string(32, 'g') + "-gone")).string();
+  testing::writeFile(info_ / "store-paths", sp('a', "lib") + "\n" + gone + "\n");
+  auto r = buildImage(opts_);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::NotFound);
+  EXPECT_NE(r.status().message().find(gone), std::string::npos) << r.status().message();
+  EXPECT_FALSE(fs::exists(opts_.out));
 }
 
 TEST_F(BuilderTest, DefaultNameIsNixZeroOfTheOutputPath) {
@@ -167,6 +308,9 @@ TEST_F(BuilderTest, ImageConfigGolden) {
   auto l = open(opts_.out);
   auto config = nlohmann::json::parse(l.image.config_json);
   config["architecture"] = "ARCH";  // the golden is the same on every machine
+  // The layer names the test's own (temporary) store dir; the ByteIdentical test covers
+  // the diff ID's determinism.
+  config["rootfs"]["diff_ids"][0] = "DIFF_ID";
   testing::expectGolden("nix2container_config.json", config.dump(2) + "\n");
 }
 

@@ -9,6 +9,7 @@
 #include "oci/digest.h"
 #include "oci/tar_writer.h"
 #include "oci/types.h"
+#include "recording_progress.h"
 #include "support/test_env.h"
 
 namespace nixsnap::image {
@@ -20,12 +21,17 @@ using ::testing::_;
 using ::testing::Return;
 using ::testing::StrictMock;
 
-std::string sp(char c, const std::string& name) {
-  return "/nix/store/" + std::string(32, c) + "-" + name;
-}
-
 class ContainerdLoaderTest : public ::testing::Test {
  protected:
+  void SetUp() override { opts_.store_dir = store_.string(); }
+
+  /// A store path in the test's own store (the builder refuses absent ones).
+  std::string sp(char c, const std::string& name) {
+    fs::path p = store_ / (std::string(32, c) + "-" + name);
+    fs::create_directories(p);
+    return p.string();
+  }
+
   fs::path build(const std::string& name, const std::string& ref, char path_char = 'a') {
     testing::writeFile(dir_.path() / (name + ".closure"),
                        sp(path_char, "hello") + "\n" + sp('b', "lib") + "\n");
@@ -33,6 +39,7 @@ class ContainerdLoaderTest : public ::testing::Test {
     o.closure = dir_.path() / (name + ".closure");
     o.ref = ref;
     o.out = dir_.path() / (name + ".tar");
+    o.store_dir = store_;
     auto r = buildImage(o);
     EXPECT_TRUE(r.isOk()) << r.status().toString();
     return o.out;
@@ -46,6 +53,7 @@ class ContainerdLoaderTest : public ::testing::Test {
   }
 
   TempDir dir_ = testing::makeTempDir();
+  fs::path store_ = dir_.path() / "nix/store";
   std::shared_ptr<FakeContainerdClient> fake_ = std::make_shared<FakeContainerdClient>();
   ContainerdLoader loader_{fake_, dir_.path()};
   LoadOptions opts_;
@@ -70,6 +78,7 @@ TEST_F(ContainerdLoaderTest, LoadWritesContentUnpacksWithLabelsAndCreatesImage) 
   EXPECT_EQ(snap.labels.at("containerd.io/snapshot/nix-layer"), "true");
   EXPECT_EQ(snap.labels.at("containerd.io/snapshot/nix-store-path.0"), sp('a', "hello"));
   EXPECT_EQ(snap.labels.at("containerd.io/snapshot/nix-store-path.1"), sp('b', "lib"));
+  EXPECT_EQ(fake_->commit_labels.at(chain), snap.labels) << "Commit gets the labels too";
 
   // GC labels as containerd's unpacker sets them.
   const auto& config = fake_->content[(*r)[0].config_digest];
@@ -117,6 +126,119 @@ TEST_F(ContainerdLoaderTest, FailedUnpackLeavesNoImageAndNoActiveSnapshot) {
   EXPECT_TRUE(fake_->leases.empty());
 }
 
+/// The chain ID of `archive`'s single layer, found by a load into another fake.
+std::string onlyChain(const fs::path& archive, const LoadOptions& opts, const fs::path& tmp) {
+  auto probe = std::make_shared<FakeContainerdClient>();
+  ContainerdLoader loader(probe, tmp);
+  EXPECT_TRUE(loader.load(archive, opts).isOk());
+  EXPECT_EQ(probe->snapshots.size(), 1u);
+  return probe->snapshots.begin()->first;
+}
+
+// containerd 1.7: `ctr image import` unpacked the same layer without annotations, so a
+// snapshot named by the chain ID exists without labels. Reusing it would leave the
+// image's store paths unrealised and unmounted: it is replaced.
+TEST_F(ContainerdLoaderTest, LabelLessSnapshotOfAnOrdinaryImportIsReplaced) {
+  auto archive = build("a", "example.com/a:1");
+  std::string chain = onlyChain(archive, opts_, dir_.path());
+  fake_->snapshots[chain] = {"", true, {{"containerd.io/snapshot.ref", chain}}};
+  auto progress = std::make_shared<testing::RecordingProgress>();
+  opts_.progress = progress;
+  auto r = loader_.load(archive, opts_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  ASSERT_EQ(fake_->snapshots.count(chain), 1u);
+  const auto& labels = fake_->snapshots[chain].labels;
+  EXPECT_EQ(labels.at("containerd.io/snapshot/nix-layer"), "true");
+  EXPECT_EQ(labels.at("containerd.io/snapshot/nix-store-path.0"), sp('a', "hello"));
+  EXPECT_EQ(fake_->removes, 1);
+  EXPECT_EQ(progress->count(ProgressEvent::Kind::LayerReplaced), 1u);
+  EXPECT_EQ(progress->count(ProgressEvent::Kind::LayerUnpacked), 1u);
+}
+
+TEST_F(ContainerdLoaderTest, LabelLessSnapshotIsReplacedEvenWhenTheImageIsAlreadyNamed) {
+  auto archive = build("a", "example.com/a:1");
+  ASSERT_TRUE(loader_.load(archive, opts_).isOk());
+  std::string chain = fake_->snapshots.begin()->first;
+  fake_->snapshots[chain].labels = {{"containerd.io/snapshot.ref", chain}};
+  ASSERT_TRUE(loader_.load(archive, opts_).isOk());
+  EXPECT_EQ(fake_->snapshots[chain].labels.count("containerd.io/snapshot/nix-layer"), 1u)
+      << "the fast path must not keep a snapshot without its Nix labels";
+}
+
+TEST_F(ContainerdLoaderTest, SnapshotWithDifferentStorePathLabelsIsReplaced) {
+  auto archive = build("a", "example.com/a:1");
+  std::string chain = onlyChain(archive, opts_, dir_.path());
+  fake_->snapshots[chain] = {"",
+                             true,
+                             {{"containerd.io/snapshot/nix-layer", "true"},
+                              {"containerd.io/snapshot/nix-store-path.0", sp('z', "other")}}};
+  ASSERT_TRUE(loader_.load(archive, opts_).isOk());
+  EXPECT_EQ(fake_->snapshots[chain].labels.at("containerd.io/snapshot/nix-store-path.0"),
+            sp('a', "hello"));
+}
+
+TEST_F(ContainerdLoaderTest, LabelLessSnapshotWithChildrenFailsSayingHowToClearIt) {
+  auto archive = build("a", "example.com/a:1");
+  std::string chain = onlyChain(archive, opts_, dir_.path());
+  fake_->snapshots[chain] = {"", true, {}};
+  fake_->snapshots["container-rootfs"] = {chain, false, {}};
+  auto r = loader_.load(archive, opts_);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::FailedPrecondition) << r.status().toString();
+  EXPECT_NE(r.status().message().find(chain), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("snapshots --snapshotter nix rm"), std::string::npos)
+      << r.status().message();
+  EXPECT_TRUE(fake_->images.empty());
+  EXPECT_EQ(fake_->snapshots.size(), 2u) << "nothing else removed";
+}
+
+TEST_F(ContainerdLoaderTest, SnapshotCarryingItsLabelsIsReusedNotReplaced) {
+  auto archive = build("a", "example.com/a:1");
+  ASSERT_TRUE(loader_.load(archive, opts_).isOk());
+  fake_->images.clear();
+  auto progress = std::make_shared<testing::RecordingProgress>();
+  opts_.progress = progress;
+  ASSERT_TRUE(loader_.load(archive, opts_).isOk());
+  EXPECT_EQ(fake_->removes, 0);
+  EXPECT_EQ(progress->count(ProgressEvent::Kind::LayerSkipped), 1u);
+  EXPECT_EQ(progress->count(ProgressEvent::Kind::BlobSkipped), 3u);
+  EXPECT_EQ(progress->count(ProgressEvent::Kind::LayerUnpacked), 0u);
+}
+
+TEST_F(ContainerdLoaderTest, FreshLoadReportsEachBlobLayerAndName) {
+  auto archive = build("a", "example.com/a:1");
+  auto progress = std::make_shared<testing::RecordingProgress>();
+  opts_.progress = progress;
+  auto r = loader_.load(archive, opts_);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  using K = ProgressEvent::Kind;
+  EXPECT_EQ(progress->kinds(),
+            (std::vector<K>{K::BlobStarted, K::BlobWritten, K::BlobStarted, K::BlobWritten,
+                            K::BlobStarted, K::BlobWritten, K::LayerStarted, K::LayerUnpacked,
+                            K::ImageNamed}));
+  const auto& unpacked = progress->events[7];
+  EXPECT_EQ(unpacked.index, 1u);
+  EXPECT_EQ(unpacked.count, 1u);
+  EXPECT_EQ(progress->events[8].name, "example.com/a:1");
+  EXPECT_EQ(progress->events[8].digest, (*r)[0].manifest_digest);
+}
+
+TEST_F(ContainerdLoaderTest, ClosureFormatLayerIsUnpackedWithItsClosureLabel) {
+  fs::path info = sp('i', "closure-info");
+  testing::writeFile(info / "store-paths", sp('a', "hello") + "\n" + sp('b', "lib") + "\n");
+  BuildOptions o;
+  o.closure = info / "store-paths";
+  o.ref = "example.com/closure:1";
+  o.out = dir_.path() / "closure.tar";
+  o.store_dir = store_;
+  ASSERT_TRUE(buildImage(o).isOk());
+  ASSERT_TRUE(loader_.load(o.out, opts_).isOk());
+  ASSERT_EQ(fake_->snapshots.size(), 1u);
+  const auto& labels = fake_->snapshots.begin()->second.labels;
+  EXPECT_EQ(labels.at("containerd.io/snapshot/nix-closure"), info.string());
+  EXPECT_EQ(labels.count("containerd.io/snapshot/nix-layer"), 0u);
+}
+
 TEST_F(ContainerdLoaderTest, ExistingLayerAnswerSkipsApplyAndCommit) {
   auto archive = build("a", "example.com/a:1");
   auto mock = std::make_shared<StrictMock<MockContainerdClient>>();
@@ -125,7 +247,10 @@ TEST_F(ContainerdLoaderTest, ExistingLayerAnswerSkipsApplyAndCommit) {
   EXPECT_CALL(*mock, createLease(_, _, _)).WillOnce(Return(Status::ok()));
   EXPECT_CALL(*mock, contentInfo(_, _)).WillRepeatedly(Return(notFound("absent")));
   EXPECT_CALL(*mock, writeContent(_, _, _, _, _, _)).Times(3).WillRepeatedly(Return(Status::ok()));
-  EXPECT_CALL(*mock, statSnapshot(_, "nix", _)).WillOnce(Return(notFound("no snapshot")));
+  // Once for the label check before the fast path, once before the layer's Prepare.
+  EXPECT_CALL(*mock, statSnapshot(_, "nix", _))
+      .Times(2)
+      .WillRepeatedly(Return(notFound("no snapshot")));
   EXPECT_CALL(*mock, prepareSnapshot(_, "nix", _, "", _))
       .WillOnce(Return(alreadyExists("target snapshot exists")));
   EXPECT_CALL(*mock, createImage(_, _)).WillOnce(Return(containerd::Image{}));
@@ -290,7 +415,7 @@ TEST_F(ContainerdLoaderBadInputTest, StorePathAnnotationsWithoutNixLayerAreRejec
   auto m = members();
   auto man = nlohmann::json::parse(manifest_);
   man["layers"][0]["annotations"]["containerd.io/snapshot/nix-store-path.0"] =
-      "/nix/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-a";
+      (store_ / "0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-a").string();
   std::string bad_manifest = man.dump();
   auto idx = nlohmann::json::parse(index_);
   idx["manifests"][0]["digest"] = oci::digestOf(bad_manifest);
@@ -298,6 +423,19 @@ TEST_F(ContainerdLoaderBadInputTest, StorePathAnnotationsWithoutNixLayerAreRejec
   m[0].content = idx.dump();
   m[2] = {blob(bad_manifest), oci::TarEntry::Type::File, 0644, "", bad_manifest, {}};
   expectRejected(m, "containerd.io/snapshot/nix-layer");
+}
+
+TEST_F(ContainerdLoaderBadInputTest, HostileClosureAnnotationIsRejected) {
+  auto m = members();
+  auto man = nlohmann::json::parse(manifest_);
+  man["layers"][0]["annotations"]["containerd.io/snapshot/nix-closure"] = "/etc";
+  std::string bad_manifest = man.dump();
+  auto idx = nlohmann::json::parse(index_);
+  idx["manifests"][0]["digest"] = oci::digestOf(bad_manifest);
+  idx["manifests"][0]["size"] = bad_manifest.size();
+  m[0].content = idx.dump();
+  m[2] = {blob(bad_manifest), oci::TarEntry::Type::File, 0644, "", bad_manifest, {}};
+  expectRejected(m, "containerd.io/snapshot/nix-closure");
 }
 
 TEST_F(ContainerdLoaderBadInputTest, MissingArchiveIsNotFound) {

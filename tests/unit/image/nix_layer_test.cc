@@ -95,6 +95,83 @@ TEST(NixLayerTest, CopyToRootFirstTreeWinsAndNothingShadowsTheStore) {
   EXPECT_EQ(find(*es, "single.sh")->link_target, single.string());
 }
 
+// A store path that is a symlink to a directory is bind-mounted as that directory (mount
+// follows the source), so its mountpoint must be a directory, not lstat's empty file.
+TEST(NixLayerTest, SymlinkStorePathGetsTheMountpointOfItsTarget) {
+  auto dir = testing::makeTempDir();
+  fs::path store = dir.path() / "nix/store";
+  fs::path target = store / (std::string(32, 'a') + "-target");
+  fs::path file = store / (std::string(32, 'b') + "-file");
+  testing::writeFile(target / "bin/x", "1");
+  testing::writeFile(file, "data");
+  fs::path to_dir = store / (std::string(32, 'c') + "-to-dir");
+  fs::path to_file = store / (std::string(32, 'd') + "-to-file");
+  fs::create_symlink(target, to_dir);
+  fs::create_symlink(file, to_file);
+  auto es = nixLayerEntries({to_dir.string(), to_file.string()}, {}, store);
+  ASSERT_TRUE(es.isOk()) << es.status().toString();
+  const TarEntry* d = find(*es, to_dir.string().substr(1));
+  const TarEntry* f = find(*es, to_file.string().substr(1));
+  ASSERT_NE(d, nullptr);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(d->type, TarEntry::Type::Directory);
+  EXPECT_EQ(f->type, TarEntry::Type::File);
+}
+
+TEST(NixLayerTest, ClosurePathMissingFromTheStoreIsRefusedNamingIt) {
+  auto dir = testing::makeTempDir();
+  fs::path store = dir.path() / "nix/store";
+  fs::path present = store / (std::string(32, 'a') + "-present");
+  fs::path absent = store / (std::string(32, 'b') + "-absent");
+  fs::path dangling = store / (std::string(32, 'c') + "-dangling");
+  testing::writeFile(present / "x", "1");
+  fs::create_symlink(store / (std::string(32, 'e') + "-gone"), dangling);
+  for (const fs::path& bad : {absent, dangling}) {
+    auto es = nixLayerEntries({present.string(), bad.string()}, {}, store);
+    ASSERT_FALSE(es.isOk()) << bad;
+    EXPECT_EQ(es.status().code(), ErrorCode::NotFound) << es.status().toString();
+    EXPECT_NE(es.status().message().find(bad.string()), std::string::npos)
+        << es.status().toString();
+  }
+}
+
+// The original's #165: a copyToRoot root that is a symlink to another store path (e.g. a
+// wrapper output pointing at the real package) is followed into that store path.
+TEST(NixLayerTest, CopyToRootSymlinkRootIsFollowedIntoItsTarget) {
+  auto dir = testing::makeTempDir();
+  fs::path store = dir.path() / "nix/store";
+  fs::path target = store / (std::string(32, 'a') + "-hello");
+  testing::writeFile(target / "bin/hello", "#!/bin/sh");
+  testing::writeFile(target / "share/doc/README", "x");
+  fs::path link = store / (std::string(32, 'b') + "-hello-link");
+  fs::create_symlink(target, link);
+  auto es = nixLayerEntries({}, {link.string()}, store);
+  ASSERT_TRUE(es.isOk()) << es.status().toString();
+  EXPECT_EQ(find(*es, "hello-link"), nullptr) << "the root is not linked as one entry";
+  ASSERT_NE(find(*es, "bin"), nullptr);
+  EXPECT_EQ(find(*es, "bin")->type, TarEntry::Type::Directory);
+  const TarEntry* hello = find(*es, "bin/hello");
+  ASSERT_NE(hello, nullptr);
+  EXPECT_EQ(hello->type, TarEntry::Type::Symlink);
+  EXPECT_EQ(hello->link_target, (target / "bin/hello").string());
+  ASSERT_NE(find(*es, "share/doc/README"), nullptr);
+}
+
+TEST(NixLayerTest, CopyToRootSymlinkLeavingTheStoreIsRefused) {
+  auto dir = testing::makeTempDir();
+  fs::path store = dir.path() / "nix/store";
+  fs::path outside = dir.path() / "etc";
+  testing::writeFile(outside / "passwd", "root");
+  fs::path link = store / (std::string(32, 'b') + "-evil");
+  fs::create_directories(store);
+  fs::create_symlink(outside, link);
+  auto es = nixLayerEntries({}, {link.string()}, store);
+  ASSERT_FALSE(es.isOk());
+  EXPECT_EQ(es.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(es.status().message().find(link.string()), std::string::npos)
+      << es.status().toString();
+}
+
 TEST(NixLayerAnnotationsTest, AcceptsNixLayersAndPlainLayers) {
   const std::string p = "/nix/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-a";
   EXPECT_TRUE(checkNixLayerAnnotations("sha256:aa", {}, "/nix/store").isOk());

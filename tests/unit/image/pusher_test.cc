@@ -6,6 +6,7 @@
 #include "image/builder.h"
 #include "mocks/registry_mocks.h"
 #include "oci/digest.h"
+#include "recording_progress.h"
 #include "support/test_env.h"
 
 namespace nixsnap::image {
@@ -21,9 +22,13 @@ using ::testing::StrictMock;
 class PusherTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // The builder refuses store paths it cannot see: the test's own store holds it.
+    fs::path store = dir_.path() / "nix/store";
+    fs::create_directories(store / (std::string(32, 'b') + "-hello"));
     testing::writeFile(dir_.path() / "closure",
-                       "/nix/store/" + std::string(32, 'b') + "-hello\n");
+                       (store / (std::string(32, 'b') + "-hello")).string() + "\n");
     BuildOptions opts;
+    opts.store_dir = store;
     opts.closure = dir_.path() / "closure";
     opts.out = archive_;
     opts.ref = "reg.example.org/team/app:1";
@@ -75,6 +80,22 @@ TEST_F(PusherTest, UploadsOnlyMissingBlobsThenTheManifest) {
   ASSERT_TRUE(pushed.isOk()) << pushed.status().toString();
   EXPECT_EQ(*pushed, manifest_digest_);
   EXPECT_EQ(oci::digestOf(manifest_body), manifest_digest_);  // byte-exact manifest
+}
+
+TEST_F(PusherTest, ReportsBlobsUploadedOrSkippedAndTheManifest) {
+  EXPECT_CALL(client_, hasBlob(_, _)).WillOnce(Return(true)).WillOnce(Return(false));
+  EXPECT_CALL(client_, uploadBlob(_, _, _)).WillOnce(Return(Status::ok()));
+  EXPECT_CALL(client_, putManifest(_, _, _)).WillOnce(Return(Status::ok()));
+  testing::RecordingProgress progress;
+  auto pushed =
+      pushImage(client_, archive_, "reg.example.org/team/app:1", dir_.path(), &progress);
+  ASSERT_TRUE(pushed.isOk()) << pushed.status().toString();
+  using K = ProgressEvent::Kind;
+  EXPECT_EQ(progress.kinds(),
+            (std::vector<K>{K::BlobSkipped, K::BlobStarted, K::BlobWritten, K::ManifestPushed}));
+  EXPECT_EQ(progress.events.back().digest, manifest_digest_);
+  EXPECT_EQ(progress.events.back().name, "reg.example.org/team/app:1");
+  EXPECT_GT(progress.events[2].size_bytes, 0);
 }
 
 TEST_F(PusherTest, RegistryErrorsStopThePushBeforeTheManifest) {

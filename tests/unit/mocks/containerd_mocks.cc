@@ -97,7 +97,8 @@ Result<std::vector<containerd::Mount>> FakeContainerdClient::prepareSnapshot(
 
 Status FakeContainerdClient::commitSnapshot(const CallContext&, const std::string&,
                                             const std::string& name, const std::string& key,
-                                            const StringMap&) {
+                                            const StringMap& labels) {
+  commit_labels[name] = labels;
   auto it = snapshots.find(key);
   if (it == snapshots.end()) {
     return notFound("snapshot " + key);
@@ -125,6 +126,12 @@ Result<containerd::SnapshotInfo> FakeContainerdClient::statSnapshot(const CallCo
 
 Status FakeContainerdClient::removeSnapshot(const CallContext&, const std::string&,
                                             const std::string& key) {
+  for (const auto& [k, s] : snapshots) {
+    if (s.parent == key) {  // as containerd: a snapshot with children cannot go
+      return failedPrecondition("cannot remove snapshot " + key + ": has child " + k);
+    }
+  }
+  ++removes;
   return snapshots.erase(key) != 0 ? Status::ok() : notFound("snapshot " + key);
 }
 

@@ -84,6 +84,8 @@ class FakeContainerdClient : public containerd::ContainerdClient {
   std::set<std::string> leases;
   int writes = 0;
   int prepares = 0;
+  int removes = 0;
+  std::map<std::string, StringMap> commit_labels;  ///< name -> labels passed to Commit
   int leases_created = 0;
   std::string fail_apply_digest;  ///< applyDiff of this layer fails with Internal
 
