@@ -198,9 +198,9 @@ class LoadJob {
     return Status::ok();
   }
 
-  /// Finds the lowest layer whose chain-ID snapshot exists without the Nix labels its
-  /// annotations require (an ordinary import unpacked it: containerd 1.7's `ctr image
-  /// import` passes no annotations), and removes it with every snapshot of this chain
+  /// Finds the lowest layer whose chain-ID snapshot exists without any Nix label although
+  /// its annotations require some (an ordinary import unpacked it: containerd 1.7's `ctr
+  /// image import` passes no annotations), and removes it with every snapshot of this chain
   /// above it, top down, so that unpack() makes them again with labels. Reusing it would
   /// leave the image's store paths unrealised, unrooted and unmounted.
   Status replaceStale(const std::vector<std::string>& chains) {
@@ -214,8 +214,19 @@ class LoadJob {
         }
         return info.status().wrap("checking snapshot " + chains[i]);
       }
-      if (!carries(info->labels, nixAnnotations(layers[i].annotations))) {
-        stale = i;
+      auto required = nixAnnotations(layers[i].annotations);
+      if (carries(info->labels, required)) {
+        continue;
+      }
+      if (nixAnnotations(info->labels).empty()) {
+        stale = i;  // unpacked without any Nix label: realise, root and bind nothing
+      } else {
+        // Same layer bytes (so the same chain ID) already unpacked for another image
+        // with other Nix labels: both images bind from that snapshot. Replacing it would
+        // take its roots from the image already using it; containerd keys snapshots by
+        // chain ID alone, so there is no second key to unpack under.
+        NIXSNAP_LOG(Warn, "reusing a snapshot whose Nix labels differ from its layer's",
+                    {{"key", chains[i]}, {"digest", layers[i].digest}});
       }
     }
     for (size_t i = chains.size(); i-- > stale;) {

@@ -66,6 +66,17 @@ done <"${T}/closure"
 image "${T}/legacy.tar" "localhost/closure-legacy:${version}" --entrypoint "${hello}/bin/hello" \
   --mountpoints "${T}/closure" "${legacy_args[@]}"
 
+step "the same closure built by our nix2container build (closure format by default)"
+printf '{"Entrypoint":["%s/bin/hello"]}' "${hello}" >"${T}/ours-config.json"
+"${N2C}" build --config "${T}/ours-config.json" --closure "${info}/store-paths" \
+  --ref "localhost/closure-ours:${version}" "${T}/ours.tar" >/dev/null
+mkdir -p "${T}/ours"
+tar -xf "${T}/ours.tar" -C "${T}/ours"
+ours_manifest="$(jq -r '.manifests[0].digest' "${T}/ours/index.json")"
+assert_eq "{\"${CLOSURE_LABEL}\":\"${info}\"}" \
+  "$(jq -c '.layers[-1].annotations' "${T}/ours/blobs/${ours_manifest/://}")" \
+  "our build annotates only the closure"
+
 step "binary cache over loopback HTTP; the closure deleted locally"
 bash "${F}/make_binary_cache.sh" "${T}/cache" "${info}" >/dev/null
 # busybox-static stays: other fixtures share it (content-addressed import). The .drv goes
@@ -105,6 +116,11 @@ n2c load "${T}/legacy.tar" >/dev/null
 assert_eq "${msg}" "$(ctr_cmd run --rm --snapshotter nix "localhost/closure-legacy:${version}" \
   cl4)" "output of the legacy image"
 
+step "the image our builder wrote runs on the same closure"
+n2c load "${T}/ours.tar" >/dev/null
+assert_eq "${msg}" "$(ctr_cmd run --rm --snapshotter nix "localhost/closure-ours:${version}" \
+  cl-ours)" "output of the image built by nix2container build"
+
 step "hostile closure labels and store-paths files are refused, nothing left behind"
 other="$(bash "${F}/nix_closure.sh" hello --seed "${seed}-other")"
 sn_before="$(ctr_cmd snapshots --snapshotter nix ls)"
@@ -132,7 +148,7 @@ assert_eq "${roots_before}" "$(roots)" "GC roots after refusals"
 
 step "nix-collect-garbage keeps the closure while an image uses it"
 ctr_cmd images rm --sync "localhost/closure-bare:${version}" "localhost/closure-legacy:${version}" \
-  >/dev/null
+  "localhost/closure-ours:${version}" >/dev/null
 while IFS= read -r ref; do
   ctr_cmd images rm --sync "${ref}" >/dev/null
 done < <(ctr_cmd images ls -q | grep hostile- || true)

@@ -4,7 +4,8 @@
 # cri-client doing what kubelet does.
 #
 #   1. A real redis closure is built into a Nix image archive BY A NIX DERIVATION whose
-#      builder runs nix2container build ($out named nix:0$out:latest).
+#      builder runs nix2container build ($out named nix:0$out:latest) from a closureInfo
+#      (the closure format: one nix-closure annotation, as buildImage writes).
 #   2. PullImage nix:0/nix/store/...-nix-image-redis.tar through nix-snapshotter; then
 #      ImageStatus finds it by the reference, the reference with :latest and the image
 #      ref; RunPodSandbox (host network) + CreateContainer + StartContainer run
@@ -23,6 +24,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "${here}/lib.sh"
 # shellcheck source=tests/integration/daemon_common.sh
 source "${here}/daemon_common.sh"
+# shellcheck source=tests/integration/fixtures/common.sh
+source "${here}/fixtures/common.sh"
 
 version="${1:-1.7}"
 require_root
@@ -51,13 +54,15 @@ cp "${N2C}" "${T}/n2c/nix2container"
 chmod -R a+rX "${T}/n2c"
 cp /bin/busybox "${T}/bb/bin/busybox"
 chmod -R a+rX "${T}/bb"
-closure="$(nix-store -qR "${redis}" | sed 's/.*/"&"/' | tr '\n' ' ')"
+# The closure as nixpkgs' closureInfo lists it (fixtures/closure_info.nix): nix2container
+# then writes the closure format (one nix-closure annotation), as buildImage does.
+make_busybox_dir "${T}/bbl"
 cat >"${T}/image.nix" <<NIX
 let
   n2c = builtins.path { path = ${T}/n2c; name = "nix2container-bin"; };
   busybox = builtins.path { path = ${T}/bb; name = "busybox-static"; };
   redis = builtins.storePath ${redis};
-  closure = map builtins.storePath [ ${closure} ];
+  info = import ${NIXSNAP_FIXTURES}/closure_info.nix { busyboxDir = ${T}/bbl; rootPath = "${redis}"; };
   config = builtins.toJSON {
     Entrypoint = [ "\${redis}/bin/redis-server" ];
     Env = [ "PATH=\${redis}/bin" ];
@@ -69,11 +74,10 @@ derivation {
   system = builtins.currentSystem;
   builder = "\${busybox}/bin/busybox";
   PATH = "\${busybox}/bin";
-  inherit config closure;
+  inherit config info;
   args = [ "sh" "-e" "-c" ''
-    for p in \$closure; do echo "\$p"; done > closure.txt
     echo "\$config" > config.json
-    \${n2c}/nix2container build --config config.json --closure closure.txt \\
+    \${n2c}/nix2container build --config config.json --closure "\$info/store-paths" \\
       --ref "nix:0\$out:latest" "\$out"
   '' ];
 }

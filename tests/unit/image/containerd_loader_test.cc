@@ -165,16 +165,19 @@ TEST_F(ContainerdLoaderTest, LabelLessSnapshotIsReplacedEvenWhenTheImageIsAlread
       << "the fast path must not keep a snapshot without its Nix labels";
 }
 
-TEST_F(ContainerdLoaderTest, SnapshotWithDifferentStorePathLabelsIsReplaced) {
+// Same layer bytes already unpacked for another image with other Nix labels (e.g. the
+// legacy and the closure format of one closure): containerd keys the snapshot by chain ID
+// alone, so both images use it; replacing it would take its roots from the other image.
+TEST_F(ContainerdLoaderTest, SnapshotWithOtherNixLabelsIsReusedNotReplaced) {
   auto archive = build("a", "example.com/a:1");
   std::string chain = onlyChain(archive, opts_, dir_.path());
-  fake_->snapshots[chain] = {"",
-                             true,
-                             {{"containerd.io/snapshot/nix-layer", "true"},
-                              {"containerd.io/snapshot/nix-store-path.0", sp('z', "other")}}};
+  const std::string closure = sp('z', "closure-info");
+  fake_->snapshots[chain] = {"", true, {{"containerd.io/snapshot/nix-closure", closure}}};
   ASSERT_TRUE(loader_.load(archive, opts_).isOk());
-  EXPECT_EQ(fake_->snapshots[chain].labels.at("containerd.io/snapshot/nix-store-path.0"),
-            sp('a', "hello"));
+  EXPECT_EQ(fake_->removes, 0);
+  EXPECT_EQ(fake_->snapshots[chain].labels.at("containerd.io/snapshot/nix-closure"), closure);
+  EXPECT_EQ(fake_->snapshots[chain].labels.count("containerd.io/snapshot/nix-layer"), 0u);
+  EXPECT_EQ(fake_->images.size(), 1u);
 }
 
 TEST_F(ContainerdLoaderTest, LabelLessSnapshotWithChildrenFailsSayingHowToClearIt) {
