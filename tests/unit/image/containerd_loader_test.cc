@@ -192,9 +192,12 @@ class ContainerdLoaderBadInputTest : public ContainerdLoaderTest {
  protected:
   /// A valid single-layer archive's members, to be broken by each test.
   std::vector<oci::TarEntry> members(std::string layer = "layer-bytes",
-                                     std::string layer_media = "") {
-    config_ = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
-              oci::digestOf("x") + R"("]}})";
+                                     std::string layer_media = "", std::string config = "") {
+    config_ = !config.empty()
+                  ? config
+                  : R"({"architecture":")" + oci::hostPlatform().architecture +
+                        R"(","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+                        oci::digestOf("x") + R"("]}})";
     oci::Manifest m;
     m.config = {std::string(oci::media::kOciConfig),
                 oci::digestOf(config_),
@@ -298,6 +301,37 @@ TEST_F(ContainerdLoaderBadInputTest, StorePathAnnotationsWithoutNixLayerAreRejec
   m[0].content = idx.dump();
   m[2] = {blob(bad_manifest), oci::TarEntry::Type::File, 0644, "", bad_manifest, {}};
   expectRejected(m, "containerd.io/snapshot/nix-layer");
+}
+
+// An archive CRI could not use (wrong JSON types, another platform, a bad time) is
+// refused before anything reaches containerd (it used to be loaded, refused by CRI, and
+// the nix:0 pull ended in DEADLINE_EXCEEDED).
+TEST_F(ContainerdLoaderBadInputTest, ConfigCriCannotUseIsRejectedBeforeLoading) {
+  const std::string diff = oci::digestOf("x");
+  const std::string arch = oci::hostPlatform().architecture;
+  expectRejected(members("layer-bytes", "",
+                         R"({"architecture":5,"os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+                             diff + R"("]}})"),
+                 "\"architecture\"");
+  expectRejected(members("layer-bytes", "", R"({"architecture":")" + arch + R"(","os":"linux"})"),
+                 "\"rootfs.diff_ids\"");
+  expectRejected(members("layer-bytes", "",
+                         R"({"architecture":")" + arch + R"(","os":"linux","rootfs":{"diff_ids":[7]}})"),
+                 "\"rootfs.diff_ids\"");
+  expectRejected(members("layer-bytes", "",
+                         R"({"architecture":")" + arch +
+                             R"(","os":"linux","config":{"Env":[1,2]},"rootfs":{"type":"layers","diff_ids":[")" +
+                             diff + R"("]}})"),
+                 "\"config.Env\"");
+  expectRejected(members("layer-bytes", "",
+                         R"({"architecture":"no-such-arch","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+                             diff + R"("]}})"),
+                 "no-such-arch");
+  expectRejected(members("layer-bytes", "",
+                         R"({"architecture":")" + arch +
+                             R"(","os":"linux","created":"yesterday","rootfs":{"type":"layers","diff_ids":[")" +
+                             diff + R"("]}})"),
+                 "\"created\"");
 }
 
 TEST_F(ContainerdLoaderBadInputTest, MissingArchiveIsNotFound) {
