@@ -125,9 +125,86 @@ Status requireStoreDir(const std::string& value) {
   return Status::ok();
 }
 
+/// toml++ 3.3 (Debian 12) reaches __builtin_unreachable (undefined behaviour) when it
+/// tests many non-ASCII characters for whitespace outside strings and comments, e.g.
+/// U+0364 or U+FD3F where a key may start (found by fuzz_daemon_config). TOML allows
+/// non-ASCII only inside strings and comments, so refusing it elsewhere first changes the
+/// meaning of no valid document.
+/// @return Ok; InvalidArgument naming the line of the first such byte.
+Status checkNonAsciiOnlyInStringsAndComments(std::string_view text, std::string_view origin) {
+  enum class In { Code, Comment, Basic, Literal, MultiBasic, MultiLiteral } in = In::Code;
+  size_t line = 1;
+  auto starts = [&](size_t i, std::string_view s) { return text.substr(i, s.size()) == s; };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\n') {
+      ++line;
+      if (in == In::Comment || in == In::Basic || in == In::Literal) {
+        in = In::Code;  // a single-line string cannot go on (toml++ reports the error)
+      }
+      continue;
+    }
+    switch (in) {
+      case In::Code:
+        if (static_cast<unsigned char>(c) >= 0x80) {
+          return invalidArgument("config " + std::string(origin) + ": line " +
+                                 std::to_string(line) +
+                                 ": non-ASCII character outside a string or comment");
+        }
+        if (c == '#') {
+          in = In::Comment;
+        } else if (starts(i, R"(""")")) {
+          in = In::MultiBasic;
+          i += 2;
+        } else if (starts(i, "'''")) {
+          in = In::MultiLiteral;
+          i += 2;
+        } else if (c == '"') {
+          in = In::Basic;
+        } else if (c == '\'') {
+          in = In::Literal;
+        }
+        break;
+      case In::Comment:
+        break;
+      case In::Basic:
+      case In::MultiBasic:
+        if (c == '\\') {
+          if (i + 1 < text.size() && text[i + 1] == '\n') {
+            ++line;
+          }
+          ++i;  // the escaped character
+        } else if (in == In::Basic && c == '"') {
+          in = In::Code;
+        } else if (in == In::MultiBasic && starts(i, R"(""")")) {
+          in = In::Code;
+          i += 2;
+        }
+        break;
+      case In::Literal:
+        if (c == '\'') {
+          in = In::Code;
+        }
+        break;
+      case In::MultiLiteral:
+        if (starts(i, "'''")) {
+          in = In::Code;
+          i += 2;
+        }
+        break;
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<Config> parseConfig(std::string_view text, std::string_view origin) {
+  // A UTF-8 byte order mark may precede the document (some editors write one).
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+    text.remove_prefix(3);
+  }
+  NIXSNAP_RETURN_IF_ERROR(checkNonAsciiOnlyInStringsAndComments(text, origin));
   toml::table table;
   try {
     table = toml::parse(text, origin);

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <string_view>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -267,4 +269,36 @@ TEST(ConfigTest, StoreDirTrailingSlashIsDropped) {
 }
 
 }  // namespace
+// toml++ 3.3 reaches undefined behaviour on many non-ASCII characters outside strings
+// and comments (fuzz_daemon_config's findings, verbatim): refused first, naming the line.
+TEST(ConfigTest, NonAsciiOutsideStringsAndCommentsIsInvalidArgumentNamingTheLine) {
+  for (std::string_view text : {std::string_view("me \xcd\xa4[[[+[[[[[a\0\0\0[[[[[[[[[[[[]\0\n", 33),
+                                std::string_view("\xef\xb4\xbf"),
+                                std::string_view("\xef\xbb\xbf\x0b"),
+                                std::string_view("root = \"/x\"\n\xc3\xa9 = 1\n")}) {
+    auto c = parseConfig(text, "/x.toml");
+    ASSERT_FALSE(c.isOk()) << text;
+    EXPECT_EQ(c.status().code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(c.status().message().find("/x.toml"), std::string::npos) << c.status().message();
+  }
+  auto e = parseConfig("root = \"/x\"\n\xc3\xa9 = 1\n", "/x.toml");
+  EXPECT_NE(e.status().message().find("line 2: non-ASCII"), std::string::npos)
+      << e.status().message();
+}
+
+TEST(ConfigTest, NonAsciiInStringsAndCommentsAndALeadingByteOrderMarkAreFine) {
+  auto c = parseConfig(
+      "\xef\xbb\xbf# caf\xc3\xa9 \xef\xb4\xbf\n"
+      "root = \"/var/lib/caf\xc3\xa9\"  # \xcd\xa4\n"
+      "address = '/run/\xc3\xa9.sock'\n"
+      "external_builder = \"\"\"\n\\\"\xc3\xa9\"\"\"\n"
+      "log_level = '''debug'''\n",
+      "/x.toml");
+  ASSERT_TRUE(c.isOk()) << c.status().toString();
+  EXPECT_EQ(c->root, "/var/lib/caf\xc3\xa9");
+  EXPECT_EQ(c->address, "/run/\xc3\xa9.sock");
+  EXPECT_EQ(c->external_builder, "\"\xc3\xa9");
+  EXPECT_EQ(c->log_level, "debug");
+}
+
 }  // namespace nixsnap::config
