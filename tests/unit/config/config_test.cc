@@ -269,13 +269,15 @@ TEST(ConfigTest, StoreDirTrailingSlashIsDropped) {
 }
 
 }  // namespace
-// toml++ 3.3 reaches undefined behaviour on many non-ASCII characters outside strings
-// and comments (fuzz_daemon_config's findings, verbatim): refused first, naming the line.
-TEST(ConfigTest, NonAsciiOutsideStringsAndCommentsIsInvalidArgumentNamingTheLine) {
+// toml++ 3.3 reaches undefined behaviour on many non-ASCII characters (fuzz_daemon_config's
+// findings, verbatim, and the same in a string and a comment): the file must be ASCII.
+TEST(ConfigTest, NonAsciiIsInvalidArgumentNamingTheLine) {
   for (std::string_view text : {std::string_view("me \xcd\xa4[[[+[[[[[a\0\0\0[[[[[[[[[[[[]\0\n", 33),
                                 std::string_view("\xef\xb4\xbf"),
                                 std::string_view("\xef\xbb\xbf\x0b"),
-                                std::string_view("root = \"/x\"\n\xc3\xa9 = 1\n")}) {
+                                std::string_view("l=1979-05'~<<<\xc4\xbc<<\"e"),
+                                std::string_view("root = \"/var/lib/caf\xc3\xa9\"\n"),
+                                std::string_view("# caf\xc3\xa9\n")}) {
     auto c = parseConfig(text, "/x.toml");
     ASSERT_FALSE(c.isOk()) << text;
     EXPECT_EQ(c.status().code(), ErrorCode::InvalidArgument);
@@ -286,19 +288,10 @@ TEST(ConfigTest, NonAsciiOutsideStringsAndCommentsIsInvalidArgumentNamingTheLine
       << e.status().message();
 }
 
-TEST(ConfigTest, NonAsciiInStringsAndCommentsAndALeadingByteOrderMarkAreFine) {
-  auto c = parseConfig(
-      "\xef\xbb\xbf# caf\xc3\xa9 \xef\xb4\xbf\n"
-      "root = \"/var/lib/caf\xc3\xa9\"  # \xcd\xa4\n"
-      "address = '/run/\xc3\xa9.sock'\n"
-      "external_builder = \"\"\"\n\\\"\xc3\xa9\"\"\"\n"
-      "log_level = '''debug'''\n",
-      "/x.toml");
+TEST(ConfigTest, EscapesInStringsAndALeadingByteOrderMarkAreFine) {
+  auto c = parseConfig("\xef\xbb\xbf# comment\nroot = \"/var/lib/caf\\u00e9\"\n", "/x.toml");
   ASSERT_TRUE(c.isOk()) << c.status().toString();
   EXPECT_EQ(c->root, "/var/lib/caf\xc3\xa9");
-  EXPECT_EQ(c->address, "/run/\xc3\xa9.sock");
-  EXPECT_EQ(c->external_builder, "\"\xc3\xa9");
-  EXPECT_EQ(c->log_level, "debug");
 }
 
 }  // namespace nixsnap::config
