@@ -1,11 +1,12 @@
 // An untrusted image archive (tar, plain or compressed) as nix2container --from-image and
 // the daemon's nix:0 loader read it: extraction (members, paths, links, limits), then the
 // OCI layout (oci-layout, index.json, manifests) or docker archive (manifest.json), then
-// the image config the builder and loader parse.
+// the image config the builder and the loader parse, and the loader's CRI checks.
 #include <cstddef>
 #include <cstdint>
 
 #include "fuzz_util.h"
+#include "image/archive_validation.h"
 #include "image/image_config.h"
 #include "oci/archive_reader.h"
 #include "oci/layout.h"
@@ -34,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       NIXSNAP_FUZZ_CHECK(layout->image.diff_ids.size() == layout->image.manifest.layers.size(),
                          "layout accepted with diff_ids not matching layers");
       fuzz::checkError(image::parseImageConfig(layout->image.config_json).status());
+      fuzz::checkError(image::validateArchiveForCri(*layout));
     }
   }
   fs::remove_all(dest, ec);
