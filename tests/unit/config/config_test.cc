@@ -268,16 +268,15 @@ TEST(ConfigTest, StoreDirTrailingSlashIsDropped) {
   EXPECT_EQ(c->store_dir, "/nix/store");
 }
 
-}  // namespace
 // toml++ 3.3 reaches undefined behaviour on many non-ASCII characters (fuzz_daemon_config's
 // findings, verbatim, and the same in a string and a comment): the file must be ASCII.
 TEST(ConfigTest, NonAsciiIsInvalidArgumentNamingTheLine) {
-  for (std::string_view text : {std::string_view("me \xcd\xa4[[[+[[[[[a\0\0\0[[[[[[[[[[[[]\0\n", 33),
-                                std::string_view("\xef\xb4\xbf"),
-                                std::string_view("\xef\xbb\xbf\x0b"),
-                                std::string_view("l=1979-05'~<<<\xc4\xbc<<\"e"),
-                                std::string_view("root = \"/var/lib/caf\xc3\xa9\"\n"),
-                                std::string_view("# caf\xc3\xa9\n")}) {
+  for (std::string_view text :
+       {std::string_view("me \xcd\xa4[[[+[[[[[a\0\0\0[[[[[[[[[[[[]\0\n", 33),
+        std::string_view("\xef\xb4\xbf"), std::string_view("\xef\xbb\xbf\x0b"),
+        std::string_view("l=1979-05'~<<<\xc4\xbc<<\"e"),
+        std::string_view("root = \"/var/lib/caf\xc3\xa9\"\n"),
+        std::string_view("# caf\xc3\xa9\n")}) {
     auto c = parseConfig(text, "/x.toml");
     ASSERT_FALSE(c.isOk()) << text;
     EXPECT_EQ(c.status().code(), ErrorCode::InvalidArgument);
@@ -294,4 +293,5 @@ TEST(ConfigTest, EscapesInStringsAndALeadingByteOrderMarkAreFine) {
   EXPECT_EQ(c->root, "/var/lib/caf\xc3\xa9");
 }
 
+}  // namespace
 }  // namespace nixsnap::config
