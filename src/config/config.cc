@@ -125,9 +125,34 @@ Status requireStoreDir(const std::string& value) {
   return Status::ok();
 }
 
+/// toml++ 3.3 (Debian 12) reaches __builtin_unreachable (undefined behaviour) when it
+/// tests many non-ASCII characters for whitespace, e.g. U+0364 where a key may start or
+/// U+013C after a malformed value (found by fuzz_daemon_config; skipping strings and
+/// comments was not enough: toml++ also tests characters while reporting an error). So
+/// the file must be ASCII: a string can still hold any character as a \uXXXX escape.
+/// @return Ok; InvalidArgument naming the line of the first non-ASCII byte.
+Status checkAscii(std::string_view text, std::string_view origin) {
+  size_t line = 1;
+  for (char c : text) {
+    if (c == '\n') {
+      ++line;
+    } else if (static_cast<unsigned char>(c) >= 0x80) {
+      return invalidArgument("config " + std::string(origin) + ": line " + std::to_string(line) +
+                             ": non-ASCII character (the file must be ASCII; write other "
+                             "characters in strings as \\uXXXX escapes)");
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<Config> parseConfig(std::string_view text, std::string_view origin) {
+  // A UTF-8 byte order mark may precede the document (some editors write one).
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+    text.remove_prefix(3);
+  }
+  NIXSNAP_RETURN_IF_ERROR(checkAscii(text, origin));
   toml::table table;
   try {
     table = toml::parse(text, origin);

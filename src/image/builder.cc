@@ -65,11 +65,11 @@ Result<Base> readBase(const fs::path& archive, const fs::path& tmp) {
     return layout.status().wrap("reading --from-image " + archive.string());
   }
   base.layout = std::move(*layout);
-  try {
-    base.config = json::parse(base.layout.image.config_json);
-  } catch (const json::exception& e) {
-    return invalidArgument(std::string("parsing --from-image config: ") + e.what());
+  auto config = parseImageConfig(base.layout.image.config_json);
+  if (!config.isOk()) {
+    return config.status().wrap("reading --from-image " + archive.string());
   }
+  base.config = std::move(*config);
   oci::Platform host = oci::hostPlatform();
   std::string arch = base.config.value("architecture", "");
   std::string os = base.config.value("os", "");

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/scope_guard.h"
 #include "common/temp_dir.h"
+#include "image/archive_validation.h"
 #include "image/nix_layer.h"
 #include "oci/archive_reader.h"
 #include "oci/digest.h"
@@ -323,6 +324,7 @@ Result<std::vector<LoadedImage>> ContainerdLoader::load(const fs::path& archive,
   if (!layout.isOk()) {
     return layout.status().wrap("loading " + archive.string());
   }
+  NIXSNAP_RETURN_IF_ERROR(validateArchiveForCri(*layout).wrap("loading " + archive.string()));
   const auto& img = layout->image;
   for (const auto& layer : img.manifest.layers) {
     Status st = checkNixLayerAnnotations(layer.digest, layer.annotations, options.store_dir);

@@ -10,7 +10,7 @@ namespace {
 
 using nlohmann::json;
 
-enum class Kind { StringList, String, EmptyObjectMap, StringMap };
+enum class Kind { StringList, String, EmptyObjectMap, StringMap, Bool, Object };
 
 struct KeySpec {
   std::string_view name;
@@ -29,6 +29,17 @@ constexpr std::array<KeySpec, 9> kKeys = {{
     {"StopSignal", Kind::String},
 }};
 
+/// Keys a base image's config section may carry besides the user's (Docker's
+/// container config); type-checked, kept as they are.
+constexpr std::array<KeySpec, 6> kBaseOnlyKeys = {{
+    {"Hostname", Kind::String},
+    {"Domainname", Kind::String},
+    {"ArgsEscaped", Kind::Bool},
+    {"Healthcheck", Kind::Object},
+    {"OnBuild", Kind::StringList},
+    {"Shell", Kind::StringList},
+}};
+
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -36,10 +47,11 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-Status checkValue(const std::string& key, Kind kind, const json& v) {
+/// `what` names the value in errors: "image config key \"Env\"".
+Status checkValue(const std::string& what, Kind kind, const json& v) {
   auto bad = [&](const char* want) {
-    return invalidArgument("image config key \"" + key + "\" must be " + want + ", got " +
-                           v.type_name());
+    return invalidArgument(what + " must be " + want + ", got " + v.type_name() + " " +
+                           v.dump().substr(0, 64));
   };
   switch (kind) {
     case Kind::StringList:
@@ -48,9 +60,9 @@ Status checkValue(const std::string& key, Kind kind, const json& v) {
       }
       for (size_t i = 0; v.is_array() && i < v.size(); ++i) {
         if (!v[i].is_string()) {
-          return invalidArgument("image config key \"" + key + "\" must be a list of strings, " +
+          return invalidArgument(what + " must be a list of strings, " +
                                  "but element " + std::to_string(i) + " is " +
-                                 v[i].type_name() + " " + v[i].dump());
+                                 v[i].type_name() + " " + v[i].dump().substr(0, 64));
         }
       }
       break;
@@ -66,15 +78,71 @@ Status checkValue(const std::string& key, Kind kind, const json& v) {
       }
       for (const auto& [k, e] : v.items()) {
         if (kind == Kind::StringMap ? !e.is_string() : !e.is_object()) {
-          return invalidArgument("image config key \"" + key + "\" must be " +
+          return invalidArgument(what + " must be " +
                                  (kind == Kind::StringMap ? "an object of strings"
                                                           : "an object of {}") +
                                  ", but \"" + k + "\" is " + e.type_name());
         }
       }
       break;
+    case Kind::Bool:
+      if (!v.is_boolean()) {
+        return bad("a boolean");
+      }
+      break;
+    case Kind::Object:
+      if (!v.is_object()) {
+        return bad("an object");
+      }
+      break;
   }
   return Status::ok();
+}
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+/// Checks `obj[field]`, when present and not null, against `kind`; errors name the field
+/// as `path` + `field` ("rootfs.diff_ids").
+Status checkOptional(const json& obj, const char* field, Kind kind, const std::string& path) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) {
+    return Status::ok();
+  }
+  return checkValue("image config field " + quoted(path + field), kind, *it);
+}
+
+/// A base image's config section: known keys type-checked (null allowed, as Go decodes
+/// it to the zero value) and renamed to their canonical spelling; other keys kept.
+Result<json> checkBaseSection(const json& in) {
+  if (in.is_null()) {
+    return json::object();
+  }
+  if (!in.is_object()) {
+    return invalidArgument(std::string("image config field \"config\" must be an object, got ") +
+                           in.type_name());
+  }
+  json out = json::object();
+  for (const auto& [key, value] : in.items()) {
+    const KeySpec* spec = nullptr;
+    for (const auto* keys : {kKeys.data(), kBaseOnlyKeys.data()}) {
+      size_t n = keys == kKeys.data() ? kKeys.size() : kBaseOnlyKeys.size();
+      for (size_t i = 0; i < n; ++i) {
+        if (lower(keys[i].name) == lower(key)) {
+          spec = &keys[i];
+        }
+      }
+    }
+    std::string canonical = spec != nullptr ? std::string(spec->name) : key;
+    if (out.contains(canonical)) {
+      return invalidArgument("image config field \"config." + key + "\" given twice");
+    }
+    if (spec != nullptr && !value.is_null()) {
+      NIXSNAP_RETURN_IF_ERROR(
+          checkValue("image config field \"config." + key + "\"", spec->kind, value));
+    }
+    out[canonical] = value;
+  }
+  return out;
 }
 
 std::string envName(const std::string& entry) { return entry.substr(0, entry.find('=')); }
@@ -106,10 +174,58 @@ Result<json> parseUserConfig(std::string_view text) {
     if (out.contains(canonical)) {
       return invalidArgument("parsing image config: key \"" + key + "\" given twice");
     }
-    NIXSNAP_RETURN_IF_ERROR(checkValue(key, spec->kind, value));
+    NIXSNAP_RETURN_IF_ERROR(checkValue("image config key " + quoted(key), spec->kind, value));
     out[canonical] = value;
   }
   return out;
+}
+
+Result<json> parseImageConfig(std::string_view text) {
+  json c;
+  try {
+    c = json::parse(text);
+  } catch (const json::exception& e) {
+    return invalidArgument(std::string("parsing image config: ") + e.what());
+  }
+  if (!c.is_object()) {
+    return invalidArgument(std::string("image config must be a JSON object, got ") +
+                           c.type_name());
+  }
+  const std::string field = "image config field ";
+  for (const char* f : {"architecture", "os", "variant", "created", "author", "os.version"}) {
+    NIXSNAP_RETURN_IF_ERROR(checkOptional(c, f, Kind::String, ""));
+  }
+  NIXSNAP_RETURN_IF_ERROR(checkOptional(c, "os.features", Kind::StringList, ""));
+  if (auto it = c.find("config"); it != c.end()) {
+    auto section = checkBaseSection(*it);
+    if (!section.isOk()) {
+      return section.status();
+    }
+    *it = std::move(*section);
+  }
+  if (auto it = c.find("rootfs"); it != c.end() && !it->is_null()) {
+    NIXSNAP_RETURN_IF_ERROR(checkValue(field + quoted("rootfs"), Kind::Object, *it));
+    NIXSNAP_RETURN_IF_ERROR(checkOptional(*it, "type", Kind::String, "rootfs."));
+    NIXSNAP_RETURN_IF_ERROR(checkOptional(*it, "diff_ids", Kind::StringList, "rootfs."));
+  }
+  if (auto it = c.find("history"); it != c.end() && !it->is_null()) {
+    if (!it->is_array()) {
+      return invalidArgument(field + "\"history\" must be a list, got " + it->type_name());
+    }
+    for (size_t i = 0; i < it->size(); ++i) {
+      const json& h = (*it)[i];
+      std::string what = "history[" + std::to_string(i) + "].";
+      if (!h.is_object()) {
+        return invalidArgument(field + "\"history[" + std::to_string(i) +
+                               "]\" must be an object, got " + h.type_name());
+      }
+      for (const char* f : {"created", "author", "created_by", "comment"}) {
+        NIXSNAP_RETURN_IF_ERROR(checkOptional(h, f, Kind::String, what));
+      }
+      NIXSNAP_RETURN_IF_ERROR(checkOptional(h, "empty_layer", Kind::Bool, what));
+    }
+  }
+  return c;
 }
 
 json mergeConfig(const json& base, const json& user) {

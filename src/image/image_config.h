@@ -15,6 +15,15 @@ namespace nixsnap::image {
 ///         twice in different spellings, or a value of the wrong type.
 Result<nlohmann::json> parseUserConfig(std::string_view text);
 
+/// Parses a whole OCI image config blob (a --from-image base's, or an archive's the
+/// daemon loads): a JSON object whose known fields have their spec types (architecture,
+/// os, variant, created, author: strings; config: an object whose known keys have the
+/// types parseUserConfig wants, null allowed as Go's decoder does, other keys kept;
+/// rootfs: {type: string, diff_ids: [string]}; history: [{...strings, empty_layer: bool}]).
+/// Keys of the config section come back in their canonical spelling.
+/// @return the config; InvalidArgument naming the field and the type found, never throws.
+Result<nlohmann::json> parseImageConfig(std::string_view text);
+
 /// Combines a base image's config section with the user's (docs/image-format.md):
 /// the user's keys replace the base's, except Env (merged by variable name, base order
 /// first, user values win), Labels (merged, user wins), ExposedPorts and Volumes (union).

@@ -151,15 +151,21 @@ class SqliteTransaction final : public Transaction {
     if (!parent.empty()) {
       Result<Record> p = get(parent);
       if (!p.isOk()) {
-        return Status(p.status().code(), "missing parent " + quote(parent) + " of snapshot " +
-                                             quote(key) + ": " + p.status().message());
+        std::string what = p.status().code() == ErrorCode::NotFound ? "missing parent "
+                                                                     : "reading parent ";
+        return Status(p.status().code(), what + quote(parent) + " of snapshot " + quote(key) +
+                                             ": " + p.status().message());
       }
       if (p->info.kind != Kind::Committed) {
         return invalidArgument("parent " + quote(parent) + " is not committed snapshot");
       }
       parent_id = p->id;
     }
-    if (exists(key)) {
+    Result<bool> taken = exists(key);
+    if (!taken.isOk()) {
+      return taken.status();
+    }
+    if (*taken) {
       return alreadyExists("snapshot " + quote(key) + " already exists");
     }
     Stmt ins(*conn_,
@@ -233,7 +239,11 @@ class SqliteTransaction final : public Transaction {
   Result<int64_t> commitActive(const std::string& key, const std::string& name,
                                const Labels& labels, std::optional<Usage> usage,
                                TimePoint now) override {
-    if (exists(name)) {
+    Result<bool> taken = exists(name);
+    if (!taken.isOk()) {
+      return taken.status();
+    }
+    if (*taken) {
       // Also when name == key: the name is taken by the active snapshot itself.
       return alreadyExists("cannot commit to " + quote(name) + ": a snapshot named " +
                            quote(name) + " already exists");
@@ -370,13 +380,15 @@ class SqliteTransaction final : public Transaction {
     return rec;
   }
 
-  Snapshot snapshotOf(const Record& r) {
+  /// The snapshot with its ancestor ids; a failed ancestor query is an error (a short
+  /// chain would give Mounts a wrong lowerdir).
+  Result<Snapshot> snapshotOf(const Record& r) {
     Snapshot s{r.id, r.info.kind, {}, r.info.labels};
     int64_t pid = parent_id_;
     if (pid != 0) {
       s.parent_ids.push_back(pid);
-      Status st = appendAncestorIds(pid, s.parent_ids);
-      st.ignore();
+      NIXSNAP_RETURN_IF_ERROR(appendAncestorIds(pid, s.parent_ids)
+                                  .wrap("reading ancestors of snapshot " + quote(r.info.name)));
     }
     return s;
   }
@@ -395,10 +407,13 @@ class SqliteTransaction final : public Transaction {
     return st.status();
   }
 
-  bool exists(const std::string& key) {
+  /// @return whether a record has `key`; the statement's error when the query fails.
+  Result<bool> exists(const std::string& key) {
     Stmt st(*conn_, "SELECT 1 FROM snapshots WHERE key = ?");
     st.bind(1, key);
-    return st.step();
+    bool found = st.step();
+    NIXSNAP_RETURN_IF_ERROR(st.status());
+    return found;
   }
 
   Status writeLabels(int64_t id, const Labels& labels) {

@@ -75,14 +75,25 @@ Status loadImage(Layout& layout, Descriptor manifest_desc) {
     return config.status();
   }
   img.config_json = std::move(*config);
-  try {
-    json c = json::parse(img.config_json);
-    for (const auto& d : c.at("rootfs").at("diff_ids")) {
-      img.diff_ids.push_back(d.get<std::string>());
-      NIXSNAP_RETURN_IF_ERROR(validateDigest(img.diff_ids.back()).wrap("reading config diff_ids"));
+  json c = json::parse(img.config_json, nullptr, /*allow_exceptions=*/false);
+  if (c.is_discarded()) {
+    return invalidArgument("parsing image config: not valid JSON");
+  }
+  const json* ids = nullptr;
+  if (c.is_object() && c.contains("rootfs") && c["rootfs"].is_object() &&
+      c["rootfs"].contains("diff_ids")) {
+    ids = &c["rootfs"]["diff_ids"];
+  }
+  if (ids == nullptr || !ids->is_array()) {
+    return invalidArgument("image config field \"rootfs.diff_ids\" is missing or not a list");
+  }
+  for (const auto& d : *ids) {
+    if (!d.is_string()) {
+      return invalidArgument(std::string("image config field \"rootfs.diff_ids\" must be a ") +
+                             "list of strings, but holds a " + d.type_name());
     }
-  } catch (const json::exception& e) {
-    return invalidArgument(std::string("parsing image config: ") + e.what());
+    img.diff_ids.push_back(d.get<std::string>());
+    NIXSNAP_RETURN_IF_ERROR(validateDigest(img.diff_ids.back()).wrap("reading config diff_ids"));
   }
   if (img.diff_ids.size() != img.manifest.layers.size()) {
     return invalidArgument("image config lists " + std::to_string(img.diff_ids.size()) +

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <string_view>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -272,6 +274,31 @@ TEST(ConfigTest, StoreDirTrailingSlashIsDropped) {
   auto c = parseConfig("store_dir = \"/nix/store/\"\n", "test.toml");
   ASSERT_TRUE(c.isOk()) << c.status().toString();
   EXPECT_EQ(c->store_dir, "/nix/store");
+}
+
+// toml++ 3.3 reaches undefined behaviour on many non-ASCII characters (fuzz_daemon_config's
+// findings, verbatim, and the same in a string and a comment): the file must be ASCII.
+TEST(ConfigTest, NonAsciiIsInvalidArgumentNamingTheLine) {
+  for (std::string_view text :
+       {std::string_view("me \xcd\xa4[[[+[[[[[a\0\0\0[[[[[[[[[[[[]\0\n", 33),
+        std::string_view("\xef\xb4\xbf"), std::string_view("\xef\xbb\xbf\x0b"),
+        std::string_view("l=1979-05'~<<<\xc4\xbc<<\"e"),
+        std::string_view("root = \"/var/lib/caf\xc3\xa9\"\n"),
+        std::string_view("# caf\xc3\xa9\n")}) {
+    auto c = parseConfig(text, "/x.toml");
+    ASSERT_FALSE(c.isOk()) << text;
+    EXPECT_EQ(c.status().code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(c.status().message().find("/x.toml"), std::string::npos) << c.status().message();
+  }
+  auto e = parseConfig("root = \"/x\"\n\xc3\xa9 = 1\n", "/x.toml");
+  EXPECT_NE(e.status().message().find("line 2: non-ASCII"), std::string::npos)
+      << e.status().message();
+}
+
+TEST(ConfigTest, EscapesInStringsAndALeadingByteOrderMarkAreFine) {
+  auto c = parseConfig("\xef\xbb\xbf# comment\nroot = \"/var/lib/caf\\u00e9\"\n", "/x.toml");
+  ASSERT_TRUE(c.isOk()) << c.status().toString();
+  EXPECT_EQ(c->root, "/var/lib/caf\xc3\xa9");
 }
 
 }  // namespace

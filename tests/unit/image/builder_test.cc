@@ -5,11 +5,16 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/scope_guard.h"
 #include "oci/archive_reader.h"
+#include "oci/digest.h"
+#include "oci/tar_writer.h"
+#include "oci/types.h"
 #include "oci/layout.h"
 #include "support/test_env.h"
 
@@ -289,6 +294,71 @@ TEST_F(BuilderTest, FromImageLayersComeFirstAndNixAnnotationsSurvive) {
   EXPECT_EQ(config["config"]["Entrypoint"][0], "/bin/hello") << "base config kept";
   EXPECT_EQ(config["config"]["Env"][0], "X=1");
   EXPECT_EQ(config["rootfs"]["diff_ids"].size(), 2u);
+}
+
+// Rebuilds the archive `in` as `out` with its image config replaced by `mutate(config)`
+// (digests recomputed), the way a hostile base image would be made.
+void rewriteConfig(const fs::path& in, const fs::path& out, const fs::path& work,
+                   const std::function<void(nlohmann::json&)>& mutate) {
+  fs::create_directories(work);
+  ASSERT_TRUE(oci::extractImageArchive(in, work).isOk());
+  auto l = oci::openLayout(work);
+  ASSERT_TRUE(l.isOk()) << l.status().toString();
+  auto config = nlohmann::json::parse(l->image.config_json);
+  mutate(config);
+  std::string config_json = config.dump();
+  oci::Manifest m = l->image.manifest;
+  m.config.digest = oci::digestOf(config_json);
+  m.config.size = static_cast<int64_t>(config_json.size());
+  std::string manifest_json = oci::toJson(m);
+  oci::Index index;
+  index.manifests.push_back(l->image.manifest_desc);
+  index.manifests[0].digest = oci::digestOf(manifest_json);
+  index.manifests[0].size = static_cast<int64_t>(manifest_json.size());
+  using oci::TarEntry;
+  std::vector<TarEntry> e = {
+      {"oci-layout", TarEntry::Type::File, 0644, "", R"({"imageLayoutVersion":"1.0.0"})", {}},
+      {"index.json", TarEntry::Type::File, 0644, "", oci::toJson(index), {}},
+      {"blobs/sha256/" + oci::digestHex(m.config.digest), TarEntry::Type::File, 0644, "",
+       config_json, {}},
+      {"blobs/sha256/" + oci::digestHex(index.manifests[0].digest), TarEntry::Type::File, 0644,
+       "", manifest_json, {}}};
+  for (const auto& layer : m.layers) {
+    e.push_back({"blobs/sha256/" + oci::digestHex(layer.digest), TarEntry::Type::File, 0644, "",
+                 "", l->blobPath(layer.digest)});
+  }
+  ASSERT_TRUE(oci::writeDeterministicTar(std::move(e), out, oci::Compression::None).isOk());
+}
+
+// A base whose config has wrong JSON types used to abort nix2container (a json
+// type_error escaping: std::terminate, exit 134) or be accepted silently.
+TEST_F(BuilderTest, FromImageConfigWithWrongTypesIsInvalidArgumentNamingTheField) {
+  BuildOptions base = opts_;
+  base.out = dir_.path() / "base.tar";
+  ASSERT_TRUE(buildImage(base).isOk());
+  struct Case {
+    std::function<void(nlohmann::json&)> mutate;
+    const char* field;
+  };
+  std::vector<Case> cases = {
+      {[](nlohmann::json& c) { c["architecture"] = 5; }, "\"architecture\""},
+      {[](nlohmann::json& c) { c["config"]["Env"] = {1, 2}; }, "\"config.Env\""},
+      {[](nlohmann::json& c) { c["config"] = "x"; }, "\"config\""},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    fs::path bad = dir_.path() / ("bad" + std::to_string(i) + ".tar");
+    rewriteConfig(base.out, bad, dir_.path() / ("w" + std::to_string(i)), cases[i].mutate);
+    opts_.from_image = bad;
+    opts_.out = dir_.path() / ("out" + std::to_string(i) + ".tar");
+    auto r = buildImage(opts_);
+    ASSERT_FALSE(r.isOk()) << cases[i].field;
+    EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(r.status().message().find(cases[i].field), std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find("--from-image"), std::string::npos)
+        << r.status().message();
+    EXPECT_FALSE(fs::exists(opts_.out));
+  }
 }
 
 TEST_F(BuilderTest, BadInputsFailWithoutLeavingOutput) {

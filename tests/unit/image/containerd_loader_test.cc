@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <nlohmann/json.hpp>
 
 #include "image/builder.h"
@@ -320,9 +322,12 @@ class ContainerdLoaderBadInputTest : public ContainerdLoaderTest {
  protected:
   /// A valid single-layer archive's members, to be broken by each test.
   std::vector<oci::TarEntry> members(std::string layer = "layer-bytes",
-                                     std::string layer_media = "") {
-    config_ = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
-              oci::digestOf("x") + R"("]}})";
+                                     std::string layer_media = "", std::string config = "") {
+    config_ = !config.empty()
+                  ? config
+                  : R"({"architecture":")" + oci::hostPlatform().architecture +
+                        R"(","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+                        oci::digestOf("x") + R"("]}})";
     oci::Manifest m;
     m.config = {std::string(oci::media::kOciConfig),
                 oci::digestOf(config_),
@@ -439,6 +444,33 @@ TEST_F(ContainerdLoaderBadInputTest, HostileClosureAnnotationIsRejected) {
   m[0].content = idx.dump();
   m[2] = {blob(bad_manifest), oci::TarEntry::Type::File, 0644, "", bad_manifest, {}};
   expectRejected(m, "containerd.io/snapshot/nix-closure");
+}
+
+// An archive CRI could not use (wrong JSON types, another platform, a bad time) is
+// refused before anything reaches containerd (it used to be loaded, refused by CRI, and
+// the nix:0 pull ended in DEADLINE_EXCEEDED).
+TEST_F(ContainerdLoaderBadInputTest, ConfigCriCannotUseIsRejectedBeforeLoading) {
+  auto config = [](const std::function<void(nlohmann::json&)>& mutate) {
+    nlohmann::json c = {{"architecture", oci::hostPlatform().architecture},
+                        {"os", "linux"},
+                        {"rootfs", {{"type", "layers"}, {"diff_ids", {oci::digestOf("x")}}}}};
+    mutate(c);
+    return c.dump();
+  };
+  using J = nlohmann::json;
+  expectRejected(members("layer-bytes", "", config([](J& c) { c["architecture"] = 5; })),
+                 "\"architecture\"");
+  expectRejected(members("layer-bytes", "", config([](J& c) { c.erase("rootfs"); })),
+                 "\"rootfs.diff_ids\"");
+  expectRejected(members("layer-bytes", "", config([](J& c) { c["rootfs"]["diff_ids"] = {7}; })),
+                 "\"rootfs.diff_ids\"");
+  expectRejected(members("layer-bytes", "", config([](J& c) { c["config"]["Env"] = {1, 2}; })),
+                 "\"config.Env\"");
+  expectRejected(
+      members("layer-bytes", "", config([](J& c) { c["architecture"] = "no-such-arch"; })),
+      "no-such-arch");
+  expectRejected(members("layer-bytes", "", config([](J& c) { c["created"] = "yesterday"; })),
+                 "\"created\"");
 }
 
 TEST_F(ContainerdLoaderBadInputTest, MissingArchiveIsNotFound) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace nixsnap::image {
 namespace {
 
@@ -70,6 +72,61 @@ TEST(ImageConfigTest, EntrypointWithoutCmdDropsBaseCmd) {
   auto m = mergeConfig(base, {{"Entrypoint", {"/new"}}});
   EXPECT_EQ(m["Entrypoint"], nlohmann::json::array({"/new"}));
   EXPECT_FALSE(m.contains("Cmd"));
+}
+
+
+// A whole image config (a base image's): wrong JSON types are InvalidArgument naming the
+// field, never a library exception (which used to abort nix2container with exit 134).
+TEST(ImageConfigTest, WholeConfigWrongTypesNameTheField) {
+  struct Case {
+    const char* json;
+    const char* field;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"architecture":5,"os":"linux"})", "\"architecture\""},
+           {R"({"architecture":"amd64","os":["linux"]})", "\"os\""},
+           {R"({"os":"linux","config":{"Env":[1,2]}})", "\"config.Env\""},
+           {R"({"os":"linux","config":{"env":"A=1"}})", "\"config.env\""},
+           {R"({"os":"linux","config":{"Labels":{"a":1}}})", "\"config.Labels\""},
+           {R"({"os":"linux","config":{"ArgsEscaped":"yes"}})", "\"config.ArgsEscaped\""},
+           {R"({"os":"linux","config":[]})", "\"config\""},
+           {R"({"os":"linux","rootfs":{"type":"layers","diff_ids":[7]}})", "\"rootfs.diff_ids\""},
+           {R"({"os":"linux","rootfs":"layers"})", "\"rootfs\""},
+           {R"({"os":"linux","history":[{"empty_layer":"no"}]})", "\"history[0].empty_layer\""},
+           {R"({"os":"linux","history":{}})", "\"history\""},
+       }) {
+    auto r = parseImageConfig(c.json);
+    ASSERT_FALSE(r.isOk()) << c.json;
+    EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument) << c.json;
+    EXPECT_NE(r.status().message().find(c.field), std::string::npos)
+        << c.json << " -> " << r.status().message();
+  }
+  EXPECT_EQ(parseImageConfig("[1]").status().code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(parseImageConfig("{").status().code(), ErrorCode::InvalidArgument);
+}
+
+TEST(ImageConfigTest, WholeConfigKeepsDockerNullsAndExtraKeysAndCanonicalisesSection) {
+  auto r = parseImageConfig(R"({"architecture":"amd64","os":"linux","variant":null,
+      "config":{"env":["A=1"],"Labels":null,"Volumes":null,"Hostname":"h",
+                "Healthcheck":{"Test":["NONE"]},"Memory":0},
+      "rootfs":{"type":"layers","diff_ids":[]},"history":[{"created_by":"x","empty_layer":true}],
+      "extra":{"anything":[1]}})");
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ((*r)["config"]["Env"], nlohmann::json::array({"A=1"}));
+  EXPECT_FALSE((*r)["config"].contains("env"));
+  EXPECT_TRUE((*r)["config"]["Labels"].is_null());
+  EXPECT_EQ((*r)["config"]["Memory"], 0);
+  EXPECT_EQ((*r)["extra"]["anything"][0], 1);
+  // A null Env or Labels in the base merges like an absent one.
+  auto m = mergeConfig((*r)["config"], {{"Labels", {{"k", "v"}}}, {"Env", {"B=2"}}});
+  EXPECT_EQ(m["Labels"]["k"], "v");
+  EXPECT_EQ(m["Env"], nlohmann::json::array({"A=1", "B=2"}));
+}
+
+TEST(ImageConfigTest, WholeConfigSectionKeyInTwoSpellingsIsAnError) {
+  auto r = parseImageConfig(R"({"config":{"Env":["A=1"],"ENV":["B=2"]}})");
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find("twice"), std::string::npos) << r.status().message();
 }
 
 }  // namespace
