@@ -1,11 +1,12 @@
 # The script of the preload-containerd units: loads each target's image archives into
 # that target's containerd socket and namespace with `nix2container load`.
 #   targets: [ { archives; address; namespace; } ] (services.preload-containerd.targets)
-# Addresses are double-quoted for the shell, so "$XDG_RUNTIME_DIR/containerd/..." is
-# expanded when the unit runs.
+# In addresses only environment-variable references are expanded when the unit runs
+# ("$XDG_RUNTIME_DIR/containerd/..."); any other `$` is refused at evaluation
+# (nix/shell-word.nix), as for copyToContainerd.
 { lib, writeShellScriptBin, package, targets }:
 let
-  dq = s: ''"${lib.escape [ "\\" "\"" "`" ] s}"'';
+  dq = import ./shell-word.nix { inherit lib; } "services.preload-containerd address";
 in
 writeShellScriptBin "preload-containerd" ''
   set -eu

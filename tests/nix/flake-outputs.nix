@@ -13,7 +13,7 @@ let
   system = builtins.currentSystem;
   names = builtins.attrNames;
   pkg = outputs.packages.${system}.default;
-  vmTests = [ "gvisor" "k3s" "k3s-external" "k3s-rootless" "kubernetes" "push-n-pull" "snapshotter" ];
+  vmTests = [ "gvisor" "k3s-external" "kubernetes" "push-n-pull" "snapshotter" ];
   k3sTest = outputs.checks.${system}.k3s-external;
   k8s = outputs.k8sResources.${system};
   contains = needle: haystack:

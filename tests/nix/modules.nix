@@ -224,6 +224,19 @@ let
     }];
   }).toplevel;
 
+  # A preload address may use $VARS but run no command (nix/shell-word.nix).
+  preloadAt = address: (evalNixOS {
+    containerdVersion = "1.7.24";
+    modules = [{
+      virtualisation.containerd = { enable = true; nixSnapshotterIntegration = true; };
+      services.nix-snapshotter.enable = true;
+      services.preload-containerd = {
+        enable = true;
+        targets = [{ archives = [ image ]; inherit address; }];
+      };
+    }];
+  }).toplevel.systemd.services.preload-containerd.serviceConfig.ExecStart;
+
   oldContainerd = (evalNixOS {
     containerdVersion = "1.6.24";
     modules = [{
@@ -339,14 +352,16 @@ let
       { name = "full: preload script loads each target's archives into its socket and namespace";
         ok = full.systemd.services.preload-containerd.serviceConfig.ExecStart == "${preloadScript}/bin/preload-containerd"
           && builtins.length (lib.filter (l: has "load /nix/store/" l) (lib.splitString "\n" preloadScript.text)) == 3
-          && has ''--address "/run/k3s/containerd/containerd.sock" --namespace k8s.io'' preloadScript.text
-          && has ''--address "/run/containerd/containerd.sock" --namespace default'' preloadScript.text; }
+          && has ''--address /run/k3s/containerd/containerd.sock --namespace k8s.io'' preloadScript.text
+          && has ''--address /run/containerd/containerd.sock --namespace default'' preloadScript.text; }
       { name = "full: preload unit after containerd and nix-snapshotter, oneshot";
         ok = full.systemd.services.preload-containerd.serviceConfig.Type == "oneshot"
           && full.systemd.services.preload-containerd.after == [ "containerd.service" "nix-snapshotter.service" ]; }
       { name = "image_service.enable = false: no --image-service-endpoint for k3s";
         ok = noImageService.services.k3s.extraFlags == "--container-runtime-endpoint unix:///run/containerd/containerd.sock"; }
       { name = "containerd 1.6 with nixSnapshotterIntegration fails its assertion"; ok = fails oldContainerd; }
+      { name = "a preload address with command substitution is refused at evaluation, a $VAR one is not";
+        ok = fails (preloadAt "$(touch /tmp/pwned)") && !(fails (preloadAt "$XDG_RUNTIME_DIR/c.sock")); }
       { name = "old name setContainerdSnapshotter still works, with a warning";
         ok = renamed.toplevel.virtualisation.containerd.nixSnapshotterIntegration
           && lib.any (w: has "setContainerdSnapshotter" w) renamed.toplevel.warnings; }

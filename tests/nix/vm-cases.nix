@@ -95,7 +95,7 @@ let
       own = removeAttrs m [ "imports" ];
       imported = concatMap (i: if isAttrs i || builtins.isFunction i then [ i ] else [ ]) (m.imports or [ ]);
     in [ own ] ++ concatMap nodeDefs imported;
-  testFiles = [ "snapshotter" "push-n-pull" "kubernetes" "k3s" "k3s-external" "k3s-rootless" "gvisor" ];
+  testFiles = [ "snapshotter" "push-n-pull" "kubernetes" "k3s-external" "gvisor" ];
   tests = map (n: { name = n; value = import (../../vm/tests + "/${n}.nix") { inherit pkgs lib; config.name = n; }; }) testFiles;
   unknownOf = defs: filter (p: underTrees p && !(elem p known)) (pathsOf "" (removeAttrs defs [ "imports" ]));
   unknownIn = t: filter (p: underTrees p && !(elem p known))
