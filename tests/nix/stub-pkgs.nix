@@ -71,7 +71,8 @@ let
     '' ];
   };
 
-  # Like nixpkgs closureInfo: $out/store-paths lists the closure of rootPaths, sorted.
+  # Like nixpkgs closureInfo: $out/store-paths lists the closure of rootPaths, sorted,
+  # and $out/registration holds the graphs (nix-snapshotter requires both files).
   # Each exportReferencesGraph file holds records "path, deriver, count, count refs".
   closureInfo = { rootPaths }:
     let
@@ -87,6 +88,7 @@ let
         state == 2 { left = $1; state = (left > 0) ? 3 : 0; next }
         state == 3 { left--; if (left == 0) state = 0; next }
       ' | sort -u > $out/store-paths
+      cat closure-* > $out/registration
     '';
 
   lib = {
