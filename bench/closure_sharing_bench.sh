@@ -209,6 +209,27 @@ derivation {
 NIX
 archive="$(nix-build "${T}/image.nix" --quiet --out-link "${T}/archive-root" --option substituters '')"
 nix_ref="nix:0${archive}"
+# The set to delete for a cold node: the archive, the closure (with our own busybox) and
+# the derivations naming them (Nix deletes no path that a valid path still references).
+mapfile -t cold < <({ echo "${archive}"; echo "${info}"; cat "${T}/closure"; } |
+  xargs nix-store -q --referrers-closure | sort -u)
+# make_cold: deletes whatever of that set is valid; the cache still holds it all.
+make_cold() {
+  local valid=()
+  mapfile -t valid < <(nix-store --check-validity --print-invalid "${cold[@]}" 2>/dev/null |
+    sort | comm -13 - <(printf '%s\n' "${cold[@]}" | sort))
+  ((${#valid[@]} == 0)) || nix-store --delete "${valid[@]}" >"${T}/delete.log" 2>&1 ||
+    fail "could not delete the closure locally: $(tail -n 3 "${T}/delete.log")"
+  [[ ! -e "${archive}" && ! -e "${info}" && ! -e "${hello}" ]] || fail "closure still present after delete"
+}
+# At exit (after the processes stop, before the temp root goes; also after a failure):
+# drop the roots on our paths and delete what is still valid of them.
+forget_store_paths() {
+  rm -rf "${T}/ns-root/gcroots"
+  rm -f "${T}/hello-root" "${T}/fan-root" "${T}/top-root" "${T}/info-root" "${T}/archive-root"
+  (make_cold) || printf 'warning: some store paths of this bench could not be deleted\n' >&2
+}
+defer forget_store_paths
 step "binary cache of the archive's closure (compression ${COMPRESSION})"
 bash "${F}/make_binary_cache.sh" --compression "${COMPRESSION}" "${T}/cache" "${archive}" >/dev/null
 cache_bytes="$(blob_bytes "${T}/cache")"
@@ -311,19 +332,6 @@ done
 drain
 
 # --- 2. cold start: PullImage to a started container ---------------------------------------
-# The set to delete for a cold node: the archive, the closure (with our own busybox) and
-# the derivations naming them (Nix deletes no path that a valid path still references).
-mapfile -t cold < <({ echo "${archive}"; echo "${info}"; cat "${T}/closure"; } |
-  xargs nix-store -q --referrers-closure | sort -u)
-# make_cold: deletes whatever of that set is valid; the cache still holds it all.
-make_cold() {
-  local valid=()
-  mapfile -t valid < <(nix-store --check-validity --print-invalid "${cold[@]}" 2>/dev/null |
-    sort | comm -13 - <(printf '%s\n' "${cold[@]}" | sort))
-  ((${#valid[@]} == 0)) || nix-store --delete "${valid[@]}" >"${T}/delete.log" 2>&1 ||
-    fail "could not delete the closure locally: $(tail -n 3 "${T}/delete.log")"
-  [[ ! -e "${archive}" && ! -e "${info}" && ! -e "${hello}" ]] || fail "closure still present after delete"
-}
 # cold_start FORMAT R: PullImage + run; appends "pull_ms run_ms total_ms" to FORMAT.results.
 cold_start() {
   local fmt="$1" r="$2" ref t0 pull total pod
