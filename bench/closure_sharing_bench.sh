@@ -323,8 +323,8 @@ cri run "${reg}/bench/nix-1:1" --name share-check --log-dir "${T}/pods" >"${T}/s
   fail "running ${reg}/bench/nix-1:1: $(cat "${T}/share-run")"
 wait_until 30 grep -q "${msg}" "${T}/pods/share-check.log"
 pod="$(awk '$1 == "pod" { print $2 }' "${T}/share-run")"
-cri stop-pod "${pod}" >/dev/null
-cri rm-pod "${pod}" >/dev/null
+wait_until 30 cri stop-pod "${pod}"
+wait_until 30 cri rm-pod "${pod}"
 share plain
 for fmt in nix plain; do
   for ((i = 1; i <= IMAGES; i++)); do cri rm "${reg}/bench/${fmt}-${i}:1" >/dev/null; done
@@ -332,6 +332,8 @@ done
 drain
 
 # --- 2. cold start: PullImage to a started container ---------------------------------------
+# (StopPodSandbox right after the container exited can race the shim's exit, "ttrpc:
+# closed": retried.)
 # cold_start FORMAT R: PullImage + run; appends "pull_ms run_ms total_ms" to FORMAT.results.
 cold_start() {
   local fmt="$1" r="$2" ref t0 pull total pod
@@ -345,8 +347,8 @@ cold_start() {
   wait_until 30 grep -q "${msg}" "${T}/pods/cold-${fmt}-${r}.log"
   printf '%s %s %s\n' "${pull}" $((total - pull)) "${total}" >>"${T}/${fmt}.results"
   pod="$(awk '$1 == "pod" { print $2 }' "${T}/run.out")"
-  cri stop-pod "${pod}" >/dev/null
-  cri rm-pod "${pod}" >/dev/null
+  wait_until 30 cri stop-pod "${pod}"
+  wait_until 30 cri rm-pod "${pod}"
   cri rm "${ref}" >/dev/null
   drain
 }
