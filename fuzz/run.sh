@@ -57,6 +57,10 @@ cmake --build "${BUILD}" -j "${JOBS}" --target "${TARGETS[@]}"
 # libFuzzer's own exit codes (crash, timeout, OOM, leak) all become 1: 77 means skip.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# libFuzzer ends a -max_total_time run with _Exit, so the targets' atexit cleanup of their
+# scratch dirs (fuzz_util.h) never runs: give them a TMPDIR the EXIT trap removes.
+mkdir "${probe}/tmp"
+export TMPDIR="${probe}/tmp"
 failed=()
 for t in "${TARGETS[@]}"; do
   seeds="${REPO}/fuzz/corpus/${t#fuzz_}"
@@ -64,9 +68,10 @@ for t in "${TARGETS[@]}"; do
   artifacts="${BUILD}/artifacts/${t}"
   mkdir -p "${work}" "${artifacts}"
   dict=()
-  for d in "${REPO}/fuzz/dict/${t#fuzz_}.dict"; do
-    [[ -f "${d}" ]] && dict=(-dict="${d}")
-  done
+  d="${REPO}/fuzz/dict/${t#fuzz_}.dict"
+  if [[ -f "${d}" ]]; then
+    dict=(-dict="${d}")
+  fi
   log="${BUILD}/${t}.log"
   echo "==> ${t}: ${SECONDS_PER_TARGET}s"
   if "${BUILD}/fuzz/${t}" -max_total_time="${SECONDS_PER_TARGET}" -rss_limit_mb=2048 -timeout=10 \
