@@ -43,6 +43,16 @@ Status readBool(const toml::node& node, std::string_view origin, std::string_vie
   return Status::ok();
 }
 
+Status readInt(const toml::node& node, std::string_view origin, std::string_view key,
+               int64_t& out) {
+  const auto* i = node.as_integer();
+  if (i == nullptr) {
+    return invalidArgument(keyError(origin, "expected an integer for key", key));
+  }
+  out = i->get();
+  return Status::ok();
+}
+
 Status readImageService(const toml::node& node, std::string_view origin, ImageServiceConfig& out) {
   const auto* table = node.as_table();
   if (table == nullptr) {
@@ -81,6 +91,8 @@ Status readTopLevel(const toml::table& table, std::string_view origin, Config& o
       }
     } else if (key == "fuse_overlayfs") {
       NIXSNAP_RETURN_IF_ERROR(readBool(v, origin, key, out.fuse_overlayfs));
+    } else if (key == "max_parallel_realisations") {
+      NIXSNAP_RETURN_IF_ERROR(readInt(v, origin, key, out.max_parallel_realisations));
     } else if (key == "image_service") {
       NIXSNAP_RETURN_IF_ERROR(readImageService(v, origin, out.image_service));
     } else {
@@ -222,6 +234,12 @@ Status validate(const Config& config) {
         "config: key \"log_level\" must be one of trace, debug, info, warn, "
         "error, fatal, panic; got \"" +
         config.log_level + "\"");
+  }
+  if (config.max_parallel_realisations < 1 ||
+      config.max_parallel_realisations > kMaxParallelRealisations) {
+    return invalidArgument("config: key \"max_parallel_realisations\" must be between 1 and " +
+                           std::to_string(kMaxParallelRealisations) + ", got " +
+                           std::to_string(config.max_parallel_realisations));
   }
   if (config.image_service.enable) {
     NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.image_service.containerd_address,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,8 @@ inline constexpr std::string_view kDefaultRoot =
 inline constexpr std::string_view kDefaultContainerdAddress = "/run/containerd/containerd.sock";
 inline constexpr std::string_view kDefaultStoreDir = "/nix/store";
 inline constexpr std::string_view kDefaultLogLevel = "info";
+inline constexpr int64_t kDefaultParallelRealisations = 4;
+inline constexpr int64_t kMaxParallelRealisations = 256;
 
 /// `[image_service]`: the CRI image service nix-snapshotter serves next to the snapshots API.
 struct ImageServiceConfig {
@@ -35,6 +38,8 @@ struct Config {
   std::string log_level{kDefaultLogLevel};  ///< trace|debug|info|warn|error
   std::string store_dir{kDefaultStoreDir};  ///< Nix store directory labels must point into
   bool fuse_overlayfs = false;              ///< rootless: mount type fuse3.fuse-overlayfs
+  /// Nix realisations (nix-store or builder processes) run at once; 1..kMaxParallelRealisations.
+  int64_t max_parallel_realisations = kDefaultParallelRealisations;
   bool operator==(const Config&) const = default;
 };
 

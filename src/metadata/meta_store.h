@@ -72,6 +72,18 @@ class Transaction {
   /// directory are named by its id. @return Internal on a database failure.
   virtual Status reserveIds(int64_t through) = 0;
 
+  /// create() with an id the caller chose beforehand (a snapshotter that realises and
+  /// roots under the id before it takes the writer lock). Later create() calls hand out
+  /// ids above it. @return as create(); also AlreadyExists when a record has `id`,
+  ///         InvalidArgument for an id below 1.
+  virtual Result<Snapshot> createWithId(int64_t id, Kind kind, const std::string& key,
+                                        const std::string& parent, const Labels& labels,
+                                        TimePoint now) = 0;
+
+  /// The highest id create() ever handed out or reserveIds()/createWithId() covered, in
+  /// committed state (0 when none): where an in-memory id allocator starts.
+  virtual Result<int64_t> lastId() = 0;
+
   /// Applies `field_paths` ("labels", "labels.<key>"; empty = all labels) of `info` to
   /// record `info.name`, setting updated = `now`.
   /// @return the updated record; NotFound; InvalidArgument for another field path.

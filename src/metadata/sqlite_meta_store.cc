@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -143,6 +144,30 @@ class SqliteTransaction final : public Transaction {
 
   Result<Snapshot> create(Kind kind, const std::string& key, const std::string& parent,
                           const Labels& labels, TimePoint now) override {
+    return insert(std::nullopt, kind, key, parent, labels, now);
+  }
+
+  Result<Snapshot> createWithId(int64_t id, Kind kind, const std::string& key,
+                                const std::string& parent, const Labels& labels,
+                                TimePoint now) override {
+    if (id < 1) {
+      return invalidArgument("creating snapshot " + quote(key) + ": id " + std::to_string(id) +
+                             " is not positive");
+    }
+    return insert(id, kind, key, parent, labels, now);
+  }
+
+  Result<int64_t> lastId() override {
+    Stmt st(*conn_,
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'snapshots'), 0), "
+            "coalesce((SELECT max(id) FROM snapshots), 0))");
+    bool row = st.step();
+    NIXSNAP_RETURN_IF_ERROR(st.status());
+    return row ? st.int64(0) : int64_t{0};
+  }
+
+  Result<Snapshot> insert(std::optional<int64_t> id, Kind kind, const std::string& key,
+                          const std::string& parent, const Labels& labels, TimePoint now) {
     if (kind != Kind::Active && kind != Kind::View) {
       return invalidArgument("creating snapshot " + quote(key) +
                              ": only active or view snapshots can be created");
@@ -168,9 +193,20 @@ class SqliteTransaction final : public Transaction {
     if (*taken) {
       return alreadyExists("snapshot " + quote(key) + " already exists");
     }
+    if (id) {
+      Stmt used(*conn_, "SELECT 1 FROM snapshots WHERE id = ?");
+      used.bind(1, *id);
+      bool row = used.step();
+      NIXSNAP_RETURN_IF_ERROR(used.status());
+      if (row) {
+        return alreadyExists("creating snapshot " + quote(key) + ": id " + std::to_string(*id) +
+                             " is already used");
+      }
+    }
+    // An explicit id above the AUTOINCREMENT sequence moves the sequence up to it.
     Stmt ins(*conn_,
-             "INSERT INTO snapshots (key, parent_id, kind, created_ns, updated_ns) "
-             "VALUES (?, ?, ?, ?, ?)");
+             "INSERT INTO snapshots (key, parent_id, kind, created_ns, updated_ns, id) "
+             "VALUES (?, ?, ?, ?, ?, ?)");
     ins.bind(1, key);
     if (parent_id != 0) {
       ins.bind(2, parent_id);
@@ -178,10 +214,15 @@ class SqliteTransaction final : public Transaction {
       ins.bindNull(2);
     }
     ins.bind(3, static_cast<int64_t>(kind)).bind(4, toNs(now)).bind(5, toNs(now));
+    if (id) {
+      ins.bind(6, *id);
+    } else {
+      ins.bindNull(6);
+    }
     NIXSNAP_RETURN_IF_ERROR(ins.run());
-    int64_t id = sqlite3_last_insert_rowid(db_);
-    NIXSNAP_RETURN_IF_ERROR(writeLabels(id, labels));
-    Snapshot s{id, kind, {}, labels};
+    int64_t new_id = sqlite3_last_insert_rowid(db_);
+    NIXSNAP_RETURN_IF_ERROR(writeLabels(new_id, labels));
+    Snapshot s{new_id, kind, {}, labels};
     if (parent_id != 0) {
       s.parent_ids.push_back(parent_id);
       NIXSNAP_RETURN_IF_ERROR(appendAncestorIds(parent_id, s.parent_ids));

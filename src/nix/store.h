@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/cancel.h"
 #include "common/fs.h"
 #include "common/status.h"
 
@@ -27,6 +28,15 @@ class NixStore {
   /// Thread-safe for distinct `gc_root_dir`s.
   virtual Status realise(const std::vector<fs::path>& store_paths,
                          const fs::path& gc_root_dir) = 0;
+
+  /// realise() for a caller that may give up: once `cancel` reports it, the call may end
+  /// early with Canceled, and then leaves no root in `gc_root_dir` behind (removed when
+  /// the realisation it abandoned ends). The default ignores `cancel`.
+  virtual Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir,
+                         const CancelToken& cancel) {
+    (void)cancel;
+    return realise(store_paths, gc_root_dir);
+  }
 
   /// Removes every root in `gc_root_dir` (and any registration of it with Nix), then the
   /// directory itself. When this returns Ok the roots no longer protect their paths from

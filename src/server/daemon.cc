@@ -38,6 +38,7 @@ Status runDaemon(const config::Config& config) {
   options.external_builder = config.external_builder;
   options.fuse_overlayfs = mode->fuse_overlayfs;
   options.overlay_userxattr = mode->userxattr;
+  options.max_parallel_realisations = static_cast<size_t>(config.max_parallel_realisations);
   auto snap = snapshotter::makeSnapshotter(options);
   if (!snap.isOk()) {
     return snap.status().wrap("opening snapshotter root " + config.root);

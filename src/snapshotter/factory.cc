@@ -10,9 +10,15 @@
 #include "metadata/sqlite_meta_store.h"
 #include "nix/external_builder_store.h"
 #include "nix/nix_store_cli.h"
+#include "nix/realise_scheduler.h"
 #include "snapshotter/overlay_snapshotter.h"
 
 namespace nixsnap::snapshotter {
+
+namespace {
+/// SIGTERM to SIGKILL for builders nobody waits for any more, at shutdown.
+constexpr std::chrono::milliseconds kStopAbandonedAfter{2000};
+}  // namespace
 
 Result<SnapshotterPtr> makeSnapshotter(const Options& options) {
   for (const fs::path* p : {&options.root, &options.store_dir, &options.nix_state_dir}) {
@@ -40,6 +46,11 @@ Result<SnapshotterPtr> makeSnapshotter(const Options& options) {
     store = std::make_unique<nix::ExternalBuilderStore>(runner, options.external_builder,
                                                         options.nix_state_dir);
   }
+  // Realisations run outside the metadata writer lock, several at once, once per path;
+  // at shutdown the ones whose callers gave up are stopped with every other child.
+  store = std::make_unique<nix::RealiseScheduler>(
+      std::move(store), options.max_parallel_realisations,
+      [] { terminateRunningProcesses(kStopAbandonedAfter); });
   OverlayConfig config;
   // "./x/..//root" works but would show up as such in every mount source.
   config.root = options.root.lexically_normal();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "common/fs.h"
@@ -16,6 +17,7 @@ struct Options {
   std::string external_builder;            ///< empty: nix-store; else `EXE OUTLINK STOREPATH`
   bool fuse_overlayfs = false;             ///< rootless: "fuse3.fuse-overlayfs" mounts
   bool overlay_userxattr = false;          ///< rootless kernel overlayfs: "userxattr" option
+  size_t max_parallel_realisations = 4;    ///< RealiseScheduler bound (config key of that name)
 };
 
 /// Builds the production snapshotter (overlay semantics + Nix layer) over `options.root`,

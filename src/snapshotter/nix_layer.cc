@@ -79,7 +79,7 @@ Status NixLayer::validate(const Labels& labels) const {
 
 fs::path NixLayer::rootDir(int64_t id) const { return gcroots_dir_ / std::to_string(id); }
 
-Status NixLayer::root(int64_t id, const Labels& labels) {
+Status NixLayer::root(int64_t id, const Labels& labels, const CancelToken& cancel) {
   std::vector<fs::path> paths = storePaths(labels);
   std::optional<fs::path> closure = closurePath(labels);
   if (closure) {
@@ -88,7 +88,7 @@ Status NixLayer::root(int64_t id, const Labels& labels) {
   if (paths.empty()) {
     return Status::ok();
   }
-  NIXSNAP_RETURN_IF_ERROR(store_->realise(paths, rootDir(id)));
+  NIXSNAP_RETURN_IF_ERROR(store_->realise(paths, rootDir(id), cancel));
   ScopeGuard undo([&] {
     Status st = unroot(id);
     if (!st.isOk()) {  // the check failure is the outcome; cleanup() retries leftovers

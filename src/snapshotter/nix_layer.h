@@ -61,7 +61,8 @@ class NixLayer {
   /// @return the NixStore's error (with Nix's text); InvalidArgument naming the label
   ///         whose realised path fails the disk check, or the closure and the bad line of
   ///         its file. On any failure the roots made here are removed again.
-  Status root(int64_t id, const Labels& labels);
+  /// `cancel`: passed to NixStore::realise; Canceled once the caller gave up.
+  Status root(int64_t id, const Labels& labels, const CancelToken& cancel = CancelToken());
 
   /// Forgets the cached `store-paths` of a removed snapshot's closure label, so the cache
   /// holds only closures of live snapshots (a later user reads the file again).

@@ -60,7 +60,19 @@ Result<std::unique_ptr<OverlaySnapshotter>> OverlaySnapshotter::create(
   NIXSNAP_RETURN_IF_ERROR(makeDir(config.root / "gcroots", 0700));
   std::unique_ptr<OverlaySnapshotter> sn(new OverlaySnapshotter(
       std::move(config), std::move(meta), std::move(store), std::move(clock)));
-  sn->id_floor_ = sn->highestIdOnDisk();
+  int64_t last = sn->highestIdOnDisk();
+  {
+    Result<metadata::TransactionPtr> txn = sn->meta_->begin(false);
+    if (!txn.isOk()) {
+      return txn.status();
+    }
+    Result<int64_t> recorded = (*txn)->lastId();
+    if (!recorded.isOk()) {
+      return recorded.status().wrap("reading the highest snapshot id");
+    }
+    last = std::max(last, *recorded);
+  }
+  sn->last_id_ = last;
   return sn;
 }
 
@@ -177,18 +189,73 @@ Result<std::vector<Mount>> OverlaySnapshotter::mounts(const std::string& key) {
 Result<std::vector<Mount>> OverlaySnapshotter::prepare(const std::string& key,
                                                        const std::string& parent,
                                                        const Labels& labels) {
-  return createSnapshot(Kind::Active, key, parent, labels);
+  return createSnapshot(Kind::Active, key, parent, labels, CancelToken());
 }
 
 Result<std::vector<Mount>> OverlaySnapshotter::view(const std::string& key,
                                                     const std::string& parent,
                                                     const Labels& labels) {
-  return createSnapshot(Kind::View, key, parent, labels);
+  return createSnapshot(Kind::View, key, parent, labels, CancelToken());
+}
+
+Result<std::vector<Mount>> OverlaySnapshotter::prepare(const std::string& key,
+                                                       const std::string& parent,
+                                                       const Labels& labels,
+                                                       const CancelToken& cancel) {
+  return createSnapshot(Kind::Active, key, parent, labels, cancel);
+}
+
+Result<std::vector<Mount>> OverlaySnapshotter::view(const std::string& key,
+                                                    const std::string& parent,
+                                                    const Labels& labels,
+                                                    const CancelToken& cancel) {
+  return createSnapshot(Kind::View, key, parent, labels, cancel);
+}
+
+int64_t OverlaySnapshotter::takeId() {
+  std::lock_guard<std::mutex> lock(ids_mu_);
+  int64_t id = ++last_id_;
+  in_flight_.insert(id);
+  return id;
+}
+
+void OverlaySnapshotter::releaseId(int64_t id) {
+  std::lock_guard<std::mutex> lock(ids_mu_);
+  in_flight_.erase(id);
+}
+
+Status OverlaySnapshotter::precheck(const std::string& key, const std::string& parent) {
+  Result<metadata::TransactionPtr> txn = meta_->begin(false);
+  if (!txn.isOk()) {
+    return txn.status();
+  }
+  Result<metadata::Record> r = (*txn)->get(key);
+  if (r.isOk()) {
+    return alreadyExists("snapshot " + quote(key) + " already exists");
+  }
+  if (r.status().code() != ErrorCode::NotFound) {
+    return r.status();
+  }
+  if (parent.empty()) {
+    return Status::ok();
+  }
+  Result<metadata::Record> p = (*txn)->get(parent);
+  if (!p.isOk()) {
+    std::string what =
+        p.status().code() == ErrorCode::NotFound ? "missing parent " : "reading parent ";
+    return Status(p.status().code(), what + quote(parent) + " of snapshot " + quote(key) + ": " +
+                                         p.status().message());
+  }
+  if (p->info.kind != Kind::Committed) {
+    return invalidArgument("parent " + quote(parent) + " is not committed snapshot");
+  }
+  return Status::ok();
 }
 
 Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const std::string& key,
                                                               const std::string& parent,
-                                                              const Labels& labels) {
+                                                              const Labels& labels,
+                                                              const CancelToken& cancel) {
   if (key.empty()) {
     return invalidArgument("snapshot key must not be empty");
   }
@@ -201,22 +268,47 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
       return alreadyExists("target snapshot " + quote(ref->second) + " already exists");
     }
   }
+  NIXSNAP_RETURN_IF_ERROR(precheck(key, parent));
   // Outside the writer lock: usually ready-made (DirPool), and it touches no record.
   Result<TempDir> tmp = pool_.take(kind == Kind::Active);
   if (!tmp.isOk()) {
     return tmp.status().wrap("preparing snapshot directory for " + quote(key));
+  }
+  // Realise and root outside the writer lock (it can take minutes) under an id of our
+  // own; while in flight, cleanup() leaves gcroots/<id> alone. A crash leaves roots that
+  // no record owns, which cleanup() removes. Released last: after any unroot below.
+  const int64_t id = takeId();
+  ScopeGuard in_flight([&] { releaseId(id); });
+  bool nix_layer = kind == Kind::Active && NixLayer::isNixLayer(labels);
+  // Every labelled store path is realised and rooted here, nix layer or not: a path is
+  // bind-mounted only while a root of this snapshot or an ancestor keeps it alive.
+  bool rooted = NixLayer::hasStorePaths(labels);
+  if (rooted) {
+    Status st = nix_.root(id, labels, cancel);
+    if (!st.isOk()) {
+      return st.wrap(std::string(nix_layer ? "preparing nix layer " : "rooting store paths of ") +
+                     quote(key));
+    }
+  }
+  ScopeGuard unroot([&] {
+    if (rooted) {
+      logFailure(nix_.unroot(id), "failed to remove gc roots of failed prepare");
+    }
+  });
+  if (cancel.cancelled()) {
+    return Status(ErrorCode::Canceled, "preparing " + quote(key) + ": the caller gave up");
   }
   Result<metadata::TransactionPtr> txn_r = meta_->begin(true);
   if (!txn_r.isOk()) {
     return txn_r.status();
   }
   metadata::Transaction& txn = **txn_r;
-  NIXSNAP_RETURN_IF_ERROR(txn.reserveIds(id_floor_));
-  Result<metadata::Snapshot> s = txn.create(kind, key, parent, labels, clock_->now());
+  // A concurrent Prepare of the same key that got here first makes this AlreadyExists;
+  // the guards above then remove this one's roots.
+  Result<metadata::Snapshot> s = txn.createWithId(id, kind, key, parent, labels, clock_->now());
   if (!s.isOk()) {
     return s.status();
   }
-  id_floor_ = std::max(id_floor_, s->id);
   if (!s->parent_ids.empty()) {
     struct stat st {};
     fs::path parent_fs = upperPath(s->parent_ids.front());
@@ -227,23 +319,6 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
       return errnoStatus(errno, "changing owner of snapshot " + quote(key));
     }
   }
-  bool nix_layer = kind == Kind::Active && NixLayer::isNixLayer(labels);
-  // Every labelled store path is realised and rooted here, nix layer or not: a path is
-  // bind-mounted only while a root of this snapshot or an ancestor keeps it alive.
-  bool rooted = NixLayer::hasStorePaths(labels);
-  if (rooted) {
-    Status st = nix_.root(s->id, labels);
-    if (!st.isOk()) {
-      return st.wrap(std::string(nix_layer ? "preparing nix layer " : "rooting store paths of ") +
-                     quote(key));
-    }
-  }
-  int64_t id = s->id;
-  ScopeGuard unroot([&] {
-    if (rooted) {
-      logFailure(nix_.unroot(id), "failed to remove gc roots of failed prepare");
-    }
-  });
   fs::path dest = config_.root / "snapshots" / std::to_string(id);
   if (::rename(tmp->path().c_str(), dest.c_str()) != 0) {
     // An id can come back after a crash between rename and commit: that directory is an
@@ -373,7 +448,8 @@ Status OverlaySnapshotter::cleanup() {
   std::vector<int64_t> roots;
   std::vector<fs::path> detached;
   {
-    // A write transaction: no Prepare can be half-way (its temp dir exists only inside one).
+    // A write transaction: no Prepare is between creating its record and renaming its
+    // directory into snapshots/. One may be realising: its roots have no record yet.
     Result<metadata::TransactionPtr> txn = meta_->begin(true);
     if (!txn.isOk()) {
       return txn.status();
@@ -398,8 +474,15 @@ Status OverlaySnapshotter::cleanup() {
                     "listing \"" + snapshots.string() + "\": " + ec.message());
     }
     NixLayer::RootDirs root_dirs = nix_.listRootDirs();
+    // Read after the listing: an in-flight Prepare marks its id before creating its root
+    // folder and unmarks it only after committing its record or removing the folder.
+    std::set<int64_t> in_flight;
+    {
+      std::lock_guard<std::mutex> lock(ids_mu_);
+      in_flight = in_flight_;
+    }
     for (int64_t id : root_dirs.ids) {
-      if (ids->count(id) == 0) {
+      if (ids->count(id) == 0 && in_flight.count(id) == 0) {
         roots.push_back(id);
       }
     }

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <set>
 
 #include "common/clock.h"
 #include "common/fs.h"
@@ -34,6 +36,9 @@ struct OverlayConfig {
 /// only), `<root>/gcroots/<id>/`. A new snapshot's directories come ready-made from
 /// `<root>/pool/XXXXXX` (DirPool) and are renamed into place inside the metadata
 /// transaction, so a crash leaves either no trace or an orphan that cleanup() removes.
+/// Store paths are realised and rooted (gcroots/<id>) before the writer lock is taken,
+/// under an id handed out in memory: a slow realisation holds up no other write. Until
+/// its record is committed the id is "in flight" and cleanup() leaves its roots alone.
 /// Usage of committed snapshots is measured on first request and recorded (the layer
 /// never changes after Commit), keeping Commit free of a tree walk: containerd calls it
 /// while holding its own database lock.
@@ -54,6 +59,10 @@ class OverlaySnapshotter final : public Snapshotter, public MountPlanner {
                                      const Labels& labels) override;
   Result<std::vector<Mount>> view(const std::string& key, const std::string& parent,
                                   const Labels& labels) override;
+  Result<std::vector<Mount>> prepare(const std::string& key, const std::string& parent,
+                                     const Labels& labels, const CancelToken& cancel) override;
+  Result<std::vector<Mount>> view(const std::string& key, const std::string& parent,
+                                  const Labels& labels, const CancelToken& cancel) override;
   Status commit(const std::string& name, const std::string& key, const Labels& labels) override;
   Status remove(const std::string& key) override;
   Status walk(const std::vector<std::string>& filters, const WalkFn& fn) override;
@@ -69,7 +78,15 @@ class OverlaySnapshotter final : public Snapshotter, public MountPlanner {
                      ClockPtr clock);
 
   Result<std::vector<Mount>> createSnapshot(Kind kind, const std::string& key,
-                                            const std::string& parent, const Labels& labels);
+                                            const std::string& parent, const Labels& labels,
+                                            const CancelToken& cancel);
+  /// Read-only early answer for what create() would refuse (used key, missing or
+  /// uncommitted parent), so a doomed Prepare realises nothing. create() checks again.
+  Status precheck(const std::string& key, const std::string& parent);
+  /// A fresh id, marked in flight. Never handed out twice by this process.
+  int64_t takeId();
+  /// Ends the in-flight mark of `id` (its record is committed, or its roots are gone).
+  void releaseId(int64_t id);
   /// containerd's overlay mounts for `s` (no binds).
   std::vector<Mount> baseMounts(const metadata::Snapshot& s) const;
   /// baseMounts plus the store-path binds (unless `s` is an active nix layer).
@@ -97,10 +114,11 @@ class OverlaySnapshotter final : public Snapshotter, public MountPlanner {
   ClockPtr clock_;
   NixLayer nix_;
   DirPool pool_;  ///< `<root>/pool`, same filesystem as snapshots/
-  /// Highest id ever handed out or found on disk: ids name directories and GC root
-  /// folders, so none is used twice (a rolled-back Prepare may leave its roots behind).
-  /// Guarded by the metadata writer lock (only touched inside write transactions).
-  int64_t id_floor_ = 0;
+  std::mutex ids_mu_;
+  /// Highest id ever handed out, recorded, or found on disk: ids name directories and GC
+  /// root folders, so none is used twice (a failed Prepare may leave its roots behind).
+  int64_t last_id_ = 0;          ///< guarded by ids_mu_
+  std::set<int64_t> in_flight_;  ///< ids of unfinished Prepares/Views; guarded by ids_mu_
 };
 
 }  // namespace nixsnap::snapshotter

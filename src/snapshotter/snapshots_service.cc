@@ -83,6 +83,17 @@ Info fromProto(const pb::Info& in) {
   return info;
 }
 
+/// The caller gave up: it cancelled, went away, or its deadline passed. Polled by a
+/// Prepare/View waiting for a realisation (null context in direct calls: never).
+CancelToken cancelTokenOf(grpc::ServerContext* ctx) {
+  if (ctx == nullptr) {
+    return CancelToken();
+  }
+  return CancelToken([ctx] {
+    return ctx->IsCancelled() || std::chrono::system_clock::now() > ctx->deadline();
+  });
+}
+
 grpc::Status fail(std::string_view rpc, const std::string& key, const Status& st) {
   NIXSNAP_LOG(Debug, "snapshot rpc failed",
               {{"rpc", std::string(rpc)}, {"key", key}, {"error", st.toString()}});
@@ -94,10 +105,11 @@ grpc::Status fail(std::string_view rpc, const std::string& key, const Status& st
 SnapshotsService::SnapshotsService(Snapshotter& snapshotter)
     : snapshotter_(snapshotter), planner_(dynamic_cast<MountPlanner*>(&snapshotter)) {}
 
-grpc::Status SnapshotsService::Prepare(grpc::ServerContext*, const pb::PrepareSnapshotRequest* req,
+grpc::Status SnapshotsService::Prepare(grpc::ServerContext* ctx,
+                                       const pb::PrepareSnapshotRequest* req,
                                        pb::PrepareSnapshotResponse* resp) {
-  Result<std::vector<Mount>> m =
-      snapshotter_.prepare(req->key(), req->parent(), toLabels(req->labels()));
+  Result<std::vector<Mount>> m = snapshotter_.prepare(req->key(), req->parent(),
+                                                      toLabels(req->labels()), cancelTokenOf(ctx));
   if (!m.isOk()) {
     return fail("Prepare", req->key(), m.status());
   }
@@ -105,10 +117,10 @@ grpc::Status SnapshotsService::Prepare(grpc::ServerContext*, const pb::PrepareSn
   return grpc::Status::OK;
 }
 
-grpc::Status SnapshotsService::View(grpc::ServerContext*, const pb::ViewSnapshotRequest* req,
+grpc::Status SnapshotsService::View(grpc::ServerContext* ctx, const pb::ViewSnapshotRequest* req,
                                     pb::ViewSnapshotResponse* resp) {
-  Result<std::vector<Mount>> m =
-      snapshotter_.view(req->key(), req->parent(), toLabels(req->labels()));
+  Result<std::vector<Mount>> m = snapshotter_.view(req->key(), req->parent(),
+                                                   toLabels(req->labels()), cancelTokenOf(ctx));
   if (!m.isOk()) {
     return fail("View", req->key(), m.status());
   }

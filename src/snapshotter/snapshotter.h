@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cancel.h"
 #include "common/status.h"
 
 namespace nixsnap::snapshotter {
@@ -80,6 +81,20 @@ class Snapshotter {
   /// Like prepare() but read-only and not committable.
   virtual Result<std::vector<Mount>> view(const std::string& key, const std::string& parent,
                                           const Labels& labels) = 0;
+
+  /// prepare() and view() for a caller that may give up (gRPC): once `cancel` reports it,
+  /// a wait for a Nix realisation ends with Canceled and nothing is left behind. The
+  /// default ignores `cancel`.
+  virtual Result<std::vector<Mount>> prepare(const std::string& key, const std::string& parent,
+                                             const Labels& labels, const CancelToken& cancel) {
+    (void)cancel;
+    return prepare(key, parent, labels);
+  }
+  virtual Result<std::vector<Mount>> view(const std::string& key, const std::string& parent,
+                                          const Labels& labels, const CancelToken& cancel) {
+    (void)cancel;
+    return view(key, parent, labels);
+  }
 
   /// Commits active snapshot `key` as `name`; `key` ceases to exist.
   /// @return NotFound; AlreadyExists for a used name; FailedPrecondition for a view or a
