@@ -80,8 +80,10 @@ Status RealiseScheduler::realise(const std::vector<fs::path>& store_paths,
   std::vector<std::string> keys = keysOf(store_paths);
   std::unique_lock<std::mutex> lock(mu_);
   bool logged = false;
+  ++waiting_;
   while (running_ >= max_parallel_ || !allFree(keys)) {
     if (cancel.cancelled()) {
+      --waiting_;
       return gaveUp(store_paths, "while waiting for its turn");
     }
     if (!logged) {
@@ -97,6 +99,7 @@ Status RealiseScheduler::realise(const std::vector<fs::path>& store_paths,
       cv_.wait(lock);
     }
   }
+  --waiting_;
   busy_.insert(keys.begin(), keys.end());
   ++running_;
   if (!cancel.canCancel()) {
@@ -168,6 +171,11 @@ void RealiseScheduler::startFlight(std::vector<fs::path> paths, fs::path dir,
     --threads_;
     cv_.notify_all();
   }).detach();
+}
+
+RealiseScheduler::Load RealiseScheduler::load() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Load{running_, waiting_};
 }
 
 Status RealiseScheduler::removeRoots(const fs::path& gc_root_dir) {

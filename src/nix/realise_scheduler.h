@@ -53,6 +53,14 @@ class RealiseScheduler final : public NixStore {
 
   size_t maxParallel() const { return max_parallel_; }
 
+  /// Calls at this moment: running an inner realise, waiting for a slot or a path (logs,
+  /// tests).
+  struct Load {
+    size_t running = 0;
+    size_t waiting = 0;
+  };
+  Load load() const;
+
  private:
   struct Flight;
   /// True when none of `keys` is claimed by a running call.
@@ -66,12 +74,13 @@ class RealiseScheduler final : public NixStore {
   NixStorePtr inner_;
   size_t max_parallel_;
   std::function<void()> stop_orphans_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;     ///< any claim released, flight ended or thread gone
   std::set<std::string> busy_;     ///< paths claimed by running calls; guarded by mu_
   size_t running_ = 0;             ///< inner calls running; guarded by mu_
   size_t threads_ = 0;             ///< flight threads alive; guarded by mu_
   size_t abandoned_ = 0;           ///< flights whose caller gave up, still running
+  size_t waiting_ = 0;             ///< calls waiting for a slot or a path; guarded by mu_
 };
 
 }  // namespace nixsnap::nix

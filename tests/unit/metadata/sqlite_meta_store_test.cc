@@ -66,6 +66,42 @@ TEST(SqliteMetaStoreTest, ReservedIdsAreNeverHandedOutEvenAfterARollback) {
   }
 }
 
+TEST(SqliteMetaStoreTest, CreateWithIdTakesThatIdAndLaterIdsGoAboveIt) {
+  TempDir dir = makeTempDir();
+  auto store = SqliteFactory::make(dir.path());
+  {
+    auto t = store->begin(false).value();
+    EXPECT_EQ(t->lastId().value(), 0);  // fresh database
+  }
+  {
+    auto t = store->begin(true).value();
+    auto a = t->createWithId(7, metadata::Kind::Active, "a", "", {{"l", "v"}}, {});
+    ASSERT_TRUE(a.isOk()) << a.status().toString();
+    EXPECT_EQ(a->id, 7);
+    EXPECT_EQ(t->get("a")->info.labels.at("l"), "v");
+    // A used id or key is refused, naming it; a non-positive id too.
+    EXPECT_EQ(t->createWithId(7, metadata::Kind::Active, "b", "", {}, {}).status().code(),
+              ErrorCode::AlreadyExists);
+    EXPECT_EQ(t->createWithId(8, metadata::Kind::View, "a", "", {}, {}).status().code(),
+              ErrorCode::AlreadyExists);
+    EXPECT_EQ(t->createWithId(0, metadata::Kind::Active, "c", "", {}, {}).status().code(),
+              ErrorCode::InvalidArgument);
+    ASSERT_TRUE(t->commit().isOk());
+  }
+  {
+    auto t = store->begin(true).value();
+    auto b = t->create(metadata::Kind::Active, "b", "", {}, {});
+    ASSERT_TRUE(b.isOk());
+    EXPECT_EQ(b->id, 8);
+    ASSERT_TRUE(t->remove("b").isOk());
+    ASSERT_TRUE(t->remove("a").isOk());
+    ASSERT_TRUE(t->commit().isOk());
+  }
+  // No record left, but the ids handed out stay counted.
+  auto t = store->begin(false).value();
+  EXPECT_EQ(t->lastId().value(), 8);
+}
+
 // Makes the table b-tree page holding the row whose key is `key` unreadable (its page
 // type byte zeroed: SQLITE_CORRUPT when a statement reaches it), after folding the WAL
 // into the database file. Keys of ~3000 bytes give each row its own page.
