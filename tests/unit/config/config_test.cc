@@ -53,6 +53,27 @@ containerd_address = "/run/cd/cd.sock"
   EXPECT_EQ(c->image_service.containerd_address, "/run/cd/cd.sock");
 }
 
+TEST(ConfigTest, MaxParallelRealisationsDefaultsTo4AndIsBounded) {
+  auto d = parseConfig("", "/x.toml");
+  ASSERT_TRUE(d.isOk());
+  EXPECT_EQ(d->max_parallel_realisations, 4);
+  auto c = parseConfig("max_parallel_realisations = 16\n", "/x.toml");
+  ASSERT_TRUE(c.isOk()) << c.status().toString();
+  EXPECT_EQ(c->max_parallel_realisations, 16);
+  EXPECT_TRUE(validate(*c).isOk());
+  for (const char* bad : {"0", "-1", "257"}) {
+    auto b = parseConfig(std::string("max_parallel_realisations = ") + bad + "\n", "/x.toml");
+    ASSERT_TRUE(b.isOk());
+    Status st = validate(*b);
+    EXPECT_EQ(st.code(), ErrorCode::InvalidArgument) << bad;
+    EXPECT_THAT(st.message(), HasSubstr("\"max_parallel_realisations\" must be between 1 and 256"));
+  }
+  auto wrong = parseConfig("max_parallel_realisations = \"4\"\n", "/x.toml");
+  EXPECT_EQ(wrong.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_THAT(wrong.status().message(),
+              HasSubstr("expected an integer for key \"max_parallel_realisations\""));
+}
+
 TEST(ConfigTest, PartialImageServiceTableKeepsOtherDefaults) {
   auto c = parseConfig("[image_service]\nenable = false\n", "/x.toml");
   ASSERT_TRUE(c.isOk());
