@@ -11,8 +11,11 @@
 
 #include "mocks/forwarding_nix_store.h"
 #include "mocks/slow_nix_store.h"
+#include <grpcpp/grpcpp.h>
+
 #include "nix/realise_scheduler.h"
 #include "snapshotter/nix_snapshotter_fixture.h"
+#include "snapshotter/snapshots_service.h"
 
 namespace nixsnap::testing {
 namespace {
@@ -177,6 +180,96 @@ TEST_F(RealiseOutsideLockTest, PrepareThatGivesUpWhileRealisingLeavesNothing) {
   std::lock_guard<std::mutex> lock(slow_.mu_);
   EXPECT_EQ(slow_.roots_.count((root_ / "gcroots" / "1").string()), 0u);
   EXPECT_EQ(slow_.roots_.count((root_ / "gcroots" / "2").string()), 1u);
+}
+
+/// Forwards to a Snapshotter and reports when a Prepare with a CancelToken returns.
+class PrepareWatcher : public snapshotter::Snapshotter {
+ public:
+  explicit PrepareWatcher(snapshotter::Snapshotter& sn) : sn_(sn) {}
+  Result<snapshotter::Info> stat(const std::string& k) override { return sn_.stat(k); }
+  Result<snapshotter::Info> update(const snapshotter::Info& i,
+                                   const std::vector<std::string>& f) override {
+    return sn_.update(i, f);
+  }
+  Result<snapshotter::Usage> usage(const std::string& k) override { return sn_.usage(k); }
+  Result<std::vector<Mount>> mounts(const std::string& k) override { return sn_.mounts(k); }
+  Result<std::vector<Mount>> prepare(const std::string& k, const std::string& p,
+                                     const Labels& l) override {
+    return sn_.prepare(k, p, l);
+  }
+  Result<std::vector<Mount>> prepare(const std::string& k, const std::string& p, const Labels& l,
+                                     const CancelToken& c) override {
+    Result<std::vector<Mount>> r = sn_.prepare(k, p, l, c);
+    std::lock_guard<std::mutex> lock(mu_);
+    returned_ = r.status();
+    done_ = true;
+    cv_.notify_all();
+    return r;
+  }
+  Result<std::vector<Mount>> view(const std::string& k, const std::string& p,
+                                  const Labels& l) override {
+    return sn_.view(k, p, l);
+  }
+  Status commit(const std::string& n, const std::string& k, const Labels& l) override {
+    return sn_.commit(n, k, l);
+  }
+  Status remove(const std::string& k) override { return sn_.remove(k); }
+  Status walk(const std::vector<std::string>& f, const snapshotter::WalkFn& fn) override {
+    return sn_.walk(f, fn);
+  }
+  Status cleanup() override { return sn_.cleanup(); }
+
+  /// The status the Prepare returned, once it has (30 s safety limit: then Unknown).
+  Status waitReturned() {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, std::chrono::seconds(30), [&] { return done_; })) {
+      return Status(ErrorCode::Unknown, "prepare did not return");
+    }
+    return returned_;
+  }
+
+ private:
+  snapshotter::Snapshotter& sn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  Status returned_;
+};
+
+TEST_F(RealiseOutsideLockTest, GrpcCallerWhoseDeadlinePassesStopsWaitingAndLeavesNothing) {
+  openSlow();
+  PrepareWatcher watcher(*sn_);
+  snapshotter::SnapshotsService service(watcher);
+  std::string addr = "unix://" + (dir_.path() / "s.sock").string();
+  grpc::ServerBuilder b;
+  b.AddListeningPort(addr, grpc::InsecureServerCredentials());
+  b.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = b.BuildAndStart();
+  ASSERT_TRUE(server);
+  auto stub = containerd::services::snapshots::v1::Snapshots::NewStub(
+      grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  containerd::services::snapshots::v1::PrepareSnapshotRequest req;
+  req.set_key("c");
+  for (const auto& [k, v] : nixLayer(sp(1))) {
+    (*req.mutable_labels())[k] = v;
+  }
+  containerd::services::snapshots::v1::PrepareSnapshotResponse resp;
+  grpc::Status st = stub->Prepare(&ctx, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The handler gives up too, while the realisation is still blocked.
+  Status returned = watcher.waitReturned();
+  EXPECT_EQ(returned.code(), ErrorCode::Canceled) << returned.toString();
+  EXPECT_EQ(slow_.get(slow_.running_), 1);
+  EXPECT_FALSE(slow_.get(slow_.open_));
+  EXPECT_EQ(sn_->stat("c").status().code(), ErrorCode::NotFound);
+  server->Shutdown();
+  slow_.open();
+  sn_.reset();  // the abandoned realisation ends; its roots go
+  std::lock_guard<std::mutex> lock(slow_.mu_);
+  EXPECT_TRUE(slow_.roots_.empty());
+  EXPECT_TRUE(fs::is_empty(root_ / "snapshots"));
 }
 
 TEST_F(NixSnapshotterTest, CleanupLeavesTheRootsOfAnInFlightPrepareAlone) {
