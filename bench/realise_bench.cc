@@ -175,7 +175,11 @@ int run(const Settings& s) {
   c.setLease(*lease);
   const std::string tag = std::to_string(::getpid());
   const std::string base = "rb-base-" + tag;
-  if (Status st = c.prepare(base + "-a", "", {}); !st.isOk() || !c.commit(base, base + "-a", {}).isOk()) {
+  Status st = c.prepare(base + "-a", "", {});
+  if (st.isOk()) {
+    st = c.commit(base, base + "-a", {});
+  }
+  if (!st.isOk()) {
     std::cerr << "base: " << st.toString() << "\n";
     return 1;
   }
@@ -190,8 +194,8 @@ int run(const Settings& s) {
     std::vector<double> p50s, p99s, maxes;
     int overlapped = 0;
     for (int r = 0; r < s.runs; ++r) {
-      Result<WriteRun> w =
-          writesWhile(s, c, base, k, "rb-" + tag + "-k" + std::to_string(k) + "r" + std::to_string(r));
+      const std::string prefix = "rb-" + tag + "-k" + std::to_string(k) + "r" + std::to_string(r);
+      Result<WriteRun> w = writesWhile(s, c, base, k, prefix);
       if (!w.isOk()) {
         std::cerr << "K=" << k << ": " << w.status().toString() << "\n";
         return 1;
@@ -220,9 +224,9 @@ int run(const Settings& s) {
   for (int r = 0; r < s.runs; ++r) {
     auto t0 = Clock::now();
     SlowPrepares slow(s, s.parallel, "rb-" + tag + "-wall" + std::to_string(r));
-    Status st = slow.join();  // the removes after the joins take milliseconds
-    if (!st.isOk()) {
-      std::cerr << st.toString() << "\n";
+    Status joined = slow.join();  // the removes after the joins take milliseconds
+    if (!joined.isOk()) {
+      std::cerr << joined.toString() << "\n";
       return 1;
     }
     walls.push_back(secondsSince(t0));

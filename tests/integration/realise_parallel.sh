@@ -124,7 +124,8 @@ wait "${DAEMON_PID}" 2>/dev/null || true
 touch "${T}/release"  # the orphaned builder (its own process group) exits now
 daemon_start nix-snapshotter-2 "${sock}" "${root}" --config "${T}/realise.toml"
 "${SNAPCTL}" --address "${sock}" cleanup
-assert_not_contains "$("${SNAPCTL}" --address "${sock}" list)" "doomed" "the killed Prepare left a record"
+assert_not_contains "$("${SNAPCTL}" --address "${sock}" list)" "doomed" \
+  "the killed Prepare left a record"
 # Only the roots of slow-1 and slow-2 remain, and one directory per record.
 roots="$(find "${root}/gcroots" -mindepth 1 -maxdepth 1 -name '[0-9]*' | wc -l)"
 assert_eq 2 "${roots}" "gc root folders after cleanup: $(ls -A "${root}/gcroots")"
