@@ -394,7 +394,8 @@ Status GrpcContainerdClient::addLeaseResource(const CallContext& ctx, const std:
   req.mutable_resource()->set_id(resource_id);
   req.mutable_resource()->set_type(type);
   google::protobuf::Empty resp;
-  return unary(ctx, "adding " + type + " " + resource_id + " to lease " + id, [&](grpc::ClientContext* g) {
+  const std::string what = "adding " + type + " " + resource_id + " to lease " + id;
+  return unary(ctx, what, [&](grpc::ClientContext* g) {
     return stubs_->leases->AddResource(g, req, &resp);
   });
 }

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "cri/backend_check.h"
+#include "nix/image_ref.h"
 #include "rpc/grpc_status.h"
 
 namespace nixsnap::cri {
