@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "cri/nix_image_ref.h"
 #include "fuzz_util.h"
+#include "nix/image_ref.h"
 #include "oci/layout.h"
 #include "oci/reference.h"
 #include "registry/client.h"
@@ -22,8 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     NIXSNAP_FUZZ_CHECK(!r->host.empty() && !r->repository.empty() && !r->tag.empty(), ref);
   }
   (void)oci::normalizeDockerName(ref);
-  bool claimed = cri::isNixImageRef(ref);
-  auto n = cri::parseNixImageRef(ref);
+  bool claimed = nix::isNixImageRef(ref);
+  auto n = nix::parseNixImageRef(ref);
   fuzz::checkError(n.status());
   if (n.isOk()) {
     NIXSNAP_FUZZ_CHECK(claimed, "parsed a nix:0 reference isNixImageRef does not claim");

@@ -47,8 +47,7 @@ int main(int argc, char** argv) {
 
   // All scratch space of this run lives below one directory that is removed on exit and
   // also on SIGINT/SIGTERM/SIGHUP (an interrupted load could leave gigabytes in /tmp).
-  const char* tmp_env = std::getenv("TMPDIR");
-  auto scratch = TempDir::create(tmp_env && *tmp_env ? tmp_env : "/tmp", "nix2container-");
+  auto scratch = TempDir::create(tempDirFromEnvironment(), "nix2container-");
   if (!scratch.isOk()) {
     return fail(scratch.status());
   }

@@ -1,5 +1,5 @@
 // nix-snapshotter: containerd proxy snapshotter that understands Nix.
-// Parses flags, merges them over the config file and hands over to server::runDaemon.
+// Parses flags, merges them over the config file and hands over to cmd::runDaemon.
 #include <malloc.h>
 
 #include <iostream>
@@ -11,7 +11,7 @@
 #include "cmd/nix_snapshotter_cli.h"
 #include "common/log.h"
 #include "config/config.h"
-#include "server/daemon.h"
+#include "cmd/daemon.h"
 #include "server/signals.h"
 
 namespace {
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   nixsnap::log::parseLevel(config.log_level, level);
   nixsnap::log::setLevel(level);
 
-  if (auto st = nixsnap::server::runDaemon(config); !st.isOk()) {
+  if (auto st = nixsnap::cmd::runDaemon(config); !st.isOk()) {
     NIXSNAP_LOG(Error, "nix-snapshotter failed", {{"error", st.message()}});
     return fail(st);
   }

@@ -8,6 +8,11 @@
 
 namespace nixsnap {
 
+fs::path tempDirFromEnvironment() {
+  const char* t = std::getenv("TMPDIR");
+  return t != nullptr && *t != '\0' ? fs::path(t) : fs::path("/tmp");
+}
+
 Result<TempDir> TempDir::create(const fs::path& parent, std::string_view prefix) {
   std::string tmpl = (parent / (std::string(prefix) + "XXXXXX")).string();
   if (::mkdtemp(tmpl.data()) == nullptr) {

@@ -7,6 +7,11 @@
 
 namespace nixsnap {
 
+/// Where this process keeps scratch space: $TMPDIR when set and not empty, else /tmp.
+/// The one place TMPDIR is read; composition roots (cmd/) pass the result to components,
+/// whose own fallback for an unset scratch directory is this too.
+fs::path tempDirFromEnvironment();
+
 /// A directory created with mkdtemp and removed recursively on destruction unless
 /// keep() was called (like buildbox's setAutoRemove(false)). Only for directories that
 /// never hold mounts: removal is recursive.

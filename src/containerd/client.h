@@ -61,6 +61,13 @@ struct SnapshotInfo {
   StringMap labels;
 };
 
+/// containerd's process as its introspection service reports it (Server).
+struct ServerInfo {
+  std::string uuid;
+  uint64_t pid = 0;    ///< containerd's pid, in its pid namespace
+  uint64_t pidns = 0;  ///< inode of that pid namespace
+};
+
 /// What nix2container and the CRI image service need of containerd, independent of gRPC.
 /// Every method is thread-safe and maps containerd's errdefs classes onto ErrorCode
 /// (NOT_FOUND -> NotFound, ALREADY_EXISTS -> AlreadyExists, ...); when containerd cannot
@@ -141,6 +148,10 @@ class ContainerdClient {
   /// Adds a resource (`type` "content" or "snapshots/<snapshotter>") to lease `id`.
   virtual Status addLeaseResource(const CallContext& ctx, const std::string& id,
                                   const std::string& resource_id, const std::string& type) = 0;
+
+  /// Introspection service Server: containerd's uuid, pid and pid namespace.
+  /// @return Unavailable when the daemon is down.
+  virtual Result<ServerInfo> serverInfo(const CallContext& ctx) = 0;
 };
 using ContainerdClientPtr = std::shared_ptr<ContainerdClient>;
 

@@ -1,5 +1,7 @@
 #include "containerd/grpc_client.h"
 
+#include "containerd/grpc_stubs.h"
+
 #include <fcntl.h>
 #include <google/protobuf/empty.pb.h>
 #include <grpcpp/grpcpp.h>
@@ -19,6 +21,7 @@ namespace snapshots = ::containerd::services::snapshots::v1;
 namespace diff = ::containerd::services::diff::v1;
 namespace leases = ::containerd::services::leases::v1;
 namespace version = ::containerd::services::version::v1;
+namespace introspection = ::containerd::services::introspection::v1;
 
 constexpr size_t kWriteChunkBytes = 1 << 20;
 
@@ -55,9 +58,11 @@ std::vector<Mount> fromProto(
 
 }  // namespace
 
-GrpcContainerdClient::GrpcContainerdClient(std::string address, Stubs stubs,
+GrpcContainerdClient::GrpcContainerdClient(std::string address, std::unique_ptr<Stubs> stubs,
                                            std::chrono::milliseconds timeout)
     : address_(std::move(address)), stubs_(std::move(stubs)), timeout_(timeout) {}
+
+GrpcContainerdClient::~GrpcContainerdClient() = default;
 
 void GrpcContainerdClient::prepare(grpc::ClientContext& gctx, const CallContext& ctx) const {
   gctx.AddMetadata("containerd-namespace", ctx.ns);
@@ -85,24 +90,31 @@ Status GrpcContainerdClient::convert(const grpc::Status& st, const std::string& 
   return s.wrap(what);
 }
 
-Result<std::string> GrpcContainerdClient::version(const CallContext& ctx) {
+Status GrpcContainerdClient::unary(
+    const CallContext& ctx, const std::string& what,
+    const std::function<grpc::Status(grpc::ClientContext*)>& rpc) const {
   grpc::ClientContext gctx;
   prepare(gctx, ctx);
+  return convert(rpc(&gctx), what);
+}
+
+Result<std::string> GrpcContainerdClient::version(const CallContext& ctx) {
   google::protobuf::Empty req;
   version::VersionResponse resp;
-  NIXSNAP_RETURN_IF_ERROR(convert(stubs_.version->Version(&gctx, req, &resp), "version"));
+  NIXSNAP_RETURN_IF_ERROR(unary(ctx, "version", [&](grpc::ClientContext* g) {
+    return stubs_->version->Version(g, req, &resp);
+  }));
   return resp.version();
 }
 
 Result<ContentInfo> GrpcContainerdClient::contentInfo(const CallContext& ctx,
                                                       const std::string& digest) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   content::InfoRequest req;
   req.set_digest(digest);
   content::InfoResponse resp;
-  NIXSNAP_RETURN_IF_ERROR(
-      convert(stubs_.content->Info(&gctx, req, &resp), "content info " + digest));
+  NIXSNAP_RETURN_IF_ERROR(unary(ctx, "content info " + digest, [&](grpc::ClientContext* g) {
+    return stubs_->content->Info(g, req, &resp);
+  }));
   return ContentInfo{resp.info().digest(), resp.info().size(),
                      StringMap(resp.info().labels().begin(), resp.info().labels().end())};
 }
@@ -116,7 +128,7 @@ Status GrpcContainerdClient::writeContent(const CallContext& ctx, const std::str
   }
   grpc::ClientContext gctx;
   prepare(gctx, ctx);
-  auto stream = stubs_.content->Write(&gctx);
+  auto stream = stubs_->content->Write(&gctx);
   std::string what = "writing content " + expected;
   // containerd's server sends the last response once more when it returns; drain every
   // pending message or Finish() waits forever.
@@ -204,7 +216,7 @@ Result<std::string> GrpcContainerdClient::readContent(const CallContext& ctx,
   prepare(gctx, ctx);
   content::ReadContentRequest req;
   req.set_digest(digest);
-  auto reader = stubs_.content->Read(&gctx, req);
+  auto reader = stubs_->content->Read(&gctx, req);
   content::ReadContentResponse resp;
   std::string out;
   while (reader->Read(&resp)) {
@@ -222,8 +234,6 @@ Result<std::string> GrpcContainerdClient::readContent(const CallContext& ctx,
 Status GrpcContainerdClient::updateContentLabels(const CallContext& ctx, const std::string& digest,
                                                  const StringMap& labels,
                                                  const std::vector<std::string>& field_paths) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   content::UpdateRequest req;
   req.mutable_info()->set_digest(digest);
   req.mutable_info()->mutable_labels()->insert(labels.begin(), labels.end());
@@ -231,52 +241,52 @@ Status GrpcContainerdClient::updateContentLabels(const CallContext& ctx, const s
     req.mutable_update_mask()->add_paths(f);
   }
   content::UpdateResponse resp;
-  return convert(stubs_.content->Update(&gctx, req, &resp), "labelling content " + digest);
+  return unary(ctx, "labelling content " + digest, [&](grpc::ClientContext* g) {
+    return stubs_->content->Update(g, req, &resp);
+  });
 }
 
 Result<Image> GrpcContainerdClient::getImage(const CallContext& ctx, const std::string& name) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   images::GetImageRequest req;
   req.set_name(name);
   images::GetImageResponse resp;
-  NIXSNAP_RETURN_IF_ERROR(convert(stubs_.images->Get(&gctx, req, &resp), "getting image " + name));
+  NIXSNAP_RETURN_IF_ERROR(unary(ctx, "getting image " + name, [&](grpc::ClientContext* g) {
+    return stubs_->images->Get(g, req, &resp);
+  }));
   return fromProto(resp.image());
 }
 
 Result<Image> GrpcContainerdClient::createImage(const CallContext& ctx, const Image& image) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   images::CreateImageRequest req;
   toProto(image, req.mutable_image());
   images::CreateImageResponse resp;
-  NIXSNAP_RETURN_IF_ERROR(
-      convert(stubs_.images->Create(&gctx, req, &resp), "creating image " + image.name));
+  NIXSNAP_RETURN_IF_ERROR(unary(ctx, "creating image " + image.name, [&](grpc::ClientContext* g) {
+    return stubs_->images->Create(g, req, &resp);
+  }));
   return fromProto(resp.image());
 }
 
 Result<Image> GrpcContainerdClient::updateImage(const CallContext& ctx, const Image& image,
                                                 const std::vector<std::string>& field_paths) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   images::UpdateImageRequest req;
   toProto(image, req.mutable_image());
   for (const auto& f : field_paths) {
     req.mutable_update_mask()->add_paths(f);
   }
   images::UpdateImageResponse resp;
-  NIXSNAP_RETURN_IF_ERROR(
-      convert(stubs_.images->Update(&gctx, req, &resp), "updating image " + image.name));
+  NIXSNAP_RETURN_IF_ERROR(unary(ctx, "updating image " + image.name, [&](grpc::ClientContext* g) {
+    return stubs_->images->Update(g, req, &resp);
+  }));
   return fromProto(resp.image());
 }
 
 Status GrpcContainerdClient::deleteImage(const CallContext& ctx, const std::string& name) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   images::DeleteImageRequest req;
   req.set_name(name);
   google::protobuf::Empty resp;
-  return convert(stubs_.images->Delete(&gctx, req, &resp), "deleting image " + name);
+  return unary(ctx, "deleting image " + name, [&](grpc::ClientContext* g) {
+    return stubs_->images->Delete(g, req, &resp);
+  });
 }
 
 Result<std::vector<Mount>> GrpcContainerdClient::prepareSnapshot(const CallContext& ctx,
@@ -284,44 +294,42 @@ Result<std::vector<Mount>> GrpcContainerdClient::prepareSnapshot(const CallConte
                                                                  const std::string& key,
                                                                  const std::string& parent,
                                                                  const StringMap& labels) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   snapshots::PrepareSnapshotRequest req;
   req.set_snapshotter(snapshotter);
   req.set_key(key);
   req.set_parent(parent);
   req.mutable_labels()->insert(labels.begin(), labels.end());
   snapshots::PrepareSnapshotResponse resp;
-  NIXSNAP_RETURN_IF_ERROR(
-      convert(stubs_.snapshots->Prepare(&gctx, req, &resp), "preparing snapshot " + key));
+  NIXSNAP_RETURN_IF_ERROR(unary(ctx, "preparing snapshot " + key, [&](grpc::ClientContext* g) {
+    return stubs_->snapshots->Prepare(g, req, &resp);
+  }));
   return fromProto(resp.mounts());
 }
 
 Status GrpcContainerdClient::commitSnapshot(const CallContext& ctx, const std::string& snapshotter,
                                             const std::string& name, const std::string& key,
                                             const StringMap& labels) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   snapshots::CommitSnapshotRequest req;
   req.set_snapshotter(snapshotter);
   req.set_name(name);
   req.set_key(key);
   req.mutable_labels()->insert(labels.begin(), labels.end());
   google::protobuf::Empty resp;
-  return convert(stubs_.snapshots->Commit(&gctx, req, &resp), "committing snapshot " + name);
+  return unary(ctx, "committing snapshot " + name, [&](grpc::ClientContext* g) {
+    return stubs_->snapshots->Commit(g, req, &resp);
+  });
 }
 
 Result<SnapshotInfo> GrpcContainerdClient::statSnapshot(const CallContext& ctx,
                                                         const std::string& snapshotter,
                                                         const std::string& key) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   snapshots::StatSnapshotRequest req;
   req.set_snapshotter(snapshotter);
   req.set_key(key);
   snapshots::StatSnapshotResponse resp;
-  NIXSNAP_RETURN_IF_ERROR(
-      convert(stubs_.snapshots->Stat(&gctx, req, &resp), "stat snapshot " + key));
+  NIXSNAP_RETURN_IF_ERROR(unary(ctx, "stat snapshot " + key, [&](grpc::ClientContext* g) {
+    return stubs_->snapshots->Stat(g, req, &resp);
+  }));
   const auto& i = resp.info();
   return SnapshotInfo{i.name(), i.parent(), static_cast<int>(i.kind()),
                       StringMap(i.labels().begin(), i.labels().end())};
@@ -329,19 +337,17 @@ Result<SnapshotInfo> GrpcContainerdClient::statSnapshot(const CallContext& ctx,
 
 Status GrpcContainerdClient::removeSnapshot(const CallContext& ctx, const std::string& snapshotter,
                                             const std::string& key) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   snapshots::RemoveSnapshotRequest req;
   req.set_snapshotter(snapshotter);
   req.set_key(key);
   google::protobuf::Empty resp;
-  return convert(stubs_.snapshots->Remove(&gctx, req, &resp), "removing snapshot " + key);
+  return unary(ctx, "removing snapshot " + key, [&](grpc::ClientContext* g) {
+    return stubs_->snapshots->Remove(g, req, &resp);
+  });
 }
 
 Result<Descriptor> GrpcContainerdClient::applyDiff(const CallContext& ctx, const Descriptor& layer,
                                                    const std::vector<Mount>& mounts) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   diff::ApplyRequest req;
   toProto(layer, req.mutable_diff());
   for (const auto& m : mounts) {
@@ -354,43 +360,54 @@ Result<Descriptor> GrpcContainerdClient::applyDiff(const CallContext& ctx, const
     }
   }
   diff::ApplyResponse resp;
-  NIXSNAP_RETURN_IF_ERROR(
-      convert(stubs_.diff->Apply(&gctx, req, &resp), "applying layer " + layer.digest));
+  NIXSNAP_RETURN_IF_ERROR(unary(ctx, "applying layer " + layer.digest, [&](grpc::ClientContext* g) {
+    return stubs_->diff->Apply(g, req, &resp);
+  }));
   return fromProto(resp.applied());
 }
 
 Status GrpcContainerdClient::createLease(const CallContext& ctx, const std::string& id,
                                          const StringMap& labels) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   leases::CreateRequest req;
   req.set_id(id);
   req.mutable_labels()->insert(labels.begin(), labels.end());
   leases::CreateResponse resp;
-  return convert(stubs_.leases->Create(&gctx, req, &resp), "creating lease " + id);
+  return unary(ctx, "creating lease " + id, [&](grpc::ClientContext* g) {
+    return stubs_->leases->Create(g, req, &resp);
+  });
 }
 
 Status GrpcContainerdClient::deleteLease(const CallContext& ctx, const std::string& id) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   leases::DeleteRequest req;
   req.set_id(id);
   google::protobuf::Empty resp;
-  return convert(stubs_.leases->Delete(&gctx, req, &resp), "deleting lease " + id);
+  return unary(ctx, "deleting lease " + id, [&](grpc::ClientContext* g) {
+    return stubs_->leases->Delete(g, req, &resp);
+  });
 }
 
 Status GrpcContainerdClient::addLeaseResource(const CallContext& ctx, const std::string& id,
                                               const std::string& resource_id,
                                               const std::string& type) {
-  grpc::ClientContext gctx;
-  prepare(gctx, ctx);
   leases::AddResourceRequest req;
   req.set_id(id);
   req.mutable_resource()->set_id(resource_id);
   req.mutable_resource()->set_type(type);
   google::protobuf::Empty resp;
-  return convert(stubs_.leases->AddResource(&gctx, req, &resp),
-                 "adding " + type + " " + resource_id + " to lease " + id);
+  const std::string what = "adding " + type + " " + resource_id + " to lease " + id;
+  return unary(ctx, what, [&](grpc::ClientContext* g) {
+    return stubs_->leases->AddResource(g, req, &resp);
+  });
+}
+
+Result<ServerInfo> GrpcContainerdClient::serverInfo(const CallContext& ctx) {
+  google::protobuf::Empty req;
+  introspection::ServerResponse resp;
+  NIXSNAP_RETURN_IF_ERROR(unary(ctx, "asking containerd's introspection service",
+                                [&](grpc::ClientContext* g) {
+                                  return stubs_->introspection->Server(g, req, &resp);
+                                }));
+  return ServerInfo{resp.uuid(), resp.pid(), resp.pidns()};
 }
 
 Status checkContainerdAddress(const std::string& address) {
@@ -409,7 +426,8 @@ Status checkContainerdNamespace(const std::string& ns) {
   return Status::ok();
 }
 
-ContainerdClientPtr makeGrpcContainerdClient(const std::string& address) {
+ContainerdClientPtr makeGrpcContainerdClient(const std::string& address,
+                                             std::chrono::milliseconds timeout) {
   std::string path = address.rfind("unix://", 0) == 0 ? address.substr(7) : address;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(16 << 20);
@@ -418,10 +436,12 @@ ContainerdClientPtr makeGrpcContainerdClient(const std::string& address) {
   args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, "localhost");
   auto channel =
       grpc::CreateCustomChannel("unix://" + path, grpc::InsecureChannelCredentials(), args);
-  Stubs stubs{content::Content::NewStub(channel),     images::Images::NewStub(channel),
-              snapshots::Snapshots::NewStub(channel), diff::Diff::NewStub(channel),
-              leases::Leases::NewStub(channel),       version::Version::NewStub(channel)};
-  return std::make_shared<GrpcContainerdClient>(path, std::move(stubs));
+  auto stubs = std::make_unique<Stubs>(Stubs{
+      content::Content::NewStub(channel), images::Images::NewStub(channel),
+      snapshots::Snapshots::NewStub(channel), diff::Diff::NewStub(channel),
+      leases::Leases::NewStub(channel), version::Version::NewStub(channel),
+      introspection::Introspection::NewStub(channel)});
+  return std::make_shared<GrpcContainerdClient>(path, std::move(stubs), timeout);
 }
 
 }  // namespace nixsnap::containerd

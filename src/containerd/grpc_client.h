@@ -4,26 +4,20 @@
 #include <memory>
 #include <string>
 
+#include <functional>
+
 #include "containerd/client.h"
-#include "containerd/services/content/v1/content.grpc.pb.h"
-#include "containerd/services/diff/v1/diff.grpc.pb.h"
-#include "containerd/services/images/v1/images.grpc.pb.h"
-#include "containerd/services/leases/v1/leases.grpc.pb.h"
-#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
-#include "containerd/services/version/v1/version.grpc.pb.h"
+
+namespace grpc {
+class ClientContext;
+class Status;
+}  // namespace grpc
 
 namespace nixsnap::containerd {
 
-/// The generated stubs the client talks through; tests pass GoogleMock stubs
-/// (*_mock.grpc.pb.h), production passes stubs on one channel.
-struct Stubs {
-  std::unique_ptr<::containerd::services::content::v1::Content::StubInterface> content;
-  std::unique_ptr<::containerd::services::images::v1::Images::StubInterface> images;
-  std::unique_ptr<::containerd::services::snapshots::v1::Snapshots::StubInterface> snapshots;
-  std::unique_ptr<::containerd::services::diff::v1::Diff::StubInterface> diff;
-  std::unique_ptr<::containerd::services::leases::v1::Leases::StubInterface> leases;
-  std::unique_ptr<::containerd::services::version::v1::Version::StubInterface> version;
-};
+/// The generated stubs (containerd/grpc_stubs.h, private to this adapter: no generated
+/// header reaches the folders that use the client).
+struct Stubs;
 
 /// ContainerdClient over containerd's gRPC API. Every call carries the
 /// `containerd-namespace` header (and `containerd-lease` when the context names one),
@@ -31,8 +25,9 @@ struct Stubs {
 /// naming `address` at once (gRPC channels reconnect by themselves on the next call).
 class GrpcContainerdClient : public ContainerdClient {
  public:
-  GrpcContainerdClient(std::string address, Stubs stubs,
+  GrpcContainerdClient(std::string address, std::unique_ptr<Stubs> stubs,
                        std::chrono::milliseconds timeout = std::chrono::minutes(5));
+  ~GrpcContainerdClient() override;
 
   Result<std::string> version(const CallContext& ctx) override;
   Result<ContentInfo> contentInfo(const CallContext& ctx, const std::string& digest) override;
@@ -66,13 +61,18 @@ class GrpcContainerdClient : public ContainerdClient {
   Status deleteLease(const CallContext& ctx, const std::string& id) override;
   Status addLeaseResource(const CallContext& ctx, const std::string& id,
                           const std::string& resource_id, const std::string& type) override;
+  Result<ServerInfo> serverInfo(const CallContext& ctx) override;
 
  private:
   void prepare(grpc::ClientContext& gctx, const CallContext& ctx) const;
   Status convert(const grpc::Status& st, const std::string& what) const;
+  /// One unary call: a context with namespace, lease and deadline, then `rpc` on it,
+  /// its status converted with `what` as context.
+  Status unary(const CallContext& ctx, const std::string& what,
+               const std::function<grpc::Status(grpc::ClientContext*)>& rpc) const;
 
   std::string address_;
-  Stubs stubs_;
+  std::unique_ptr<Stubs> stubs_;
   std::chrono::milliseconds timeout_;
 };
 
@@ -86,6 +86,8 @@ Status checkContainerdNamespace(const std::string& ns);
 
 /// Connects (lazily) to containerd's unix socket `address` (absolute path, with or
 /// without "unix://").
-ContainerdClientPtr makeGrpcContainerdClient(const std::string& address);
+/// @param timeout deadline of each call.
+ContainerdClientPtr makeGrpcContainerdClient(
+    const std::string& address, std::chrono::milliseconds timeout = std::chrono::minutes(5));
 
 }  // namespace nixsnap::containerd

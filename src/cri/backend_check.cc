@@ -148,8 +148,8 @@ bool reportsSnapshotAnnotations(const BackendFacts& facts) {
   return found;
 }
 
-Result<BackendFacts> queryBackend(CriBackend& backend) {
-  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(5); };
+Result<BackendFacts> queryBackend(CriBackend& backend, const Clock& clock) {
+  auto deadline = [&] { return clock.now() + std::chrono::seconds(5); };
   BackendFacts facts;
   {
     grpc::ClientContext ctx;

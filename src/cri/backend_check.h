@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "cri/cri_backend.h"
 
@@ -57,6 +58,6 @@ std::vector<std::string> configWarnings(const CriImageConfig& config,
 /// Asks containerd's CRI for Version and Status(verbose) once (5 s deadline each).
 /// @return the facts; Unavailable (naming the address) when containerd cannot be reached;
 ///         other gRPC classes as returned.
-Result<BackendFacts> queryBackend(CriBackend& backend);
+Result<BackendFacts> queryBackend(CriBackend& backend, const Clock& clock);
 
 }  // namespace nixsnap::cri

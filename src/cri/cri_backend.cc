@@ -49,4 +49,14 @@ CriBackendPtr makeGrpcCriBackend(std::shared_ptr<grpc::Channel> channel, std::st
   return std::make_shared<GrpcCriBackend>(std::move(channel), std::move(address));
 }
 
+grpc::Status annotateUnavailable(const grpc::Status& status, const char* rpc,
+                                 const std::string& address) {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+    return status;  // containerd's own answer, unchanged
+  }
+  return {grpc::StatusCode::UNAVAILABLE, std::string("forwarding ") + rpc +
+                                             " to containerd CRI at " + address + ": " +
+                                             status.error_message()};
+}
+
 }  // namespace nixsnap::cri

@@ -26,6 +26,11 @@ class CriBackend {
 };
 using CriBackendPtr = std::shared_ptr<CriBackend>;
 
+/// containerd's answer unchanged, except UNAVAILABLE, which gets the call and the address:
+/// "forwarding <rpc> to containerd CRI at <address>: <message>".
+grpc::Status annotateUnavailable(const grpc::Status& status, const char* rpc,
+                                 const std::string& address);
+
 /// Turns a socket path into a gRPC target: "/run/x.sock" -> "unix:///run/x.sock"; targets
 /// with a scheme ("unix:", "unix-abstract:", "dns:") are kept.
 std::string grpcTarget(const std::string& address);

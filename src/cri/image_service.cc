@@ -8,16 +8,14 @@
 
 #include "common/log.h"
 #include "cri/backend_check.h"
+#include "nix/image_ref.h"
 #include "rpc/grpc_status.h"
 
 namespace nixsnap::cri {
 namespace {
 
 namespace v1 = runtime::v1;
-
-std::chrono::system_clock::time_point after(std::chrono::milliseconds d) {
-  return std::chrono::system_clock::now() + d;
-}
+using nix::isNixImageRef;
 
 bool hasInfiniteDeadline(const grpc::ServerContext& ctx) {
   return ctx.deadline() >= std::chrono::system_clock::time_point::max() - std::chrono::hours(24);
@@ -25,14 +23,13 @@ bool hasInfiniteDeadline(const grpc::ServerContext& ctx) {
 
 }  // namespace
 
-ImageService::ImageService(CriBackendPtr backend, image::LoaderPtr loader,
-                           ArchiveSourcePtr archives, ImageRemoverPtr remover,
+ImageService::ImageService(CriBackendPtr backend, image::NixImagePullerPtr nix_pull,
                            ImageServiceOptions options)
-    : backend_(std::move(backend)),
-      loader_(std::move(loader)),
-      archives_(std::move(archives)),
-      remover_(std::move(remover)),
-      options_(std::move(options)) {}
+    : backend_(std::move(backend)), nix_pull_(std::move(nix_pull)), options_(std::move(options)) {
+  if (options_.clock == nullptr) {
+    options_.clock = makeSystemClock();
+  }
+}
 
 ImageService::~ImageService() {
   {
@@ -58,7 +55,7 @@ void ImageService::backendCheckLoop() {
   std::chrono::milliseconds wait(200);
   bool reported_down = false;
   for (;;) {
-    auto facts = queryBackend(*backend_);
+    auto facts = queryBackend(*backend_, *options_.clock);
     if (facts.isOk()) {
       NIXSNAP_LOG(Info, "containerd CRI reachable",
                   {{"address", backend_->address()}, {"version", facts->runtime_version}});
@@ -124,18 +121,13 @@ std::unique_ptr<grpc::ClientContext> ImageService::forwardContext(grpc::ServerCo
                                                                   bool default_deadline) const {
   auto client = grpc::ClientContext::FromServerContext(*ctx);
   if (default_deadline && hasInfiniteDeadline(*ctx)) {
-    client->set_deadline(after(options_.forward_timeout));
+    client->set_deadline(options_.clock->now() + options_.forward_timeout);
   }
   return client;
 }
 
 grpc::Status ImageService::annotate(const grpc::Status& status, const char* rpc) const {
-  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) {
-    return status;  // containerd's own answer, unchanged
-  }
-  return {grpc::StatusCode::UNAVAILABLE, std::string("forwarding ") + rpc +
-                                             " to containerd CRI at " + backend_->address() +
-                                             ": " + status.error_message()};
+  return annotateUnavailable(status, rpc, backend_->address());
 }
 
 grpc::Status ImageService::ListImages(grpc::ServerContext* ctx, const v1::ListImagesRequest* req,
@@ -198,121 +190,13 @@ grpc::Status ImageService::PullImage(grpc::ServerContext* ctx, const v1::PullIma
     auto client = forwardContext(ctx, false);
     return annotate(backend_->images().PullImage(client.get(), *req, resp), "PullImage");
   }
-  auto id = pullNixImage(ref);
+  auto id = nix_pull_->pull(ref);
   if (!id.isOk()) {
     NIXSNAP_LOG(Warn, "nix image pull failed", {{"image", ref}, {"error", id.status().message()}});
     return rpc::toGrpc(id.status());
   }
   resp->set_image_ref(*id);
   return grpc::Status::OK;
-}
-
-// ------------------------------------------------------------------ nix:0 images
-
-Result<std::string> ImageService::pullNixImage(const std::string& ref) {
-  auto parsed = parseNixImageRef(ref, options_.store_dir);
-  if (!parsed.isOk()) {
-    return parsed.status();
-  }
-  NixImageRef nix_ref = *parsed;
-  return flights_.run(nix_ref.store_path, [&] { return loadNixImage(nix_ref); });
-}
-
-Result<std::string> ImageService::criImageId(const std::string& ref) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(after(options_.probe_timeout));
-  v1::ImageStatusRequest req;
-  req.mutable_image()->set_image(ref);
-  v1::ImageStatusResponse resp;
-  grpc::Status st = backend_->images().ImageStatus(&ctx, req, &resp);
-  if (!st.ok()) {
-    return rpc::fromGrpc(annotate(st, "ImageStatus"));
-  }
-  return resp.has_image() ? resp.image().id() : std::string();
-}
-
-Result<std::string> ImageService::loadNixImage(const NixImageRef& ref) {
-  const std::string context = "pulling nix image " + ref.untagged;
-  // Ask containerd first: when it is down, fail before touching the store.
-  auto before = criImageId(ref.tagged);
-  if (!before.isOk()) {
-    return before.status().wrap(context);
-  }
-  Status realised = archives_->ensureValid(ref.store_path);
-  if (!realised.isOk()) {
-    return realised.wrap(context);
-  }
-  image::LoadOptions load_options;
-  load_options.ns = options_.ns;
-  load_options.snapshotter = options_.snapshotter;
-  load_options.extra_names = {ref.tagged};
-  load_options.archive_names = false;  // the archive is hostile input: only our own name
-  load_options.store_dir = options_.store_dir;
-  auto loaded = loader_->load(ref.store_path, load_options);
-  if (!loaded.isOk()) {
-    return loaded.status().wrap(context);
-  }
-  std::vector<std::string> names = {ref.tagged};
-  std::string id;
-  for (const auto& image : *loaded) {
-    names.push_back(image.name);
-    if (id.empty() || image.name == ref.tagged) {
-      id = image.config_digest;
-    }
-  }
-  if (id.empty()) {
-    return invalidArgument(context + ": archive " + ref.store_path + " holds no image");
-  }
-  Status visible = waitUntilVisible(ref, id);
-  if (!visible.isOk()) {
-    if (before->empty()) {
-      undoLoad(names);
-    }
-    return visible.wrap(context);
-  }
-  NIXSNAP_LOG(Info, "loaded nix image",
-              {{"image", ref.tagged}, {"store_path", ref.store_path}, {"id", id}});
-  return id;
-}
-
-Status ImageService::waitUntilVisible(const NixImageRef& ref, const std::string& id) {
-  auto deadline = std::chrono::steady_clock::now() + options_.visible_timeout;
-  std::string last;
-  for (;;) {
-    auto by_ref = criImageId(ref.tagged);
-    if (!by_ref.isOk()) {
-      return by_ref.status();
-    }
-    if (*by_ref == id) {
-      auto by_id = criImageId(id);
-      if (!by_id.isOk()) {
-        return by_id.status();
-      }
-      if (*by_id == id) {
-        return Status::ok();
-      }
-    }
-    last = by_ref->empty() ? "no image" : "image " + *by_ref;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      break;
-    }
-    std::this_thread::sleep_for(options_.visible_poll);
-  }
-  return {ErrorCode::DeadlineExceeded,
-          "waiting for containerd CRI at " + backend_->address() + " to list " + ref.tagged +
-              " as " + id + ": it still reports " + last};
-}
-
-void ImageService::undoLoad(const std::vector<std::string>& names) {
-  std::vector<std::string> unique = names;
-  std::sort(unique.begin(), unique.end());
-  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
-  for (const auto& name : unique) {
-    Status st = remover_->removeImage(options_.ns, name);
-    if (!st.isOk()) {
-      NIXSNAP_LOG(Warn, "failed to undo image load", {{"image", name}, {"error", st.message()}});
-    }
-  }
 }
 
 }  // namespace nixsnap::cri

@@ -9,15 +9,8 @@
 #include <sstream>
 #include <utility>
 
-#include <google/protobuf/empty.pb.h>
-#include <grpcpp/client_context.h>
-
-#include "rpc/grpc_status.h"
-
 namespace nixsnap::cri {
 namespace {
-
-namespace introspection = ::containerd::services::introspection::v1;
 
 // stat(2) of `path` (following symlinks) or the errno Status naming it.
 Result<struct stat> statPath(const fs::path& path) {
@@ -89,37 +82,33 @@ std::string containerdConfigPath(const std::vector<std::string>& argv) {
   return config;
 }
 
-ProcContainerdConfigSource::ProcContainerdConfigSource(
-    std::shared_ptr<IntrospectionStub> introspection,
-    ProcessRunnerPtr runner, fs::path proc_root, std::chrono::milliseconds timeout)
-    : introspection_(std::move(introspection)),
+ProcContainerdConfigSource::ProcContainerdConfigSource(containerd::ContainerdClientPtr containerd,
+                                                       ProcessRunnerPtr runner,
+                                                       fs::path proc_root,
+                                                       std::chrono::milliseconds timeout)
+    : containerd_(std::move(containerd)),
       runner_(std::move(runner)),
       proc_root_(std::move(proc_root)),
       timeout_(timeout) {}
 
 Result<std::string> ProcContainerdConfigSource::effectiveConfig() {
-  introspection::ServerResponse server;
-  {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
-    Status st =
-        rpc::fromGrpc(introspection_->Server(&ctx, google::protobuf::Empty(), &server));
-    if (!st.isOk()) {
-      return st.wrap("asking containerd's introspection service for its pid");
-    }
+  auto info = containerd_->serverInfo(containerd::CallContext{});
+  if (!info.isOk()) {
+    return info.status().wrap("asking containerd's introspection service for its pid");
   }
-  const std::string pid = std::to_string(server.pid());
-  if (server.pid() == 0) {
+  const containerd::ServerInfo& server = *info;
+  const std::string pid = std::to_string(server.pid);
+  if (server.pid == 0) {
     return Status(ErrorCode::FailedPrecondition, "containerd reported no pid");
   }
   auto own_ns = statPath(proc_root_ / "self" / "ns" / "pid");
   if (!own_ns.isOk()) {
     return Status(ErrorCode::FailedPrecondition, own_ns.status().message());
   }
-  if (own_ns->st_ino != server.pidns()) {
+  if (own_ns->st_ino != server.pidns) {
     return Status(ErrorCode::FailedPrecondition,
                   "containerd (pid " + pid + ") runs in pid namespace " +
-                      std::to_string(server.pidns()) + ", not in this daemon's " +
+                      std::to_string(server.pidns) + ", not in this daemon's " +
                       std::to_string(own_ns->st_ino));
   }
   const fs::path proc_dir = proc_root_ / pid;
@@ -168,12 +157,9 @@ Result<std::string> ProcContainerdConfigSource::effectiveConfig() {
   return std::move(run->stdout_data);
 }
 
-ContainerdConfigSourcePtr makeProcContainerdConfigSource(std::shared_ptr<grpc::Channel> channel,
-                                                         ProcessRunnerPtr runner) {
-  return std::make_shared<ProcContainerdConfigSource>(
-      std::shared_ptr<IntrospectionStub>(
-          introspection::Introspection::NewStub(channel)),
-      std::move(runner));
+ContainerdConfigSourcePtr makeProcContainerdConfigSource(
+    containerd::ContainerdClientPtr containerd, ProcessRunnerPtr runner) {
+  return std::make_shared<ProcContainerdConfigSource>(std::move(containerd), std::move(runner));
 }
 
 }  // namespace nixsnap::cri

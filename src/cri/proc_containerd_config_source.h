@@ -5,17 +5,12 @@
 #include <string>
 #include <vector>
 
-#include <grpcpp/channel.h>
-
 #include "common/fs.h"
 #include "common/process_runner.h"
-#include "containerd/services/introspection/v1/introspection.grpc.pb.h"
+#include "containerd/client.h"
 #include "cri/containerd_config_source.h"
 
 namespace nixsnap::cri {
-
-/// containerd's introspection service stub (Plugins, Server, PluginInfo).
-using IntrospectionStub = ::containerd::services::introspection::v1::Introspection::StubInterface;
 
 /// containerd's default configuration file (`containerd --config`'s default).
 inline constexpr const char* kContainerdDefaultConfig = "/etc/containerd/config.toml";
@@ -40,26 +35,25 @@ std::string containerdConfigPath(const std::vector<std::string>& argv);
 /// Limitation: a config file edited after containerd started reads as the new content.
 class ProcContainerdConfigSource final : public ContainerdConfigSource {
  public:
-  /// @param introspection containerd's introspection stub (containerd's main socket).
-  /// @param runner        runs the `config dump` command.
-  /// @param proc_root     procfs mount point, "/proc" (a fake tree in tests).
-  /// @param timeout       deadline of the Server call and of `config dump` each.
-  ProcContainerdConfigSource(std::shared_ptr<IntrospectionStub> introspection,
-                             ProcessRunnerPtr runner, fs::path proc_root = "/proc",
+  /// @param containerd containerd's API (its introspection service: Server).
+  /// @param runner     runs the `config dump` command.
+  /// @param proc_root  procfs mount point, "/proc" (a fake tree in tests).
+  /// @param timeout    deadline of `config dump`.
+  ProcContainerdConfigSource(containerd::ContainerdClientPtr containerd, ProcessRunnerPtr runner,
+                             fs::path proc_root = "/proc",
                              std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
 
   Result<std::string> effectiveConfig() override;
 
  private:
-  std::shared_ptr<IntrospectionStub> introspection_;
+  containerd::ContainerdClientPtr containerd_;
   ProcessRunnerPtr runner_;
   fs::path proc_root_;
   std::chrono::milliseconds timeout_;
 };
 
-/// ProcContainerdConfigSource over `channel` (containerd's main socket) with the real
-/// /proc and `runner`.
-ContainerdConfigSourcePtr makeProcContainerdConfigSource(std::shared_ptr<grpc::Channel> channel,
-                                                         ProcessRunnerPtr runner);
+/// ProcContainerdConfigSource over `containerd` with the real /proc and `runner`.
+ContainerdConfigSourcePtr makeProcContainerdConfigSource(
+    containerd::ContainerdClientPtr containerd, ProcessRunnerPtr runner);
 
 }  // namespace nixsnap::cri

@@ -88,11 +88,7 @@ std::string dockerRepoTag(const std::string& name) {
 }  // namespace
 
 Result<BuildResult> buildImage(const BuildOptions& o) {
-  fs::path tmp = o.tmp_dir;
-  if (tmp.empty()) {
-    const char* t = std::getenv("TMPDIR");
-    tmp = t && *t ? t : "/tmp";
-  }
+  const fs::path tmp = o.tmp_dir.empty() ? tempDirFromEnvironment() : o.tmp_dir;
   BuildResult result;
   fs::path out = fs::absolute(o.out).lexically_normal();
   result.name = o.ref.empty() ? "nix:0" + out.string() + ":latest" : o.ref;

@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <ctime>
-#include <random>
 
 #include "common/log.h"
 #include "common/scope_guard.h"
@@ -28,16 +26,6 @@ constexpr const char* kGcRefContent = "containerd.io/gc.ref.content.";
 constexpr const char* kGcRefSnapshot = "containerd.io/gc.ref.snapshot.";
 constexpr const char* kGcExpire = "containerd.io/gc.expire";
 
-std::string randomHex(size_t n) {
-  std::random_device rd;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s.push_back(kHex[rd() & 0xf]);
-  }
-  return s;
-}
-
 std::string rfc3339(std::chrono::system_clock::time_point t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -47,11 +35,10 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-using Clock = std::chrono::steady_clock;
 using Kind = ProgressEvent::Kind;
 
-std::chrono::milliseconds since(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+std::chrono::milliseconds since(const Clock& clock, std::chrono::system_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - start);
 }
 
 /// True when `labels` carries every entry of `required` with the same value.
@@ -73,8 +60,13 @@ containerd::Descriptor toClient(const oci::Descriptor& d) {
 class LoadJob {
  public:
   LoadJob(containerd::ContainerdClient& client, const oci::Layout& layout,
-          const LoadOptions& options, CallContext ctx)
-      : client_(client), layout_(layout), options_(options), ctx_(std::move(ctx)) {}
+          const LoadOptions& options, CallContext ctx, const Clock& clock, Random& random)
+      : client_(client),
+        layout_(layout),
+        options_(options),
+        ctx_(std::move(ctx)),
+        clock_(clock),
+        random_(random) {}
 
   void report(const ProgressEvent& e) const {
     if (options_.progress) {
@@ -147,10 +139,10 @@ class LoadJob {
     }
     ev.kind = Kind::LayerStarted;
     report(ev);
-    std::string key = "extract-" + randomHex(16) + "-" + chain;
-    auto start = Clock::now();
+    std::string key = "extract-" + randomHex(random_, 16) + "-" + chain;
+    auto start = clock_.now();
     auto mounts = client_.prepareSnapshot(ctx_, options_.snapshotter, key, parent, labels);
-    ev.prepare = since(start);
+    ev.prepare = since(clock_, start);
     if (!mounts.isOk()) {
       if (mounts.status().code() == ErrorCode::AlreadyExists) {
         ev.kind = Kind::LayerSkipped;
@@ -166,9 +158,9 @@ class LoadJob {
                     {{"key", key}, {"error", st.message()}});
       }
     });
-    start = Clock::now();
+    start = clock_.now();
     auto applied = client_.applyDiff(ctx_, toClient(layer), *mounts);
-    ev.apply = since(start);
+    ev.apply = since(clock_, start);
     if (!applied.isOk()) {
       return applied.status().wrap("unpacking layer " + layer.digest);
     }
@@ -276,6 +268,8 @@ class LoadJob {
   const oci::Layout& layout_;
   const LoadOptions& options_;
   CallContext ctx_;
+  const Clock& clock_;
+  Random& random_;
 };
 
 std::vector<std::string> namesFor(const oci::Layout& layout, const LoadOptions& options) {
@@ -305,17 +299,16 @@ std::vector<std::string> chainIds(const std::vector<std::string>& diff_ids) {
   return out;
 }
 
-ContainerdLoader::ContainerdLoader(containerd::ContainerdClientPtr client, fs::path tmp_dir)
-    : client_(std::move(client)), tmp_dir_(std::move(tmp_dir)) {}
+ContainerdLoader::ContainerdLoader(containerd::ContainerdClientPtr client, fs::path tmp_dir,
+                                   ClockPtr clock, RandomPtr random)
+    : client_(std::move(client)),
+      tmp_dir_(tmp_dir.empty() ? tempDirFromEnvironment() : std::move(tmp_dir)),
+      clock_(clock != nullptr ? std::move(clock) : makeSystemClock()),
+      random_(random != nullptr ? std::move(random) : makeSystemRandom()) {}
 
 Result<std::vector<LoadedImage>> ContainerdLoader::load(const fs::path& archive,
                                                         const LoadOptions& options) {
-  fs::path tmp = tmp_dir_;
-  if (tmp.empty()) {
-    const char* t = std::getenv("TMPDIR");
-    tmp = t && *t ? t : "/tmp";
-  }
-  auto work = TempDir::create(tmp, "nix2container-load-");
+  auto work = TempDir::create(tmp_dir_, "nix2container-load-");
   if (!work.isOk()) {
     return work.status().wrap("loading " + archive.string());
   }
@@ -341,7 +334,7 @@ Result<std::vector<LoadedImage>> ContainerdLoader::load(const fs::path& archive,
   }
 
   CallContext ctx{options.ns, ""};
-  NIXSNAP_RETURN_IF_ERROR(LoadJob(*client_, *layout, options, ctx).replaceStale(chains));
+  NIXSNAP_RETURN_IF_ERROR(LoadJob(*client_, *layout, options, ctx, *clock_, *random_).replaceStale(chains));
   // Fast path: every name already points at this manifest and the top layer is unpacked
   // (with its Nix labels: replaceStale removed it otherwise).
   bool done = true;
@@ -361,17 +354,17 @@ Result<std::vector<LoadedImage>> ContainerdLoader::load(const fs::path& archive,
     return loaded;
   }
 
-  std::string lease = "nix2container-" + randomHex(16);
+  std::string lease = "nix2container-" + randomHex(*random_, 16);
   NIXSNAP_RETURN_IF_ERROR(client_->createLease(
       ctx, lease,
-      {{kGcExpire, rfc3339(std::chrono::system_clock::now() + std::chrono::hours(24))}}));
+      {{kGcExpire, rfc3339(clock_->now() + std::chrono::hours(24))}}));
   ScopeGuard drop_lease([&] {
     Status st = client_->deleteLease(ctx, lease);
     if (!st.isOk()) {
       NIXSNAP_LOG(Warn, "failed to delete lease", {{"id", lease}, {"error", st.message()}});
     }
   });
-  LoadJob job(*client_, *layout, options, CallContext{options.ns, lease});
+  LoadJob job(*client_, *layout, options, CallContext{options.ns, lease}, *clock_, *random_);
   NIXSNAP_RETURN_IF_ERROR(job.writeAllContent(top));
   NIXSNAP_RETURN_IF_ERROR(job.unpack(chains));
   for (const auto& n : names) {

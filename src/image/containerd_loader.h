@@ -1,6 +1,8 @@
 #pragma once
 
+#include "common/clock.h"
 #include "common/fs.h"
+#include "common/random.h"
 #include "containerd/client.h"
 #include "image/loader.h"
 
@@ -14,8 +16,12 @@ namespace nixsnap::image {
 /// before its content and snapshots exist, and unreferenced leftovers are collected.
 class ContainerdLoader : public Loader {
  public:
-  /// @param tmp_dir where archives are extracted; empty: $TMPDIR or /tmp.
-  explicit ContainerdLoader(containerd::ContainerdClientPtr client, fs::path tmp_dir = {});
+  /// @param tmp_dir where archives are extracted; empty: tempDirFromEnvironment().
+  /// @param clock   stamps the lease's gc.expire and times the progress events; null:
+  ///                the system clock.
+  /// @param random  names leases and unpack keys; null: the system's random source.
+  explicit ContainerdLoader(containerd::ContainerdClientPtr client, fs::path tmp_dir = {},
+                            ClockPtr clock = nullptr, RandomPtr random = nullptr);
 
   Result<std::vector<LoadedImage>> load(const fs::path& archive,
                                         const LoadOptions& options) override;
@@ -23,6 +29,8 @@ class ContainerdLoader : public Loader {
  private:
   containerd::ContainerdClientPtr client_;
   fs::path tmp_dir_;
+  ClockPtr clock_;
+  RandomPtr random_;
 };
 
 /// containerd's chain IDs: chain[0] = diff[0], chain[i] = sha256(chain[i-1] + " " + diff[i]).

@@ -20,11 +20,7 @@ Result<std::string> pushImage(registry::RegistryClient& client, const fs::path& 
   if (!ref.isOk()) {
     return ref.status();
   }
-  fs::path tmp = tmp_dir;
-  if (tmp.empty()) {
-    const char* t = std::getenv("TMPDIR");
-    tmp = t && *t ? t : "/tmp";
-  }
+  const fs::path tmp = tmp_dir.empty() ? tempDirFromEnvironment() : tmp_dir;
   auto work = TempDir::create(tmp, "nix2container-push-");
   if (!work.isOk()) {
     return work.status();

@@ -13,30 +13,6 @@ bool lowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'
 bool anyAlnum(char c) { return lowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
 bool digit(char c) { return c >= '0' && c <= '9'; }
 
-bool validComponent(std::string_view p) {
-  if (p.empty() || !lowerAlnum(p.front()) || !lowerAlnum(p.back())) {
-    return false;
-  }
-  size_t i = 0;
-  while (i < p.size()) {
-    if (lowerAlnum(p[i])) {
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    while (j < p.size() && !lowerAlnum(p[j])) {
-      ++j;
-    }
-    std::string_view sep = p.substr(i, j - i);
-    bool dashes = sep.find_first_not_of('-') == std::string_view::npos;
-    if (!(sep == "." || sep == "_" || sep == "__" || dashes)) {
-      return false;
-    }
-    i = j;
-  }
-  return true;
-}
-
 bool validHost(std::string_view h) {
   size_t colon = h.find(':');
   if (colon != std::string_view::npos) {
@@ -101,6 +77,30 @@ bool validDigest(std::string_view d) {
 
 }  // namespace
 
+bool isValidReferenceComponent(std::string_view p) {
+  if (p.empty() || !lowerAlnum(p.front()) || !lowerAlnum(p.back())) {
+    return false;
+  }
+  size_t i = 0;
+  while (i < p.size()) {
+    if (lowerAlnum(p[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < p.size() && !lowerAlnum(p[j])) {
+      ++j;
+    }
+    std::string_view sep = p.substr(i, j - i);
+    bool dashes = sep.find_first_not_of('-') == std::string_view::npos;
+    if (!(sep == "." || sep == "_" || sep == "__" || dashes)) {
+      return false;
+    }
+    i = j;
+  }
+  return true;
+}
+
 Status validateImageReference(std::string_view ref, std::string_view what) {
   auto bad = [&](std::string_view why) {
     return invalidArgument(std::string(what) + " \"" + std::string(ref) +
@@ -146,7 +146,7 @@ Status validateImageReference(std::string_view ref, std::string_view what) {
     size_t end = name.find('/', start);
     std::string_view part =
         name.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (!validComponent(part)) {
+    if (!isValidReferenceComponent(part)) {
       return bad("path component \"" + std::string(part) +
                  "\" must be lowercase [a-z0-9] joined by '.', '_', '__' or '-'");
     }

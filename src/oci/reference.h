@@ -17,4 +17,10 @@ namespace nixsnap::oci {
 /// @return OK, or InvalidArgument naming `what` and `ref`. Pure; thread-safe.
 Status validateImageReference(std::string_view ref, std::string_view what);
 
+/// True when `part` is one path component of an image name: lowercase [a-z0-9] runs
+/// joined by '.', '_', '__' or runs of '-' (containerd's reference grammar). The one home
+/// of that rule; nix/image_ref uses it for the store path a nix:0 reference names.
+/// Pure; thread-safe.
+bool isValidReferenceComponent(std::string_view part);
+
 }  // namespace nixsnap::oci

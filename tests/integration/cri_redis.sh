@@ -166,6 +166,14 @@ image_ref="$(cri pull "${nix_ref}")"
 note "image_ref ${image_ref}"
 [[ "${image_ref}" == sha256:* ]] || fail "image_ref is not a config digest: ${image_ref}"
 
+step "the archive was GC-rooted under the daemon root while loading, and is no longer"
+# realise made <root>/pull-gcroots/pull-<random>; after the load it is detached at once
+# (renamed .removing-*, then reaped), so no pull-* root may outlive the answer.
+[[ -d "${T}/ns-root/pull-gcroots" ]] || fail "no ${T}/ns-root/pull-gcroots: the archive was never rooted"
+if compgen -G "${T}/ns-root/pull-gcroots/pull-*" >/dev/null; then
+  fail "pull GC roots left behind: $(ls -A "${T}/ns-root/pull-gcroots")"
+fi
+
 step "ImageStatus right away: by reference, by reference:latest, by image ref"
 for r in "${nix_ref}" "${nix_ref}:latest" "${image_ref}"; do
   out="$(cri status "${r}")" || fail "ImageStatus ${r} failed: ${out}"

@@ -1,5 +1,7 @@
 #include "containerd/grpc_client.h"
 
+#include "containerd/grpc_stubs.h"
+
 #include <gmock/gmock.h>
 #include <grpcpp/test/mock_stream.h>
 #include <gtest/gtest.h>
@@ -7,6 +9,7 @@
 #include "containerd/services/content/v1/content_mock.grpc.pb.h"
 #include "containerd/services/diff/v1/diff_mock.grpc.pb.h"
 #include "containerd/services/images/v1/images_mock.grpc.pb.h"
+#include "containerd/services/introspection/v1/introspection_mock.grpc.pb.h"
 #include "containerd/services/leases/v1/leases_mock.grpc.pb.h"
 #include "containerd/services/snapshots/v1/snapshots_mock.grpc.pb.h"
 #include "containerd/services/version/v1/version_mock.grpc.pb.h"
@@ -34,22 +37,52 @@ class GrpcClientTest : public ::testing::Test {
     content_ = content.get();
     images_ = images.get();
     snapshots_ = snapshots.get();
-    Stubs stubs{
+    auto introspection = std::make_unique<
+        StrictMock<::containerd::services::introspection::v1::MockIntrospectionStub>>();
+    introspection_ = introspection.get();
+    auto stubs = std::make_unique<Stubs>(Stubs{
         std::move(content),
         std::move(images),
         std::move(snapshots),
         std::make_unique<StrictMock<::containerd::services::diff::v1::MockDiffStub>>(),
         std::make_unique<StrictMock<::containerd::services::leases::v1::MockLeasesStub>>(),
-        std::make_unique<StrictMock<::containerd::services::version::v1::MockVersionStub>>()};
+        std::make_unique<StrictMock<::containerd::services::version::v1::MockVersionStub>>(),
+        std::move(introspection)});
     client_ = std::make_unique<GrpcContainerdClient>("/run/test/containerd.sock", std::move(stubs));
   }
 
   cpb::MockContentStub* content_;
   ipb::MockImagesStub* images_;
   spb::MockSnapshotsStub* snapshots_;
+  ::containerd::services::introspection::v1::MockIntrospectionStub* introspection_;
   std::unique_ptr<GrpcContainerdClient> client_;
   CallContext ctx_{"k8s.io", ""};
 };
+
+TEST_F(GrpcClientTest, ServerInfoReportsPidAndPidNamespace) {
+  EXPECT_CALL(*introspection_, Server(_, _, _))
+      .WillOnce(Invoke([](grpc::ClientContext*, const google::protobuf::Empty&,
+                          ::containerd::services::introspection::v1::ServerResponse* resp) {
+        resp->set_uuid("u-1");
+        resp->set_pid(42);
+        resp->set_pidns(4026531836);
+        return grpc::Status::OK;
+      }));
+  auto info = client_->serverInfo(ctx_);
+  ASSERT_TRUE(info.isOk()) << info.status().message();
+  EXPECT_EQ(info->uuid, "u-1");
+  EXPECT_EQ(info->pid, 42u);
+  EXPECT_EQ(info->pidns, 4026531836u);
+}
+
+TEST_F(GrpcClientTest, ServerInfoOfUnreachableContainerdIsUnavailableNamingIt) {
+  EXPECT_CALL(*introspection_, Server(_, _, _))
+      .WillOnce(Return(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connect failed")));
+  auto info = client_->serverInfo(ctx_);
+  ASSERT_FALSE(info.isOk());
+  EXPECT_EQ(info.status().code(), ErrorCode::Unavailable);
+  EXPECT_THAT(info.status().message(), ::testing::HasSubstr("/run/test/containerd.sock"));
+}
 
 TEST_F(GrpcClientTest, GetImageConvertsTheResponse) {
   ipb::GetImageResponse resp;

@@ -62,9 +62,12 @@ TEST(BackendCheckTest, TellsWhetherTheSettingIsReported) {
 
 TEST(BackendCheckTest, QueryAsksVersionAndVerboseStatus) {
   testing::MockCriBackend backend;
+  ::nixsnap::testing::ManualClock clock;
   EXPECT_CALL(backend.runtime_stub, Version(_, _, _))
-      .WillOnce(Invoke([](grpc::ClientContext*, const v1::VersionRequest&,
-                          v1::VersionResponse* resp) {
+      .WillOnce(Invoke([&clock](grpc::ClientContext* ctx, const v1::VersionRequest&,
+                                v1::VersionResponse* resp) {
+        // Each call's deadline counts from the injected clock.
+        EXPECT_EQ(ctx->deadline(), clock.now() + std::chrono::seconds(5));
         resp->set_runtime_version("v1.7.24");
         return grpc::Status::OK;
       }));
@@ -75,7 +78,7 @@ TEST(BackendCheckTest, QueryAsksVersionAndVerboseStatus) {
         (*resp->mutable_info())["config"] = kGoodConfig;
         return grpc::Status::OK;
       }));
-  auto facts = queryBackend(backend);
+  auto facts = queryBackend(backend, clock);
   ASSERT_TRUE(facts.isOk()) << facts.status().message();
   EXPECT_EQ(facts->runtime_version, "v1.7.24");
   EXPECT_EQ(facts->info.at("config"), kGoodConfig);
@@ -85,7 +88,7 @@ TEST(BackendCheckTest, QueryOfUnreachableContainerdIsUnavailableNamingIt) {
   testing::MockCriBackend backend("unix:///tmp/nowhere.sock");
   EXPECT_CALL(backend.runtime_stub, Version(_, _, _))
       .WillOnce(Return(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connect failed")));
-  auto facts = queryBackend(backend);
+  auto facts = queryBackend(backend, ::nixsnap::testing::ManualClock());
   ASSERT_FALSE(facts.isOk());
   EXPECT_EQ(facts.status().code(), ErrorCode::Unavailable);
   EXPECT_THAT(facts.status().message(), HasSubstr("/tmp/nowhere.sock"));

@@ -10,7 +10,7 @@
 #include <future>
 
 #include "common/temp_dir.h"
-#include "containerd/services/introspection/v1/introspection_mock.grpc.pb.h"
+#include "mocks/containerd_mocks.h"
 #include "cri/backend_check.h"
 #include "cri/image_service.h"
 #include "cri/proc_containerd_config_source.h"
@@ -27,7 +27,6 @@ using ::testing::NiceMock;
 using ::testing::Return;
 using ::testing::StrictMock;
 using testing::MockProcessRunner;
-namespace iv = ::containerd::services::introspection::v1;
 namespace v1 = runtime::v1;
 
 // Trimmed `containerd config dump` of containerd 2.1.9 (version 3).
@@ -171,24 +170,19 @@ class FakeProc {
 class ProcContainerdConfigSourceTest : public ::testing::Test {
  protected:
   void answerServer(uint64_t pid, uint64_t pidns) {
-    EXPECT_CALL(*stub_, Server(_, _, _))
-        .WillOnce(Invoke([pid, pidns](grpc::ClientContext*, const google::protobuf::Empty&,
-                                      iv::ServerResponse* resp) {
-          resp->set_pid(pid);
-          resp->set_pidns(pidns);
-          return grpc::Status::OK;
-        }));
+    EXPECT_CALL(*containerd_, serverInfo(_))
+        .WillOnce(Return(containerd::ServerInfo{"uuid", pid, pidns}));
   }
   std::vector<std::string> dumpArgv(const fs::path& config) const {
     return {(proc_.pidDir() / "exe").string(), "--config", config.string(), "config", "dump"};
   }
   Result<std::string> effectiveConfig() {
-    return ProcContainerdConfigSource(stub_, runner_, proc_.root()).effectiveConfig();
+    return ProcContainerdConfigSource(containerd_, runner_, proc_.root()).effectiveConfig();
   }
 
   FakeProc proc_;
-  std::shared_ptr<StrictMock<iv::MockIntrospectionStub>> stub_ =
-      std::make_shared<StrictMock<iv::MockIntrospectionStub>>();
+  std::shared_ptr<StrictMock<::nixsnap::testing::MockContainerdClient>> containerd_ =
+      std::make_shared<StrictMock<::nixsnap::testing::MockContainerdClient>>();
   std::shared_ptr<StrictMock<MockProcessRunner>> runner_ =
       std::make_shared<StrictMock<MockProcessRunner>>();
 };
@@ -245,8 +239,8 @@ TEST_F(ProcContainerdConfigSourceTest, VanishedProcessIsNotFound) {
 }
 
 TEST_F(ProcContainerdConfigSourceTest, UnreachableContainerdIsUnavailable) {
-  EXPECT_CALL(*stub_, Server(_, _, _))
-      .WillOnce(Return(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connect failed")));
+  EXPECT_CALL(*containerd_, serverInfo(_))
+      .WillOnce(Return(unavailable("asking: containerd at /run/c.sock is unavailable")));
   auto text = effectiveConfig();
   ASSERT_FALSE(text.isOk());
   EXPECT_EQ(text.status().code(), ErrorCode::Unavailable);
@@ -299,9 +293,8 @@ class BackendCheckSourceTest : public ::testing::Test {
     ImageServiceOptions options;
     options.containerd_config = source_;
     {
-      ImageService service(backend_, std::make_shared<NiceMock<testing::MockLoader>>(),
-                           std::make_shared<NiceMock<testing::MockArchiveSource>>(),
-                           std::make_shared<NiceMock<testing::MockImageRemover>>(), options);
+      ImageService service(backend_, std::make_shared<StrictMock<testing::MockNixImagePuller>>(),
+                           options);
       service.startBackendCheck();
       auto& done = expect_source ? source_asked : status_asked;
       ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);

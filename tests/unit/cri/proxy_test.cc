@@ -17,7 +17,10 @@
 
 #include "cri/cri_backend.h"
 #include "cri/image_service.h"
+#include "cri/cri_images.h"
+#include "mocks/containerd_mocks.h"
 #include "mocks/cri_mocks.h"
+#include "mocks/nix_mocks.h"
 #include "support/test_env.h"
 
 namespace nixsnap::cri {
@@ -92,8 +95,17 @@ class ProxyTest : public ::testing::Test {
         containerd_sock_((dir_.path() / "c.sock").string()),
         proxy_sock_((dir_.path() / "p.sock").string()) {
     auto channel = makeBackendChannel(containerd_sock_);
+    auto backend = makeGrpcCriBackend(channel, containerd_sock_);
+    // The real nix:0 pull over the real CRI channel; Nix, the loader and containerd's
+    // images API are strict doubles (no nix:0 pull here gets that far).
+    image::NixImagePullOptions pull_options;
+    pull_options.gc_root_dir = dir_.path() / "pull-gcroots";
+    image::NixImagePullDeps deps{std::make_shared<GrpcCriImages>(backend, makeSystemClock()),
+                                 loader_,        store_,
+                                 containerd_api_, makeSystemClock(),
+                                 makeThreadSleeper(), makeSystemRandom()};
     service_ = std::make_unique<ImageService>(
-        makeGrpcCriBackend(channel, containerd_sock_), loader_, archives_, remover_);
+        backend, std::make_shared<image::NixImagePull>(std::move(deps), pull_options));
     proxy_ = serve(proxy_sock_, service_.get());
     stub_ = v1::ImageService::NewStub(
         grpc::CreateChannel("unix://" + proxy_sock_, grpc::InsecureChannelCredentials()));
@@ -118,12 +130,12 @@ class ProxyTest : public ::testing::Test {
   std::string containerd_sock_;
   std::string proxy_sock_;
   FakeContainerdImages fake_;
-  std::shared_ptr<StrictMock<testing::MockLoader>> loader_ =
-      std::make_shared<StrictMock<testing::MockLoader>>();
-  std::shared_ptr<StrictMock<testing::MockArchiveSource>> archives_ =
-      std::make_shared<StrictMock<testing::MockArchiveSource>>();
-  std::shared_ptr<StrictMock<testing::MockImageRemover>> remover_ =
-      std::make_shared<StrictMock<testing::MockImageRemover>>();
+  std::shared_ptr<StrictMock<image::testing::MockLoader>> loader_ =
+      std::make_shared<StrictMock<image::testing::MockLoader>>();
+  std::shared_ptr<StrictMock<::nixsnap::testing::MockNixStore>> store_ =
+      std::make_shared<StrictMock<::nixsnap::testing::MockNixStore>>();
+  std::shared_ptr<StrictMock<::nixsnap::testing::MockContainerdClient>> containerd_api_ =
+      std::make_shared<StrictMock<::nixsnap::testing::MockContainerdClient>>();
   std::unique_ptr<ImageService> service_;
   std::unique_ptr<grpc::Server> proxy_;
   std::unique_ptr<grpc::Server> containerd_;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "image/builder.h"
+#include "mocks/common_mocks.h"
 #include "mocks/containerd_mocks.h"
 #include "oci/digest.h"
 #include "oci/tar_writer.h"
@@ -260,6 +261,32 @@ TEST_F(ContainerdLoaderTest, ExistingLayerAnswerSkipsApplyAndCommit) {
       .WillOnce(Return(alreadyExists("target snapshot exists")));
   EXPECT_CALL(*mock, createImage(_, _)).WillOnce(Return(containerd::Image{}));
   EXPECT_CALL(*mock, deleteLease(_, _)).WillOnce(Return(Status::ok()));
+  EXPECT_TRUE(loader.load(archive, opts_).isOk());
+}
+
+// Lease and unpack-key names come from the injected randomness, the lease's expiry from
+// the injected clock.
+TEST_F(ContainerdLoaderTest, LeaseAndKeyNamesAndExpiryComeFromTheInjectedSeams) {
+  auto archive = build("a", "example.com/a:1");
+  auto mock = std::make_shared<StrictMock<MockContainerdClient>>();
+  auto clock = std::make_shared<::nixsnap::testing::ManualClock>();  // 2026-01-01T00:00:00Z
+  ContainerdLoader loader(mock, dir_.path(), clock,
+                          std::make_shared<::nixsnap::testing::CountingRandom>());
+  EXPECT_CALL(*mock, getImage(_, "example.com/a:1")).WillOnce(Return(notFound("no image")));
+  EXPECT_CALL(*mock, createLease(_, "nix2container-1000000000000000",
+                                 containerd::StringMap{{"containerd.io/gc.expire", "2026-01-02T00:00:00Z"}}))
+      .WillOnce(Return(Status::ok()));
+  EXPECT_CALL(*mock, contentInfo(_, _)).WillRepeatedly(Return(notFound("absent")));
+  EXPECT_CALL(*mock, writeContent(_, _, _, _, _, _)).Times(3).WillRepeatedly(Return(Status::ok()));
+  EXPECT_CALL(*mock, statSnapshot(_, "nix", _))
+      .Times(2)
+      .WillRepeatedly(Return(notFound("no snapshot")));
+  EXPECT_CALL(*mock, prepareSnapshot(_, "nix", ::testing::StartsWith("extract-2000000000000000-"),
+                                     "", _))
+      .WillOnce(Return(alreadyExists("target snapshot exists")));
+  EXPECT_CALL(*mock, createImage(_, _)).WillOnce(Return(containerd::Image{}));
+  EXPECT_CALL(*mock, deleteLease(_, "nix2container-1000000000000000"))
+      .WillOnce(Return(Status::ok()));
   EXPECT_TRUE(loader.load(archive, opts_).isOk());
 }
 

@@ -12,4 +12,19 @@ std::chrono::system_clock::time_point SteppingClock::now() const {
   return std::chrono::system_clock::time_point(std::chrono::seconds(1767225600 + ticks_++));
 }
 
+std::chrono::system_clock::time_point ManualClock::now() const {
+  std::lock_guard lock(mu_);
+  return now_;
+}
+
+void ManualClock::advance(std::chrono::milliseconds d) {
+  std::lock_guard lock(mu_);
+  now_ += d;
+}
+
+void FakeSleeper::sleepFor(std::chrono::milliseconds d) {
+  ++sleeps_;
+  clock_->advance(d);
+}
+
 }  // namespace nixsnap::testing

@@ -62,6 +62,7 @@ class MockContainerdClient : public containerd::ContainerdClient {
   MOCK_METHOD(Status, addLeaseResource,
               (const CallContext&, const std::string&, const std::string&, const std::string&),
               (override));
+  MOCK_METHOD(Result<containerd::ServerInfo>, serverInfo, (const CallContext&), (override));
 };
 
 /// In-memory containerd (content, images, snapshots, diff, leases) for state checks, in
@@ -119,6 +120,9 @@ class FakeContainerdClient : public containerd::ContainerdClient {
   Status addLeaseResource(const CallContext&, const std::string&, const std::string&,
                           const std::string&) override {
     return Status::ok();
+  }
+  Result<containerd::ServerInfo> serverInfo(const CallContext&) override {
+    return containerd::ServerInfo{"fake", 1, 1};
   }
 };
 

@@ -7,11 +7,9 @@
 #include <vector>
 
 #include "mocks/common_mocks.h"
-#include "cri/archive_source.h"
 #include "cri/cri_backend.h"
-#include "cri/image_remover.h"
 #include "cri/runtime/v1/api_mock.grpc.pb.h"
-#include "image/loader.h"
+#include "mocks/image_mocks.h"
 
 // Doubles of the image service's collaborators. They live in nixsnap::cri::testing so
 // they never collide with other folders' doubles of the same interfaces.
@@ -19,28 +17,7 @@ namespace nixsnap::cri::testing {
 
 // The process runner double is shared with the nix/ tests.
 using ::nixsnap::testing::MockProcessRunner;
-
-class MockArchiveSource : public ArchiveSource {
- public:
-  MockArchiveSource();
-  ~MockArchiveSource() override;
-  MOCK_METHOD(Status, ensureValid, (const fs::path& store_path), (override));
-};
-
-class MockLoader : public image::Loader {
- public:
-  MockLoader();
-  ~MockLoader() override;
-  MOCK_METHOD(Result<std::vector<image::LoadedImage>>, load,
-              (const fs::path& archive, const image::LoadOptions& options), (override));
-};
-
-class MockImageRemover : public ImageRemover {
- public:
-  MockImageRemover();
-  ~MockImageRemover() override;
-  MOCK_METHOD(Status, removeImage, (const std::string& ns, const std::string& name), (override));
-};
+using ::nixsnap::image::testing::MockNixImagePuller;
 
 /// A CriBackend whose stubs are generated GoogleMock stubs (StrictMock).
 class MockCriBackend : public CriBackend {

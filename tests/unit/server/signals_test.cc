@@ -4,8 +4,6 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include "config/config.h"
-#include "server/image_services.h"
 
 namespace nixsnap::server {
 namespace {
@@ -36,12 +34,6 @@ TEST(SignalsTest, BlocksTerminationSignalsAndWaitReturnsTheOneReceived) {
   EXPECT_EQ(waitForTerminationSignal(), SIGTERM);
   ASSERT_EQ(pthread_kill(pthread_self(), SIGINT), 0);
   EXPECT_EQ(waitForTerminationSignal(), SIGINT);
-}
-
-TEST(ImageServicesTest, DisabledInConfigGivesNoServices) {
-  config::Config c;
-  c.image_service.enable = false;
-  EXPECT_TRUE(makeImageServices(c).empty());
 }
 
 }  // namespace

@@ -14,8 +14,7 @@ bool rootTestsEnabled() {
 }
 
 TempDir makeTempDir() {
-  const char* t = std::getenv("TMPDIR");
-  auto dir = TempDir::create(t != nullptr ? fs::path(t) : fs::path("/tmp"), "nixsnap-ut-");
+  auto dir = TempDir::create(tempDirFromEnvironment(), "nixsnap-ut-");
   if (!dir.isOk()) {
     ADD_FAILURE() << dir.status().toString();
     std::abort();

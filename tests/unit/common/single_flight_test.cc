@@ -1,4 +1,4 @@
-#include "cri/single_flight.h"
+#include "common/single_flight.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-namespace nixsnap::cri {
+namespace nixsnap {
 namespace {
 
 TEST(SingleFlightTest, ConcurrentCallersShareOneRun) {
@@ -62,4 +62,4 @@ TEST(SingleFlightTest, LaterCallsRunAgain) {
 }
 
 }  // namespace
-}  // namespace nixsnap::cri
+}  // namespace nixsnap

@@ -1,10 +1,10 @@
-#include "cri/nix_image_ref.h"
+#include "nix/image_ref.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace nixsnap::cri {
+namespace nixsnap::nix {
 namespace {
 
 const std::string kPath = "/nix/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-nix-image-redis.tar";
@@ -96,4 +96,4 @@ INSTANTIATE_TEST_SUITE_P(
         "nix:0/nix/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-" + std::string(250, 'a')));
 
 }  // namespace
-}  // namespace nixsnap::cri
+}  // namespace nixsnap::nix

@@ -1,10 +1,10 @@
-#include "server/daemon.h"
+#include "cmd/daemon.h"
 
 #include <memory>
 #include <vector>
 
 #include "common/log.h"
-#include "server/image_services.h"
+#include "cmd/image_services.h"
 #include "server/notifier.h"
 #include "server/root_lock.h"
 #include "server/rootless_mode.h"
@@ -13,12 +13,12 @@
 #include "snapshotter/factory.h"
 #include "snapshotter/snapshots_service.h"
 
-namespace nixsnap::server {
+namespace nixsnap::cmd {
 
 Status runDaemon(const config::Config& config) {
   // Rootless: refuse unusable paths (naming them) before touching the root.
-  std::unique_ptr<HostProbe> probe = makeHostProbe();
-  Result<MountMode> mode = chooseMountMode(*probe, config, "/nix/var/nix");
+  std::unique_ptr<server::HostProbe> probe = server::makeHostProbe();
+  Result<server::MountMode> mode = server::chooseMountMode(*probe, config, kNixStateDir);
   if (!mode.isOk()) {
     return mode.status();
   }
@@ -28,7 +28,7 @@ Status runDaemon(const config::Config& config) {
                                              : (mode->userxattr ? "overlay,userxattr" : "overlay")},
                {"reason", mode->reason}});
   // Held until return: a second daemon on the same root (any socket) is refused.
-  Result<UniqueFd> root_lock = lockRoot(config.root);
+  Result<UniqueFd> root_lock = server::lockRoot(config.root);
   if (!root_lock.isOk()) {
     return root_lock.status();
   }
@@ -36,6 +36,7 @@ Status runDaemon(const config::Config& config) {
   options.root = config.root;
   options.store_dir = config.store_dir;
   options.external_builder = config.external_builder;
+  options.nix_state_dir = kNixStateDir;
   options.fuse_overlayfs = mode->fuse_overlayfs;
   options.overlay_userxattr = mode->userxattr;
   options.max_parallel_realisations = static_cast<size_t>(config.max_parallel_realisations);
@@ -51,8 +52,8 @@ Status runDaemon(const config::Config& config) {
   for (auto& s : image_services) {
     services.push_back(s.get());
   }
-  NotifierPtr notifier = makeSdNotifier();
-  return serve(config.address, services, *notifier, waitForTerminationSignal);
+  server::NotifierPtr notifier = server::makeSdNotifier();
+  return server::serve(config.address, services, *notifier, server::waitForTerminationSignal);
 }
 
-}  // namespace nixsnap::server
+}  // namespace nixsnap::cmd

@@ -1,57 +1,15 @@
-#include "cri/nix_image_ref.h"
+#include "nix/image_ref.h"
 
 #include <string>
 
-namespace nixsnap::cri {
+#include "nix/store_path.h"
+#include "oci/reference.h"
+
+namespace nixsnap::nix {
 namespace {
 
-constexpr std::string_view kNixBase32 = "0123456789abcdfghijklmnpqrsvwxyz";
-constexpr size_t kHashLength = 32;
-constexpr size_t kMaxNameLength = 211;
 // containerd rejects longer names in references (reference.NameTotalLengthMax).
 constexpr size_t kMaxRefNameLength = 255;
-
-bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-// Nix's store path name rule: [A-Za-z0-9+._?=-]+, not starting with '.'.
-bool isValidNixName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameLength || name.front() == '.') {
-    return false;
-  }
-  for (char c : name) {
-    bool ok = isLowerAlnum(c) || (c >= 'A' && c <= 'Z') || c == '+' || c == '-' || c == '.' ||
-              c == '_' || c == '?' || c == '=';
-    if (!ok) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Image reference path component: alnum runs joined by '.', '_', '__' or runs of '-'.
-bool isValidRefComponent(std::string_view part) {
-  if (part.empty() || !isLowerAlnum(part.front()) || !isLowerAlnum(part.back())) {
-    return false;
-  }
-  size_t i = 0;
-  while (i < part.size()) {
-    if (isLowerAlnum(part[i])) {
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    while (j < part.size() && !isLowerAlnum(part[j])) {
-      ++j;
-    }
-    std::string_view sep = part.substr(i, j - i);
-    bool dashes = sep.find_first_not_of('-') == std::string_view::npos;
-    if (!(sep == "." || sep == "_" || sep == "__" || dashes)) {
-      return false;
-    }
-    i = j;
-  }
-  return true;
-}
 
 Status bad(std::string_view ref, std::string_view why) {
   return invalidArgument("parsing nix image reference \"" + std::string(ref) + "\": " +
@@ -119,18 +77,11 @@ Result<NixImageRef> parseNixImageRef(std::string_view ref, std::string_view stor
   if (base.find('/') != std::string_view::npos) {
     return bad(ref, "store path must not have further components");
   }
-  if (base.size() < kHashLength + 2 || base[kHashLength] != '-') {
-    return bad(ref, "store path must be <hash>-<name>");
+  // The store-path grammar is nix/store_path's; its reason is kept, the reference named.
+  if (Status syntax = checkStorePathSyntax(dir, path); !syntax.isOk()) {
+    return bad(ref, syntax.message());
   }
-  std::string_view hash = base.substr(0, kHashLength);
-  if (hash.find_first_not_of(kNixBase32) != std::string_view::npos) {
-    return bad(ref, "store path hash is not nix base32");
-  }
-  std::string_view name = base.substr(kHashLength + 1);
-  if (!isValidNixName(name)) {
-    return bad(ref, "store path name is not a valid nix name");
-  }
-  if (!isValidRefComponent(base)) {
+  if (!oci::isValidReferenceComponent(base)) {
     return bad(ref, "store path name must be a lowercase image reference component "
                     "([a-z0-9] joined by '.', '_' or '-')");
   }
@@ -141,7 +92,7 @@ Result<NixImageRef> parseNixImageRef(std::string_view ref, std::string_view stor
     if (end == std::string::npos) {
       end = dir.size();
     }
-    if (!isValidRefComponent(std::string_view(dir).substr(start, end - start))) {
+    if (!oci::isValidReferenceComponent(std::string_view(dir).substr(start, end - start))) {
       return bad(ref, "store dir " + dir + " cannot appear in an image reference");
     }
     start = end + 1;
@@ -156,4 +107,4 @@ Result<NixImageRef> parseNixImageRef(std::string_view ref, std::string_view stor
   return out;
 }
 
-}  // namespace nixsnap::cri
+}  // namespace nixsnap::nix

@@ -3,7 +3,11 @@
 #include "common/status.h"
 #include "config/config.h"
 
-namespace nixsnap::server {
+namespace nixsnap::cmd {
+
+/// Where Nix keeps its state (gcroots/, the database): the indirect roots of the
+/// snapshotter and of the image service's pulls are registered below it.
+inline constexpr const char* kNixStateDir = "/nix/var/nix";
 
 /// Runs the nix-snapshotter daemon with a merged, validated config: opens the snapshotter
 /// under `config.root`, serves containerd's snapshots API (and the image service hook) on
@@ -12,4 +16,4 @@ namespace nixsnap::server {
 /// @return Ok after a clean stop; the error that prevented startup otherwise.
 Status runDaemon(const config::Config& config);
 
-}  // namespace nixsnap::server
+}  // namespace nixsnap::cmd

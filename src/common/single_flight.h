@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace nixsnap::cri {
+namespace nixsnap {
 
 /// Collapses concurrent calls with the same key into one: the first caller runs the
 /// function, callers arriving while it runs wait and receive a copy of its result. Once it
@@ -65,4 +65,4 @@ class SingleFlight {
   std::map<std::string, std::shared_ptr<Call>> calls_;
 };
 
-}  // namespace nixsnap::cri
+}  // namespace nixsnap

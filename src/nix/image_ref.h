@@ -5,7 +5,7 @@
 
 #include "common/status.h"
 
-namespace nixsnap::cri {
+namespace nixsnap::nix {
 
 /// Prefix of image references that name a Nix image archive in the store.
 inline constexpr std::string_view kNixRefPrefix = "nix:0/";
@@ -36,4 +36,4 @@ bool isNixImageRef(std::string_view ref);
 /// Pure; thread-safe.
 Result<NixImageRef> parseNixImageRef(std::string_view ref, std::string_view store_dir = "/nix/store");
 
-}  // namespace nixsnap::cri
+}  // namespace nixsnap::nix

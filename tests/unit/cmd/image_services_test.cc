@@ -1,0 +1,30 @@
+#include "cmd/image_services.h"
+
+#include <gtest/gtest.h>
+
+#include "support/test_env.h"
+
+namespace nixsnap::cmd {
+namespace {
+
+TEST(ImageServicesTest, DisabledInConfigGivesNoServices) {
+  config::Config c;
+  c.image_service.enable = false;
+  EXPECT_TRUE(makeImageServices(c).empty());
+}
+
+// The composition connects lazily: with containerd absent it still builds the service
+// (calls then fail with UNAVAILABLE naming the socket).
+TEST(ImageServicesTest, EnabledInConfigGivesTheCriImageService) {
+  TempDir dir = ::nixsnap::testing::makeTempDir();
+  config::Config c;
+  c.root = (dir.path() / "root").string();
+  c.image_service.enable = true;
+  c.image_service.containerd_address = (dir.path() / "absent.sock").string();
+  auto services = makeImageServices(c);
+  ASSERT_EQ(services.size(), 1u);
+  EXPECT_NE(services.front(), nullptr);
+}
+
+}  // namespace
+}  // namespace nixsnap::cmd
