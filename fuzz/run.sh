@@ -33,7 +33,7 @@ printf 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned lon
 
 TARGETS=("$@")
 if ((${#TARGETS[@]} == 0)); then
-  mapfile -t TARGETS < <(cd "${REPO}/fuzz/targets" && ls fuzz_*.cc | sed 's/\.cc$//')
+  mapfile -t TARGETS < <(find "${REPO}/fuzz/targets" -maxdepth 1 -name 'fuzz_*.cc' -printf '%f\n' | sed 's/\.cc$//' | sort)
 fi
 
 echo "==> building ${#TARGETS[@]} fuzz targets in ${BUILD}"
@@ -81,7 +81,7 @@ for t in "${TARGETS[@]}"; do
   else
     echo "    FAILED (log ${log}); last lines:" >&2
     tail -40 "${log}" | sed 's/^/    /' >&2
-    ls "${artifacts}" | sed 's/^/    artifact: /' >&2
+    find "${artifacts}" -mindepth 1 -maxdepth 1 -printf "%f\n" | sed 's/^/    artifact: /' >&2
     failed+=("${t}")
   fi
 done

@@ -1,6 +1,5 @@
 #include "image/builder.h"
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -85,69 +84,233 @@ std::string dockerRepoTag(const std::string& name) {
   return name.rfind("nix:0", 0) == 0 ? "" : name;
 }
 
+/// The image name: --ref, or nix:0<absolute out>:latest.
+Result<std::string> imageName(const BuildOptions& o, const fs::path& out) {
+  if (!o.ref.empty()) {
+    NIXSNAP_RETURN_IF_ERROR(oci::validateImageReference(o.ref, "--ref"));
+    return o.ref;
+  }
+  std::string name = "nix:0" + out.string() + ":latest";
+  if (!oci::validateImageReference(name, "default image name").isOk()) {
+    return invalidArgument("output path " + out.string() +
+                           " cannot form the default image name nix:0<OUT>:latest (image "
+                           "names need lowercase [a-z0-9._-] components); pass --ref");
+  }
+  return name;
+}
+
+Result<json> readUserConfig(const BuildOptions& o) {
+  if (o.config.empty()) {
+    return json::object();
+  }
+  auto text = readInput(o.config, "--config");
+  if (!text.isOk()) {
+    return text.status();
+  }
+  auto parsed = parseUserConfig(*text);
+  if (!parsed.isOk()) {
+    return parsed.status().wrap("reading --config " + o.config.string());
+  }
+  return std::move(*parsed);
+}
+
+/// The store paths the Nix layer makes mountpoints for, and its format.
+struct ClosureSelection {
+  std::vector<std::string> paths;
+  std::string closure_info;  ///< set: closure format; empty: legacy nix-layer format
+};
+
+Result<ClosureSelection> readClosure(const BuildOptions& o) {
+  ClosureSelection sel;
+  if (o.closure.empty()) {
+    return sel;
+  }
+  auto input = readClosureInput(o.closure, o.store_dir, kMaxInputBytes);
+  if (!input.isOk()) {
+    return input.status();
+  }
+  if (!input->closure_info.empty() && !o.legacy_nix_layer) {
+    // The snapshotter binds every line of <closure_info>/store-paths: every line needs
+    // its mountpoint, the config file's own store path included.
+    sel.closure_info = input->closure_info;
+    sel.paths = std::move(input->paths);
+    return sel;
+  }
+  std::string own = o.config.empty() ? "" : owningStorePath(o.config, o.store_dir);
+  for (auto& p : input->paths) {
+    if (p != own) {
+      sel.paths.push_back(std::move(p));
+    }
+  }
+  return sel;
+}
+
+Result<std::vector<std::string>> readCopyToRoot(const BuildOptions& o) {
+  if (o.copy_to_root.empty()) {
+    return std::vector<std::string>{};
+  }
+  auto text = readInput(o.copy_to_root, "--copy-to-root");
+  if (!text.isOk()) {
+    return text.status();
+  }
+  auto parsed = parseCopyToRoot(*text, o.store_dir);
+  if (!parsed.isOk()) {
+    return parsed.status().wrap("reading --copy-to-root " + o.copy_to_root.string());
+  }
+  return std::move(*parsed);
+}
+
+/// The Nix layer's descriptor with the annotations of its format.
+oci::Descriptor nixLayerDescriptor(const oci::WrittenTar& layer, const ClosureSelection& sel) {
+  oci::Descriptor d{
+      std::string(oci::media::kOciLayerGzip), layer.digest, layer.size, {}, std::nullopt};
+  if (!sel.closure_info.empty()) {
+    d.annotations[std::string(kNixClosureAnnotation)] = sel.closure_info;
+    return d;
+  }
+  d.annotations[std::string(kNixLayerAnnotation)] = "true";
+  for (size_t i = 0; i < sel.paths.size(); ++i) {
+    d.annotations[std::string(kNixStorePathAnnotationPrefix) + std::to_string(i)] = sel.paths[i];
+  }
+  return d;
+}
+
+/// Layers, diff IDs, history and blob sources of the image: the base's first.
+struct ImageParts {
+  oci::Manifest manifest;
+  json diff_ids = json::array();
+  json history = json::array();
+  json base_section = json::object();  ///< the base config's "config" object
+  std::vector<std::pair<std::string, fs::path>> blobs;  ///< digest -> file
+};
+
+Status addBaseLayers(const Base& base, ImageParts& parts) {
+  const auto& img = base.layout.image;
+  for (size_t i = 0; i < img.manifest.layers.size(); ++i) {
+    oci::Descriptor d = img.manifest.layers[i];
+    auto sniffed = oci::sniffLayerMediaType(base.layout.blobPath(d.digest));
+    if (!sniffed.isOk()) {
+      return sniffed.status();
+    }
+    d.media_type = *sniffed;
+    d.platform.reset();
+    parts.manifest.layers.push_back(d);
+    parts.diff_ids.push_back(img.diff_ids[i]);
+    parts.blobs.emplace_back(d.digest, base.layout.blobPath(d.digest));
+  }
+  if (base.config.contains("config") && base.config["config"].is_object()) {
+    parts.base_section = base.config["config"];
+  }
+  if (base.config.contains("history") && base.config["history"].is_array()) {
+    parts.history = base.config["history"];
+  }
+  return Status::ok();
+}
+
+void addNixLayer(oci::Descriptor desc, const oci::WrittenTar& layer, const fs::path& file,
+                 ImageParts& parts) {
+  parts.manifest.layers.push_back(std::move(desc));
+  parts.diff_ids.push_back(layer.diff_id);
+  parts.blobs.emplace_back(layer.digest, file);
+  parts.history.push_back(
+      {{"created", kEpoch}, {"created_by", "nix2container build"}, {"comment", "nix layer"}});
+}
+
+std::string imageConfigJson(const ImageParts& parts, const json& user_config) {
+  oci::Platform host = oci::hostPlatform();
+  json config = {{"created", kEpoch},
+                 {"architecture", host.architecture},
+                 {"os", host.os},
+                 {"config", mergeConfig(parts.base_section, user_config)},
+                 {"rootfs", {{"type", "layers"}, {"diff_ids", parts.diff_ids}}},
+                 {"history", parts.history}};
+  if (!host.variant.empty()) {
+    config["variant"] = host.variant;
+  }
+  return config.dump();
+}
+
+std::string ociIndexJson(const std::string& name, const std::string& manifest_digest,
+                         size_t manifest_size) {
+  oci::Index index;
+  index.manifests.push_back({std::string(oci::media::kOciManifest),
+                             manifest_digest,
+                             static_cast<int64_t>(manifest_size),
+                             {{std::string(oci::kContainerdImageNameAnnotation), name},
+                              {std::string(oci::kRefNameAnnotation), name}},
+                             std::nullopt});
+  return oci::toJson(index);
+}
+
+/// docker-archive's manifest.json, so `docker load` reads the archive too.
+std::string dockerManifestJson(const std::string& name, const oci::Manifest& manifest) {
+  json entry = {{"Config", "blobs/sha256/" + oci::digestHex(manifest.config.digest)},
+                {"RepoTags", json::array()},
+                {"Layers", json::array()}};
+  if (!dockerRepoTag(name).empty()) {
+    entry["RepoTags"].push_back(name);
+  }
+  for (const auto& l : manifest.layers) {
+    entry["Layers"].push_back("blobs/sha256/" + oci::digestHex(l.digest));
+  }
+  return json::array({entry}).dump();
+}
+
+/// Writes the archive: layout files, then config, manifest and layer blobs, each once.
+Status writeArchive(const fs::path& out, const std::string& name, const ImageParts& parts,
+                    const std::string& config_json, const std::string& manifest_json,
+                    const std::string& manifest_digest) {
+  std::vector<TarEntry> members = {
+      {"oci-layout", TarEntry::Type::File, 0644, "", R"({"imageLayoutVersion":"1.0.0"})", {}},
+      {"index.json", TarEntry::Type::File, 0644, "",
+       ociIndexJson(name, manifest_digest, manifest_json.size()), {}},
+      {"manifest.json", TarEntry::Type::File, 0644, "", dockerManifestJson(name, parts.manifest),
+       {}},
+      {"blobs", TarEntry::Type::Directory, 0755, "", "", {}},
+      {"blobs/sha256", TarEntry::Type::Directory, 0755, "", "", {}},
+  };
+  std::set<std::string> seen;
+  auto addBlob = [&](const std::string& digest, std::string content, fs::path source) {
+    if (seen.insert(digest).second) {
+      members.push_back({"blobs/sha256/" + oci::digestHex(digest), TarEntry::Type::File, 0644, "",
+                         std::move(content), std::move(source)});
+    }
+  };
+  addBlob(parts.manifest.config.digest, config_json, {});
+  addBlob(manifest_digest, manifest_json, {});
+  for (const auto& [digest, path] : parts.blobs) {
+    addBlob(digest, "", path);
+  }
+  auto written = oci::writeDeterministicTar(std::move(members), out, oci::Compression::None);
+  if (!written.isOk()) {
+    return written.status().wrap("writing " + out.string());
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<BuildResult> buildImage(const BuildOptions& o) {
   const fs::path tmp = o.tmp_dir.empty() ? tempDirFromEnvironment() : o.tmp_dir;
   BuildResult result;
   fs::path out = fs::absolute(o.out).lexically_normal();
-  result.name = o.ref.empty() ? "nix:0" + out.string() + ":latest" : o.ref;
-  if (o.ref.empty()) {
-    if (!oci::validateImageReference(result.name, "default image name").isOk()) {
-      return invalidArgument("output path " + out.string() +
-                             " cannot form the default image name nix:0<OUT>:latest (image "
-                             "names need lowercase [a-z0-9._-] components); pass --ref");
-    }
-  } else {
-    NIXSNAP_RETURN_IF_ERROR(oci::validateImageReference(o.ref, "--ref"));
+  auto name = imageName(o, out);
+  if (!name.isOk()) {
+    return name.status();
   }
-
-  json user_config = json::object();
-  if (!o.config.empty()) {
-    auto text = readInput(o.config, "--config");
-    if (!text.isOk()) {
-      return text.status();
-    }
-    auto parsed = parseUserConfig(*text);
-    if (!parsed.isOk()) {
-      return parsed.status().wrap("reading --config " + o.config.string());
-    }
-    user_config = std::move(*parsed);
+  result.name = std::move(*name);
+  auto user_config = readUserConfig(o);
+  if (!user_config.isOk()) {
+    return user_config.status();
   }
-  std::vector<std::string> closure;
-  std::string closure_info;  // set: closure format; empty: legacy nix-layer format
-  if (!o.closure.empty()) {
-    auto input = readClosureInput(o.closure, o.store_dir, kMaxInputBytes);
-    if (!input.isOk()) {
-      return input.status();
-    }
-    if (!input->closure_info.empty() && !o.legacy_nix_layer) {
-      // The snapshotter binds every line of <closure_info>/store-paths: every line needs
-      // its mountpoint, the config file's own store path included.
-      closure_info = input->closure_info;
-      closure = std::move(input->paths);
-    } else {
-      std::string own = o.config.empty() ? "" : owningStorePath(o.config, o.store_dir);
-      for (auto& p : input->paths) {
-        if (p != own) {
-          closure.push_back(std::move(p));
-        }
-      }
-    }
+  auto sel = readClosure(o);
+  if (!sel.isOk()) {
+    return sel.status();
   }
-  std::vector<std::string> roots;
-  if (!o.copy_to_root.empty()) {
-    auto text = readInput(o.copy_to_root, "--copy-to-root");
-    if (!text.isOk()) {
-      return text.status();
-    }
-    auto parsed = parseCopyToRoot(*text, o.store_dir);
-    if (!parsed.isOk()) {
-      return parsed.status().wrap("reading --copy-to-root " + o.copy_to_root.string());
-    }
-    roots = std::move(*parsed);
+  auto roots = readCopyToRoot(o);
+  if (!roots.isOk()) {
+    return roots.status();
   }
-
   std::optional<Base> base;
   if (!o.from_image.empty()) {
     auto b = readBase(o.from_image, tmp);
@@ -161,7 +324,7 @@ Result<BuildResult> buildImage(const BuildOptions& o) {
   if (!work.isOk()) {
     return work.status().wrap("building image");
   }
-  auto entries = nixLayerEntries(closure, roots, o.store_dir);
+  auto entries = nixLayerEntries(sel->paths, *roots, o.store_dir);
   if (!entries.isOk()) {
     return entries.status();
   }
@@ -171,115 +334,21 @@ Result<BuildResult> buildImage(const BuildOptions& o) {
     return layer.status().wrap("writing nix layer");
   }
   result.nix_layer_digest = layer->digest;
+  result.nix_closure = sel->closure_info;
 
-  oci::Descriptor nix_desc{
-      std::string(oci::media::kOciLayerGzip), layer->digest, layer->size, {}, std::nullopt};
-  if (!closure_info.empty()) {
-    nix_desc.annotations[std::string(kNixClosureAnnotation)] = closure_info;
-  } else {
-    nix_desc.annotations[std::string(kNixLayerAnnotation)] = "true";
-    for (size_t i = 0; i < closure.size(); ++i) {
-      nix_desc.annotations[std::string(kNixStorePathAnnotationPrefix) + std::to_string(i)] =
-          closure[i];
-    }
-  }
-  result.nix_closure = closure_info;
-
-  // Layers, diff IDs and blob sources: the base's first.
-  oci::Manifest manifest;
-  json diff_ids = json::array();
-  json history = json::array();
-  json base_section = json::object();
-  std::vector<std::pair<std::string, fs::path>> blobs;  // digest -> file
+  ImageParts parts;
   if (base) {
-    const auto& img = base->layout.image;
-    for (size_t i = 0; i < img.manifest.layers.size(); ++i) {
-      oci::Descriptor d = img.manifest.layers[i];
-      auto sniffed = oci::sniffLayerMediaType(base->layout.blobPath(d.digest));
-      if (!sniffed.isOk()) {
-        return sniffed.status();
-      }
-      d.media_type = *sniffed;
-      d.platform.reset();
-      manifest.layers.push_back(d);
-      diff_ids.push_back(img.diff_ids[i]);
-      blobs.emplace_back(d.digest, base->layout.blobPath(d.digest));
-    }
-    if (base->config.contains("config") && base->config["config"].is_object()) {
-      base_section = base->config["config"];
-    }
-    if (base->config.contains("history") && base->config["history"].is_array()) {
-      history = base->config["history"];
-    }
+    NIXSNAP_RETURN_IF_ERROR(addBaseLayers(*base, parts));
   }
-  manifest.layers.push_back(nix_desc);
-  diff_ids.push_back(layer->diff_id);
-  blobs.emplace_back(layer->digest, layer_path);
-  history.push_back(
-      {{"created", kEpoch}, {"created_by", "nix2container build"}, {"comment", "nix layer"}});
-
-  oci::Platform host = oci::hostPlatform();
-  json config = {{"created", kEpoch},
-                 {"architecture", host.architecture},
-                 {"os", host.os},
-                 {"config", mergeConfig(base_section, user_config)},
-                 {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}},
-                 {"history", history}};
-  if (!host.variant.empty()) {
-    config["variant"] = host.variant;
-  }
-  std::string config_json = config.dump();
-  manifest.config = {std::string(oci::media::kOciConfig),
-                     oci::digestOf(config_json),
-                     static_cast<int64_t>(config_json.size()),
-                     {},
-                     std::nullopt};
-  result.config_digest = manifest.config.digest;
-  std::string manifest_json = oci::toJson(manifest);
+  addNixLayer(nixLayerDescriptor(*layer, *sel), *layer, layer_path, parts);
+  std::string config_json = imageConfigJson(parts, *user_config);
+  parts.manifest.config = {std::string(oci::media::kOciConfig), oci::digestOf(config_json),
+                           static_cast<int64_t>(config_json.size()), {}, std::nullopt};
+  result.config_digest = parts.manifest.config.digest;
+  std::string manifest_json = oci::toJson(parts.manifest);
   result.manifest_digest = oci::digestOf(manifest_json);
-
-  oci::Index index;
-  index.manifests.push_back({std::string(oci::media::kOciManifest),
-                             result.manifest_digest,
-                             static_cast<int64_t>(manifest_json.size()),
-                             {{std::string(oci::kContainerdImageNameAnnotation), result.name},
-                              {std::string(oci::kRefNameAnnotation), result.name}},
-                             std::nullopt});
-  json docker = json::array();
-  json docker_entry = {{"Config", "blobs/sha256/" + oci::digestHex(manifest.config.digest)},
-                       {"RepoTags", json::array()},
-                       {"Layers", json::array()}};
-  if (!dockerRepoTag(result.name).empty()) {
-    docker_entry["RepoTags"].push_back(result.name);
-  }
-  for (const auto& l : manifest.layers) {
-    docker_entry["Layers"].push_back("blobs/sha256/" + oci::digestHex(l.digest));
-  }
-  docker.push_back(docker_entry);
-
-  std::vector<TarEntry> members = {
-      {"oci-layout", TarEntry::Type::File, 0644, "", R"({"imageLayoutVersion":"1.0.0"})", {}},
-      {"index.json", TarEntry::Type::File, 0644, "", oci::toJson(index), {}},
-      {"manifest.json", TarEntry::Type::File, 0644, "", docker.dump(), {}},
-      {"blobs", TarEntry::Type::Directory, 0755, "", "", {}},
-      {"blobs/sha256", TarEntry::Type::Directory, 0755, "", "", {}},
-  };
-  std::set<std::string> seen;
-  auto addBlob = [&](const std::string& digest, std::string content, fs::path source) {
-    if (seen.insert(digest).second) {
-      members.push_back({"blobs/sha256/" + oci::digestHex(digest), TarEntry::Type::File, 0644, "",
-                         std::move(content), std::move(source)});
-    }
-  };
-  addBlob(manifest.config.digest, config_json, {});
-  addBlob(result.manifest_digest, manifest_json, {});
-  for (const auto& [digest, path] : blobs) {
-    addBlob(digest, "", path);
-  }
-  auto written = oci::writeDeterministicTar(std::move(members), out, oci::Compression::None);
-  if (!written.isOk()) {
-    return written.status().wrap("writing " + out.string());
-  }
+  NIXSNAP_RETURN_IF_ERROR(
+      writeArchive(out, result.name, parts, config_json, manifest_json, result.manifest_digest));
   return result;
 }
 

@@ -58,7 +58,7 @@ Result<std::vector<fs::path>> nixDbRequisites(const fs::path& nix_state_dir,
                                               "\": " + sqlite3_errmsg(db.get()));
   }
   std::unique_ptr<sqlite3_stmt, FinalizeStmt> stmt(stmt_raw);
-  const std::string path = store_path.string();
+  const std::string& path = store_path.string();
   sqlite3_bind_text(stmt.get(), 1, path.c_str(), static_cast<int>(path.size()), SQLITE_STATIC);
   std::vector<fs::path> out;
   while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {

@@ -32,7 +32,7 @@ cp -f "${here}/conformance_test.go" "${pkg}/conformance_test.go"
 testbin="${work}/conformance.test"
 if [[ ! -x "${testbin}" || "${here}/conformance_test.go" -nt "${testbin}" ]]; then
   printf '==> compiling the conformance suite (GOPATH mode)\n' >&2
-  (cd "${pkg}" && GO111MODULE=off GOFLAGS= GOPATH="${gopath}:${gocode}" \
+  (cd "${pkg}" && GO111MODULE=off GOFLAGS='' GOPATH="${gopath}:${gocode}" \
     GOCACHE="${work}/gocache" go test -c -o "${testbin}" .)
 fi
 
