@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "common/status.h"
+#include "mount/mount.h"
 
 namespace nixsnap::containerd {
 
@@ -31,13 +32,7 @@ struct Descriptor {
 };
 
 /// containerd.types.Mount.
-struct Mount {
-  std::string type;
-  std::string source;
-  std::string target;
-  std::vector<std::string> options;
-  bool operator==(const Mount&) const = default;
-};
+using Mount = mount::Mount;
 
 /// A blob's record in the content store.
 struct ContentInfo {

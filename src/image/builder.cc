@@ -165,12 +165,12 @@ oci::Descriptor nixLayerDescriptor(const oci::WrittenTar& layer, const ClosureSe
   oci::Descriptor d{
       std::string(oci::media::kOciLayerGzip), layer.digest, layer.size, {}, std::nullopt};
   if (!sel.closure_info.empty()) {
-    d.annotations[std::string(kNixClosureAnnotation)] = sel.closure_info;
+    d.annotations[std::string(kLabelNixClosure)] = sel.closure_info;
     return d;
   }
-  d.annotations[std::string(kNixLayerAnnotation)] = "true";
+  d.annotations[std::string(kLabelNixLayer)] = "true";
   for (size_t i = 0; i < sel.paths.size(); ++i) {
-    d.annotations[std::string(kNixStorePathAnnotationPrefix) + std::to_string(i)] = sel.paths[i];
+    d.annotations[std::string(kLabelNixStorePathPrefix) + std::to_string(i)] = sel.paths[i];
   }
   return d;
 }

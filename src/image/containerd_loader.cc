@@ -12,6 +12,7 @@
 #include "oci/archive_reader.h"
 #include "oci/digest.h"
 #include "oci/layout.h"
+#include "snapshots/labels.h"
 
 namespace nixsnap::image {
 namespace {
@@ -20,7 +21,7 @@ using containerd::CallContext;
 using containerd::StringMap;
 
 constexpr std::string_view kSnapshotLabelPrefix = "containerd.io/snapshot/";
-constexpr const char* kSnapshotRefLabel = "containerd.io/snapshot.ref";
+constexpr const char* kSnapshotRefLabel = snapshots::kLabelSnapshotRef;
 constexpr const char* kUncompressedLabel = "containerd.io/uncompressed";
 constexpr const char* kGcRefContent = "containerd.io/gc.ref.content.";
 constexpr const char* kGcRefSnapshot = "containerd.io/gc.ref.snapshot.";

@@ -229,8 +229,8 @@ std::map<std::string, std::string> nixAnnotations(
     const std::map<std::string, std::string>& annotations) {
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : annotations) {
-    if (key == kNixClosureAnnotation || key == kNixLayerAnnotation ||
-        key.rfind(kNixStorePathAnnotationPrefix, 0) == 0) {
+    if (key == kLabelNixClosure || key == kLabelNixLayer ||
+        key.rfind(kLabelNixStorePathPrefix, 0) == 0) {
       out.emplace(key, value);
     }
   }
@@ -240,7 +240,7 @@ std::map<std::string, std::string> nixAnnotations(
 Status checkNixLayerAnnotations(const std::string& digest,
                                 const std::map<std::string, std::string>& annotations,
                                 const fs::path& store_dir) {
-  auto closure = annotations.find(std::string(kNixClosureAnnotation));
+  auto closure = annotations.find(std::string(kLabelNixClosure));
   if (closure != annotations.end()) {
     Status st = nix::checkStorePathSyntax(store_dir, closure->second);
     if (!st.isOk()) {
@@ -248,7 +248,7 @@ Status checkNixLayerAnnotations(const std::string& digest,
                              closure->second + "\" is not a store path: " + st.message());
     }
   }
-  const std::string prefix(kNixStorePathAnnotationPrefix);
+  const std::string prefix(kLabelNixStorePathPrefix);
   std::string first_path_key;
   for (const auto& [key, value] : annotations) {
     if (key.rfind(prefix, 0) != 0) {
@@ -266,10 +266,10 @@ Status checkNixLayerAnnotations(const std::string& digest,
   if (first_path_key.empty()) {
     return Status::ok();
   }
-  auto it = annotations.find(std::string(kNixLayerAnnotation));
+  auto it = annotations.find(std::string(kLabelNixLayer));
   if (it == annotations.end() || it->second != "true") {
     return invalidArgument("layer " + digest + " has annotation " + first_path_key +
-                           " but not " + std::string(kNixLayerAnnotation) + ": \"true\"");
+                           " but not " + std::string(kLabelNixLayer) + ": \"true\"");
   }
   return Status::ok();
 }

@@ -8,16 +8,14 @@
 #include "common/fs.h"
 #include "common/status.h"
 #include "oci/tar_writer.h"
+#include "snapshots/labels.h"
 
 namespace nixsnap::image {
 
-/// Annotation keys the snapshotter reads from the Nix layer (DESIGN.md section 1).
-inline constexpr std::string_view kNixLayerAnnotation = "containerd.io/snapshot/nix-layer";
-inline constexpr std::string_view kNixStorePathAnnotationPrefix =
-    "containerd.io/snapshot/nix-store-path.";
-/// The closure format (the original's v0.3+): one annotation naming a closureInfo store
-/// path whose `store-paths` file lists the closure (docs/image-format.md).
-inline constexpr std::string_view kNixClosureAnnotation = "containerd.io/snapshot/nix-closure";
+/// The Nix layer's annotation keys are the snapshotter's label keys (snapshots/labels.h).
+using snapshots::kLabelNixClosure;
+using snapshots::kLabelNixLayer;
+using snapshots::kLabelNixStorePathPrefix;
 
 /// Parses a closure file (nixpkgs closureInfo's store-paths): one store path per line,
 /// blank lines ignored, duplicates dropped, order kept.

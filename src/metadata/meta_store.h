@@ -10,20 +10,21 @@
 #include <vector>
 
 #include "common/status.h"
-#include "snapshotter/snapshotter.h"
+#include "snapshots/types.h"
 
 namespace nixsnap::metadata {
 
-using snapshotter::Kind;
-using snapshotter::Labels;
-using snapshotter::Usage;
+using snapshots::Info;
+using snapshots::Kind;
+using snapshots::Labels;
+using snapshots::Usage;
 using TimePoint = std::chrono::system_clock::time_point;
 
 /// One durable snapshot record: the public Info plus the internal numeric id (the name
 /// of its directory under root/snapshots) and the usage recorded for committed ones.
 struct Record {
   int64_t id = 0;
-  snapshotter::Info info;
+  Info info;
   std::optional<Usage> usage;  ///< set once measured; absent for active/view snapshots
 };
 
@@ -87,7 +88,7 @@ class Transaction {
   /// Applies `field_paths` ("labels", "labels.<key>"; empty = all labels) of `info` to
   /// record `info.name`, setting updated = `now`.
   /// @return the updated record; NotFound; InvalidArgument for another field path.
-  virtual Result<Record> update(const snapshotter::Info& info,
+  virtual Result<Record> update(const Info& info,
                                 const std::vector<std::string>& field_paths, TimePoint now) = 0;
 
   /// Turns active `key` into committed `name`, keeping its id and parent, replacing its

@@ -242,7 +242,7 @@ class SqliteTransaction final : public Transaction {
     return up.run();
   }
 
-  Result<Record> update(const snapshotter::Info& info, const std::vector<std::string>& paths,
+  Result<Record> update(const Info& info, const std::vector<std::string>& paths,
                         TimePoint now) override {
     Result<Record> r = get(info.name);
     if (!r.isOk()) {

@@ -4,11 +4,9 @@
 
 #include "common/fs.h"
 #include "common/status.h"
-#include "snapshotter/snapshotter.h"
+#include "mount/mount.h"
 
 namespace nixsnap::mount {
-
-using snapshotter::Mount;
 
 /// Mounts and unmounts filesystems: the seam between snapshot code that must mount
 /// something itself (usage checks, root-gated tests) and the kernel.

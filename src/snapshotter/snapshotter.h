@@ -1,48 +1,24 @@
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/cancel.h"
 #include "common/status.h"
+#include "mount/mount.h"
+#include "snapshots/labels.h"
+#include "snapshots/types.h"
 
 namespace nixsnap::snapshotter {
 
-/// Snapshot labels: containerd label keys to values.
-using Labels = std::map<std::string, std::string>;
-
-/// containerd's snapshot kinds (snapshots.Kind).
-enum class Kind { Unknown, View, Active, Committed };
-
-/// Public record of a snapshot, as containerd's snapshots.Info.
-struct Info {
-  Kind kind = Kind::Unknown;
-  std::string name;    ///< key of an active/view snapshot, name of a committed one
-  std::string parent;  ///< name of the committed parent, empty for none
-  Labels labels;
-  std::chrono::system_clock::time_point created;
-  std::chrono::system_clock::time_point updated;
-};
-
-/// containerd's mount.Mount: what the caller must mount to use a snapshot.
-struct Mount {
-  std::string type;     ///< "bind", "overlay", "fuse3.fuse-overlayfs"
-  std::string source;   ///< absolute path, or "overlay" for overlay mounts
-  std::string target;   ///< empty = the rootfs itself; else a path inside it (containerd >= 1.7)
-  std::vector<std::string> options;
-  bool operator==(const Mount&) const = default;
-};
-
-/// containerd's snapshots.Usage.
-struct Usage {
-  int64_t size_bytes = 0;  ///< bytes on disk of the snapshot's own layer
-  int64_t inodes = 0;      ///< inodes of the snapshot's own layer
-};
+using snapshots::Info;
+using snapshots::Kind;
+using snapshots::Labels;
+using snapshots::Usage;
+using mount::Mount;
 
 /// Receives one snapshot during walk(); return a non-Ok status to stop the walk with it.
 using WalkFn = std::function<Status(const Info&)>;
@@ -114,14 +90,10 @@ class Snapshotter {
 };
 using SnapshotterPtr = std::unique_ptr<Snapshotter>;
 
-/// Standard label keys (containerd and nix-snapshotter wire contract).
-inline constexpr char kLabelSnapshotRef[] = "containerd.io/snapshot.ref";
-/// Longest label key plus value, in bytes (containerd labels.Validate).
-inline constexpr size_t kMaxLabelSize = 4096;
-inline constexpr char kLabelNixLayer[] = "containerd.io/snapshot/nix-layer";
-inline constexpr char kLabelNixStorePathPrefix[] = "containerd.io/snapshot/nix-store-path.";
-/// The closure-layer format (the original's v0.3+): the store path of a nixpkgs
-/// closureInfo output, whose `store-paths` file lists the paths to bind.
-inline constexpr char kLabelNixClosure[] = "containerd.io/snapshot/nix-closure";
+using snapshots::kLabelNixClosure;
+using snapshots::kLabelNixLayer;
+using snapshots::kLabelNixStorePathPrefix;
+using snapshots::kLabelSnapshotRef;
+using snapshots::kMaxLabelSize;
 
 }  // namespace nixsnap::snapshotter

@@ -169,7 +169,7 @@ TYPED_TEST_P(MetaStoreSuite, ChildrenKeepParentAfterCommitRename) {
 TYPED_TEST_P(MetaStoreSuite, UpdateLabels) {
   this->basicChain();
   auto t = this->begin(true);
-  snapshotter::Info in;
+  snapshots::Info in;
   in.name = "c1";
   in.labels = {{"c", "2"}, {"d", "3"}};
   auto r = t->update(in, {"labels.d"}, this->at(20));
@@ -192,7 +192,7 @@ TYPED_TEST_P(MetaStoreSuite, UpdateLabels) {
 TYPED_TEST_P(MetaStoreSuite, UpdateUnknownFieldIsInvalidArgument) {
   this->basicChain();
   auto t = this->begin(true);
-  snapshotter::Info in;
+  snapshots::Info in;
   in.name = "c1";
   EXPECT_EQ(t->update(in, {"parent"}, this->at(20)).status().code(), ErrorCode::InvalidArgument);
   in.name = "missing";

@@ -166,7 +166,7 @@ void runCutCase(const CutCase& cut, const std::function<Status(LossyVfs&, const 
       const auto& go = started[t][i];
       for (auto* r : {&a, &c}) {  // whole records: labels came with their row
         if (r->isOk()) {
-          EXPECT_EQ((*r)->info.labels, (snapshotter::Labels{{"n", (*r)->info.name}}));
+          EXPECT_EQ((*r)->info.labels, (snapshots::Labels{{"n", (*r)->info.name}}));
         }
       }
       EXPECT_FALSE(a.isOk() && c.isOk()) << activeKey(t, i);
