@@ -1,6 +1,8 @@
 #include "server/daemon.h"
 
+#include <cstdlib>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/log.h"
@@ -15,10 +17,19 @@
 
 namespace nixsnap::server {
 
+namespace {
+
+std::string nixRemoteEnv() {
+  const char* v = std::getenv("NIX_REMOTE");  // how Nix's own clients pick the store
+  return v ? v : "";
+}
+
+}  // namespace
+
 Status runDaemon(const config::Config& config) {
   // Rootless: refuse unusable paths (naming them) before touching the root.
   std::unique_ptr<HostProbe> probe = makeHostProbe();
-  Result<MountMode> mode = chooseMountMode(*probe, config, "/nix/var/nix");
+  Result<MountMode> mode = chooseMountMode(*probe, config, "/nix/var/nix", nixRemoteEnv());
   if (!mode.isOk()) {
     return mode.status();
   }
