@@ -13,6 +13,8 @@
 #     the user's root symlinks); a closure missing from the store is substituted from the
 #     binary cache during the rootless unpack while a collector runs over and over; the
 #     roots keep the paths, go with the image, and then the collector takes the paths;
+#   - CRI: PullImage nix:0<archive> through the user's image service (archive realised and
+#     unpacked as the user), ImageStatus, RemoveImage (not repeated with --fuse);
 #   - redis from a Nix image runs (--net-host in rootlesskit's network namespace) and
 #     answers PING from the host on a port published with rootlessctl add-ports;
 #   - refused cleanly: store-path labels outside the store, a root outside the user's
@@ -31,6 +33,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/integration/daemon_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/daemon_common.sh"
+# shellcheck source=tests/integration/fixtures/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures/common.sh"
 
 version="${1:?usage: rootless_e2e.sh 1.7|2.1 [--fuse]}"
 fuse=0
@@ -224,6 +228,52 @@ assert_eq "${msg}" "$(urun "localhost/rootless-hello:${version}" rl1)" \
 seen="$(urun "localhost/rootless-hello:${version}" rl2 \
   "${busybox_path}/bin/busybox" ls /nix/store | sort)"
 assert_eq "$(xargs -n1 basename <"${T}/closure" | sort)" "${seen}" "store paths in the container"
+
+# --- CRI: PullImage nix:0 through the user's image service (not repeated for --fuse) ----
+CRI="${NIXSNAP_TOOLS_DIR}/cri/cri-client"
+if ((!fuse)) && [[ -x "${CRI}" ]]; then
+  step "CRI PullImage nix:0 through the user's nix-snapshotter image service"
+  # The archive as buildImage { resolvedByNix = true; } makes it: $out named nix:0$out.
+  # nixbld users run the builder: nix2container and busybox in world-readable folders.
+  mkdir -p "${T}/n2c" "${T}/bb/bin"
+  cp "${N2C}" "${T}/n2c/nix2container"
+  cp /bin/busybox "${T}/bb/bin/busybox"
+  chmod -R a+rX "${T}/n2c" "${T}/bb"
+  make_busybox_dir "${T}/bbl"
+  cat >"${T}/image.nix" <<NIX
+let
+  n2c = builtins.path { path = ${T}/n2c; name = "nix2container-bin"; };
+  busybox = builtins.path { path = ${T}/bb; name = "busybox-static"; };
+  info = import ${NIXSNAP_FIXTURES}/closure_info.nix { busyboxDir = ${T}/bbl; rootPath = "${hello}"; };
+  config = builtins.toJSON { Entrypoint = [ "${hello}/bin/hello" ]; };
+in
+derivation {
+  name = "nix-image-hello.tar";
+  system = builtins.currentSystem;
+  builder = "\${busybox}/bin/busybox";
+  PATH = "\${busybox}/bin";
+  inherit config info;
+  args = [ "sh" "-e" "-c" ''
+    echo "\$config" > config.json
+    \${n2c}/nix2container build --config config.json --closure "\$info/store-paths" \\
+      --ref "nix:0\$out:latest" "\$out"
+  '' ];
+}
+NIX
+  archive="$(nix-build --out-link "${T}/image" "${T}/image.nix" 2>"${T}/nix-build.log")" ||
+    fail "nix-build of the nix:0 archive failed: $(tail -20 "${T}/nix-build.log")"
+  ucri() { in_ns "${CRI}" --image-endpoint "${snap_sock}" --runtime-endpoint "${cd_sock}" --timeout 60 "$@"; }
+  image_ref="$(ucri pull "nix:0${archive}")"
+  [[ "${image_ref}" == sha256:* ]] || fail "PullImage nix:0${archive}: ${image_ref}"
+  note "PullImage nix:0${archive} -> ${image_ref}"
+  assert_contains "$(uctr -n k8s.io images ls -q)" "nix:0${archive}:latest" "k8s.io images"
+  assert_eq "${image_ref}" "$(ucri status "nix:0${archive}" | awk '{ print $1 }')" "ImageStatus"
+  assert_contains "$(uctr -n k8s.io snapshots --snapshotter nix ls)" "Committed" "k8s.io snapshots"
+  ucri rm "nix:0${archive}" >/dev/null
+  assert_not_contains "$(uctr -n k8s.io images ls -q)" "nix:0${archive}" "k8s.io images after RemoveImage"
+elif ((!fuse)); then
+  note "cri-client not built at ${CRI}: rootless CRI PullImage not checked"
+fi
 
 step "the user's GC roots are registered by the Nix daemon and counted by the collector"
 assert_contains "$(live_roots)" "${hello}" "nix does not count the user's roots"
