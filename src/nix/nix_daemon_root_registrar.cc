@@ -1,7 +1,6 @@
 #include "nix/nix_daemon_root_registrar.h"
 
 #include <chrono>
-#include <string_view>
 #include <utility>
 
 #include "nix/worker_protocol.h"
@@ -57,12 +56,15 @@ Status NixDaemonRootRegistrar::registerRoots(const std::vector<fs::path>& roots)
   ProcessOptions options;
   options.stdin_data = std::move(session);
   // nix-daemon takes a closed stdin as a hang-up and stops: keep it open until every
-  // reply (or an error) is in.
-  // The shortest complete reply: hello, end of startup, and per root an end and a result.
+  // reply (or an error) is in. Parsing is skipped while the output is shorter than the
+  // shortest complete reply (hello, end of startup, per root an end and a result) and
+  // holds no error message.
   const size_t min_reply = 3 * 8 + roots.size() * 16;
-  options.close_stdin_when = [&roots, min_reply](const std::string& out) {
-    if (out.size() < min_reply && out.find(std::string_view("ptxc", 4)) == std::string::npos) {
-      return false;  // no error message yet, too short to be complete: skip the parse
+  std::string error_tag;
+  worker::putU64(error_tag, worker::kStderrError);
+  options.close_stdin_when = [&roots, min_reply, error_tag](const std::string& out) {
+    if (out.size() < min_reply && out.find(error_tag) == std::string::npos) {
+      return false;
     }
     worker::Reader reader(out);
     (void)parseReplies(reader, roots);
