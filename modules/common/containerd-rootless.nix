@@ -129,10 +129,8 @@ in
         };
         bindMounts = {
           "$XDG_RUNTIME_DIR/nix-snapshotter".mountPoint = "/run/nix-snapshotter";
-          # Nix's indirect roots registry (gcroots/auto) is root's; inside the namespace
-          # the user's own per-user folder (made by nix-daemon) stands in for it, so the
-          # snapshotter's roots are honoured by the collector (docs/rootless.md).
-          "/nix/var/nix/gcroots/per-user/$USER".mountPoint = "/nix/var/nix/gcroots/auto";
+          # No bind over gcroots/auto: nix-snapshotter registers its GC roots through the
+          # Nix daemon (nix-daemon --stdio under NIX_REMOTE=daemon), which writes it as root.
         };
       };
     })

@@ -1,6 +1,8 @@
 #include "cmd/daemon.h"
 
+#include <cstdlib>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/log.h"
@@ -15,10 +17,20 @@
 
 namespace nixsnap::cmd {
 
+namespace {
+
+std::string nixRemoteEnv() {
+  const char* v = std::getenv("NIX_REMOTE");  // how Nix's own clients pick the store
+  return v ? v : "";
+}
+
+}  // namespace
+
 Status runDaemon(const config::Config& config) {
   // Rootless: refuse unusable paths (naming them) before touching the root.
   std::unique_ptr<server::HostProbe> probe = server::makeHostProbe();
-  Result<server::MountMode> mode = server::chooseMountMode(*probe, config, kNixStateDir);
+  Result<server::MountMode> mode =
+      server::chooseMountMode(*probe, config, kNixStateDir, nixRemoteEnv());
   if (!mode.isOk()) {
     return mode.status();
   }

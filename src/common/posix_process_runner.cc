@@ -123,7 +123,8 @@ class PosixProcessRunner final : public ProcessRunner {
                                     const ProcessOptions& options, const std::string& name) {
     ProcessResult result;
     size_t written = 0;
-    if (options.stdin_data.empty()) {
+    const bool hold_stdin = static_cast<bool>(options.close_stdin_when);
+    if (options.stdin_data.empty() && !hold_stdin) {
       in.reset();
     } else {
       ::fcntl(in.get(), F_SETFL, O_NONBLOCK);
@@ -132,13 +133,16 @@ class PosixProcessRunner final : public ProcessRunner {
     bool timed_out = false;
     bool too_much = false;
     char buf[65536];
-    while (out.valid() || err.valid() || in.valid()) {
+    while (out.valid() || err.valid() || (in.valid() && written < options.stdin_data.size())) {
       pollfd fds[3];
       int nfds = 0;
       int idx_out = -1, idx_err = -1, idx_in = -1;
       if (out.valid()) { idx_out = nfds; fds[nfds++] = {out.get(), POLLIN, 0}; }
       if (err.valid()) { idx_err = nfds; fds[nfds++] = {err.get(), POLLIN, 0}; }
-      if (in.valid()) { idx_in = nfds; fds[nfds++] = {in.get(), POLLOUT, 0}; }
+      if (in.valid() && written < options.stdin_data.size()) {
+        idx_in = nfds;
+        fds[nfds++] = {in.get(), POLLOUT, 0};
+      }
       int wait_ms = -1;
       if (options.timeout.count() > 0) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -165,6 +169,10 @@ class PosixProcessRunner final : public ProcessRunner {
       };
       drain(idx_out, out, result.stdout_data);
       drain(idx_err, err, result.stderr_data);
+      if (hold_stdin && in.valid() &&
+          (!out.valid() || options.close_stdin_when(result.stdout_data))) {
+        in.reset();
+      }
       if (options.max_output_bytes > 0 &&
           result.stdout_data.size() + result.stderr_data.size() > options.max_output_bytes) {
         too_much = true;
@@ -175,9 +183,10 @@ class PosixProcessRunner final : public ProcessRunner {
                             options.stdin_data.size() - written);
         if (w > 0) written += static_cast<size_t>(w);
         if (w < 0 && errno != EAGAIN && errno != EINTR) in.reset();
-        if (written == options.stdin_data.size()) in.reset();
+        if (written == options.stdin_data.size() && !hold_stdin) in.reset();
       }
     }
+    in.reset();  // a child waiting for EOF on stdin may exit now
     if (timed_out || too_much) {
       ::kill(-pid, SIGKILL);
     }

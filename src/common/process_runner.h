@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +24,10 @@ struct ProcessOptions {
   std::map<std::string, std::string> env;  ///< added to (or replacing in) the environment
   std::chrono::milliseconds timeout{0};    ///< 0 = none; on expiry the child is killed
   size_t max_output_bytes = 0;  ///< 0 = none; past it (stdout + stderr) the child is killed
+  /// When set, stdin stays open after stdin_data is written, until this returns true for
+  /// the stdout read so far (or stdout closes): for programs that take a closed stdin as
+  /// the client hanging up, e.g. `nix-daemon --stdio`, which then stops mid-session.
+  std::function<bool(const std::string& stdout_so_far)> close_stdin_when;
 };
 
 /// Runs external programs (nix-store, external builders). The seam that lets unit tests

@@ -28,7 +28,7 @@ Status ExternalBuilderStore::realise(const std::vector<fs::path>& store_paths,
     return Status(errorCodeFromErrno(ec.value()), "creating gc root directory \"" +
                                                       gc_root_dir.string() + "\": " + ec.message());
   }
-  RootRollback undo(nix_state_dir_, gc_root_dir);
+  RootRollback undo(gc_root_dir);
   for (const fs::path& p : store_paths) {
     fs::path root = gc_root_dir / p.filename();
     undo.add(root);  // the builder may have created it even when it fails

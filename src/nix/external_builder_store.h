@@ -15,7 +15,7 @@ namespace nixsnap::nix {
 class ExternalBuilderStore final : public NixStore {
  public:
   /// @param executable absolute path or PATH name of the builder.
-  /// @param nix_state_dir for removing registrations of roots, e.g. "/nix/var/nix".
+  /// @param nix_state_dir for closure queries from Nix's database, e.g. "/nix/var/nix".
   /// @param nix_store     the nix-store executable for closure queries (PATH name or path).
   ExternalBuilderStore(ProcessRunnerPtr runner, std::string executable, fs::path nix_state_dir,
                        std::string nix_store = "nix-store");
@@ -35,7 +35,7 @@ class ExternalBuilderStore final : public NixStore {
   std::string executable_;
   fs::path nix_state_dir_;
   std::string nix_store_;
-  RootReaper reaper_{nix_state_dir_};  ///< after nix_state_dir_, which it copies
+  RootReaper reaper_;
 };
 
 }  // namespace nixsnap::nix

@@ -1,6 +1,5 @@
 #include "nix/gc_roots.h"
 
-#include <openssl/sha.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,18 +13,6 @@
 namespace nixsnap::nix {
 
 namespace {
-
-std::string sha256Hex(const std::string& s) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
-  std::string out;
-  char buf[3];
-  for (unsigned char c : md) {
-    std::snprintf(buf, sizeof buf, "%02x", c);
-    out += buf;
-  }
-  return out;
-}
 
 /// readlink(2) of `p`; empty when it is not a symlink.
 std::string readLink(const fs::path& p) {
@@ -51,43 +38,18 @@ Status makeSymlink(const fs::path& link, const fs::path& target) {
 
 }  // namespace
 
-fs::path autoRootLink(const fs::path& nix_state_dir, const fs::path& root) {
-  return nix_state_dir / "gcroots" / "auto" / sha256Hex(root.string());
+Status makeRootLink(const fs::path& root, const fs::path& store_path) {
+  return makeSymlink(root, store_path);
 }
 
-Status addIndirectRoot(const fs::path& nix_state_dir, const fs::path& root,
-                       const fs::path& store_path) {
-  NIXSNAP_RETURN_IF_ERROR(makeSymlink(root, store_path));
-  fs::path link = autoRootLink(nix_state_dir, root);
-  Status st = makeSymlink(link, root);
-  if (st.code() != ErrorCode::NotFound) {
-    return st;
+Status removeRootLink(const fs::path& root) {
+  if (::unlink(root.c_str()) != 0 && errno != ENOENT) {
+    return errnoStatus(errno, "removing gc root \"" + root.string() + "\"");
   }
-  // First root on this machine: create gcroots/auto (only then, to save a stat per path).
-  boost::system::error_code ec;
-  fs::create_directories(link.parent_path(), ec);
-  if (ec) {
-    return Status(errorCodeFromErrno(ec.value()),
-                  "creating \"" + link.parent_path().string() + "\": " + ec.message());
-  }
-  return makeSymlink(link, root);
+  return Status::ok();
 }
 
 namespace {
-
-/// Removes the registration of `registered` (if it still points there), then `actual`.
-Status removeRootAt(const fs::path& nix_state_dir, const fs::path& registered,
-                    const fs::path& actual) {
-  Status first;
-  fs::path link = autoRootLink(nix_state_dir, registered);
-  if (readLink(link) == registered.string() && ::unlink(link.c_str()) != 0 && errno != ENOENT) {
-    first = errnoStatus(errno, "removing gc root registration \"" + link.string() + "\"");
-  }
-  if (::unlink(actual.c_str()) != 0 && errno != ENOENT && first.isOk()) {
-    first = errnoStatus(errno, "removing gc root \"" + actual.string() + "\"");
-  }
-  return first;
-}
 
 /// Entries of `dir`; ENOENT gives an empty list.
 Result<std::vector<fs::path>> listDir(const fs::path& dir) {
@@ -109,10 +71,6 @@ Result<std::vector<fs::path>> listDir(const fs::path& dir) {
 
 }  // namespace
 
-Status removeIndirectRoot(const fs::path& nix_state_dir, const fs::path& root) {
-  return removeRootAt(nix_state_dir, root, root);
-}
-
 Result<fs::path> detachRootDir(const fs::path& dir) {
   std::string name = dir.filename().string();
   if (name.rfind(kDetachedPrefix, 0) == 0) {
@@ -128,13 +86,7 @@ Result<fs::path> detachRootDir(const fs::path& dir) {
   return detached;
 }
 
-Status removeDetachedRootDir(const fs::path& nix_state_dir, const fs::path& detached,
-                             const std::function<bool()>& keep_going) {
-  std::string name = detached.filename().string();
-  fs::path original = detached.parent_path() /
-                      (name.rfind(kDetachedPrefix, 0) == 0
-                           ? name.substr(std::string_view(kDetachedPrefix).size())
-                           : name);
+Status removeDetachedRootDir(const fs::path& detached, const std::function<bool()>& keep_going) {
   Result<std::vector<fs::path>> entries = listDir(detached);
   if (!entries.isOk()) {
     return entries.status();
@@ -144,7 +96,7 @@ Status removeDetachedRootDir(const fs::path& nix_state_dir, const fs::path& deta
     if (keep_going && !keep_going()) {
       return Status::ok();
     }
-    Status st = removeRootAt(nix_state_dir, original / e.filename(), e);
+    Status st = removeRootLink(e);
     if (!st.isOk() && first.isOk()) {
       first = st;
     }
@@ -160,7 +112,7 @@ RootRollback::~RootRollback() {
     return;
   }
   for (const fs::path& root : roots_) {
-    Status st = removeIndirectRoot(nix_state_dir_, root);
+    Status st = removeRootLink(root);
     if (!st.isOk()) {
       NIXSNAP_LOG(Warn, "failed to remove gc root", {{"error", st.message()}});
     }

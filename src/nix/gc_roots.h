@@ -8,24 +8,20 @@
 
 namespace nixsnap::nix {
 
-/// Path of the indirect-root registration of `root` in Nix's state dir:
-/// `<nix_state_dir>/gcroots/auto/<sha256 hex of root>`.
-fs::path autoRootLink(const fs::path& nix_state_dir, const fs::path& root);
-
-/// Creates symlink `root` -> `store_path`, then registers it as a Nix indirect root
-/// (auto link -> `root`). An existing identical symlink is kept.
+/// Creates the GC root symlink `root` -> `store_path` (our file; Nix learns of it through a
+/// RootRegistrar). An existing identical symlink is kept.
 /// @return the errno class of symlink(2) (AlreadyExists if `root` points elsewhere).
-Status addIndirectRoot(const fs::path& nix_state_dir, const fs::path& root,
-                       const fs::path& store_path);
+Status makeRootLink(const fs::path& root, const fs::path& store_path);
 
-/// Removes the auto link of `root` (if it points at `root`), then `root` itself.
-Status removeIndirectRoot(const fs::path& nix_state_dir, const fs::path& root);
+/// Removes the symlink `root` (missing is Ok). Nix's registration of it, if any, then
+/// dangles: the collector no longer counts it and deletes it on its next run.
+Status removeRootLink(const fs::path& root);
 
 /// Name prefix of a root folder that detachRootDir took away from Nix.
 inline constexpr char kDetachedPrefix[] = ".removing-";
 
 /// Takes every root in `dir` away from Nix's garbage collector in one step: renames `dir`
-/// to `<parent>/.removing-<name>`. The indirect-root registrations in gcroots/auto still
+/// to `<parent>/.removing-<name>`. Nix's indirect-root registrations in gcroots/auto still
 /// name `dir/<x>`, which no longer exists, and Nix ignores (and deletes) registrations
 /// whose target is gone, so the paths are collectable as soon as this returns.
 /// A `dir` already named `.removing-*` is returned as is (a retry).
@@ -33,22 +29,20 @@ inline constexpr char kDetachedPrefix[] = ".removing-";
 ///         rename(2) otherwise.
 Result<fs::path> detachRootDir(const fs::path& dir);
 
-/// Deletes a detached folder: each entry's registration (computed from the folder's name
-/// before detachRootDir, removed only if it still points there), the entry, then a
-/// non-recursive rmdir. Keeps going after a failure and returns the first one.
+/// Deletes a detached folder: each entry, then a non-recursive rmdir. Keeps going after a
+/// failure and returns the first one. The registrations are Nix's to drop (they dangle).
 /// @param keep_going polled between entries; returning false stops early (Ok, the rest
 ///        stays for a later call).
-Status removeDetachedRootDir(const fs::path& nix_state_dir, const fs::path& detached,
+Status removeDetachedRootDir(const fs::path& detached,
                              const std::function<bool()>& keep_going = {});
 
 /// Undoes a realisation that failed half-way: on destruction, unless dismiss() was called,
-/// removes every root recorded with add() (removeIndirectRoot, failures logged) and then
+/// removes every root recorded with add() (removeRootLink, failures logged) and then
 /// rmdir's `dir`, which only succeeds when it is empty (never a recursive delete).
 /// Shared by the nix-store and external-builder stores. Not thread-safe.
 class RootRollback {
  public:
-  RootRollback(fs::path nix_state_dir, fs::path dir)
-      : nix_state_dir_(std::move(nix_state_dir)), dir_(std::move(dir)) {}
+  explicit RootRollback(fs::path dir) : dir_(std::move(dir)) {}
   RootRollback(const RootRollback&) = delete;
   RootRollback& operator=(const RootRollback&) = delete;
   ~RootRollback();
@@ -59,7 +53,6 @@ class RootRollback {
   void dismiss() { dismissed_ = true; }
 
  private:
-  fs::path nix_state_dir_;
   fs::path dir_;
   std::vector<fs::path> roots_;
   bool dismissed_ = false;

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "nix/gc_roots.h"
+#include "nix/nix_daemon_root_registrar.h"
 #include "nix/requisites_query.h"
 
 namespace nixsnap::nix {
@@ -36,12 +37,22 @@ Status createDir(const fs::path& dir) {
   return Status::ok();
 }
 
+/// `name` next to `program` when that is a path (one Nix installation), else from PATH.
+std::string siblingProgram(const std::string& program, const std::string& name) {
+  fs::path p(program);
+  return p.has_parent_path() ? (p.parent_path() / name).string() : name;
+}
+
 }  // namespace
 
-NixStoreCli::NixStoreCli(ProcessRunnerPtr runner, fs::path nix_state_dir, std::string program)
+NixStoreCli::NixStoreCli(ProcessRunnerPtr runner, fs::path nix_state_dir, std::string program,
+                         RootRegistrarPtr registrar)
     : runner_(std::move(runner)),
       nix_state_dir_(std::move(nix_state_dir)),
-      program_(std::move(program)) {}
+      program_(std::move(program)),
+      registrar_(registrar ? std::move(registrar)
+                           : std::make_shared<NixDaemonRootRegistrar>(
+                                 runner_, siblingProgram(program_, "nix-daemon"))) {}
 
 Status NixStoreCli::realise(const std::vector<fs::path>& store_paths,
                             const fs::path& gc_root_dir) {
@@ -49,15 +60,21 @@ Status NixStoreCli::realise(const std::vector<fs::path>& store_paths,
     return Status::ok();
   }
   NIXSNAP_RETURN_IF_ERROR(createDir(gc_root_dir));
-  RootRollback undo(nix_state_dir_, gc_root_dir);
+  RootRollback undo(gc_root_dir);
+  std::vector<fs::path> roots;
+  roots.reserve(store_paths.size());
   for (const fs::path& p : store_paths) {
     fs::path root = gc_root_dir / p.filename();
-    Status st = addIndirectRoot(nix_state_dir_, root, p);
+    Status st = makeRootLink(root, p);
     if (!st.isOk()) {
       return st.wrap("rooting \"" + p.string() + "\"");
     }
     undo.add(root);
+    roots.push_back(std::move(root));
   }
+  // Registered before the realisation starts: a collector running meanwhile keeps each
+  // path from the moment it becomes valid.
+  NIXSNAP_RETURN_IF_ERROR(registrar_->registerRoots(roots));
   for (size_t begin = 0; begin < store_paths.size(); begin += kMaxPathsPerProcess) {
     size_t end = std::min(store_paths.size(), begin + kMaxPathsPerProcess);
     std::vector<std::string> argv{program_, "--realise"};

@@ -4,22 +4,27 @@
 
 #include "common/process_runner.h"
 #include "nix/root_reaper.h"
+#include "nix/root_registrar.h"
 #include "nix/store.h"
 
 namespace nixsnap::nix {
 
-/// Default NixStore: creates every GC root first (symlink in gc_root_dir plus its
-/// indirect-root registration in `<nix_state_dir>/gcroots/auto`), then realises the
-/// paths with as few `nix-store --realise P1 ... Pn` processes as argv limits allow
-/// (one for ordinary closures), which substitutes missing paths from the configured
-/// caches. Why not `nix-store --realise P --add-root L` per path: thousands of processes
-/// for a large closure, and a window between realisation and rooting.
+/// Default NixStore: creates every GC root first (symlink in gc_root_dir, registered with
+/// Nix as an indirect root through a RootRegistrar: Nix writes its gcroots/auto, as root
+/// or through the Nix daemon), then realises the paths with as few
+/// `nix-store --realise P1 ... Pn` processes as argv limits allow (one for ordinary
+/// closures), which substitutes missing paths from the configured caches. Why not
+/// `nix-store --realise P --add-root L` per path: thousands of processes for a large
+/// closure, and its roots would only come after the realisation.
 class NixStoreCli final : public NixStore {
  public:
   /// @param runner        runs the program (shared, thread-safe).
   /// @param nix_state_dir absolute, e.g. "/nix/var/nix".
   /// @param program       the nix-store executable, looked up in PATH.
-  NixStoreCli(ProcessRunnerPtr runner, fs::path nix_state_dir, std::string program = "nix-store");
+  /// @param registrar     registers the roots with Nix; default: `nix-daemon --stdio`
+  ///                      through `runner` (NixDaemonRootRegistrar).
+  NixStoreCli(ProcessRunnerPtr runner, fs::path nix_state_dir, std::string program = "nix-store",
+              RootRegistrarPtr registrar = nullptr);
 
   Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) override;
   /// Detaches the roots at once and deletes them in the background (RootReaper).
@@ -36,8 +41,9 @@ class NixStoreCli final : public NixStore {
  private:
   ProcessRunnerPtr runner_;
   fs::path nix_state_dir_;
-  RootReaper reaper_{nix_state_dir_};  ///< after nix_state_dir_, which it copies
   std::string program_;
+  RootRegistrarPtr registrar_;
+  RootReaper reaper_;
 };
 
 }  // namespace nixsnap::nix

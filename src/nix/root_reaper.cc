@@ -7,7 +7,7 @@
 
 namespace nixsnap::nix {
 
-RootReaper::RootReaper(fs::path nix_state_dir) : nix_state_dir_(std::move(nix_state_dir)) {}
+RootReaper::RootReaper() = default;
 
 RootReaper::~RootReaper() {
   {
@@ -59,7 +59,7 @@ void RootReaper::run() {
     queue_.pop_front();
     busy_ = true;
     lock.unlock();
-    Status st = removeDetachedRootDir(nix_state_dir_, dir, keep_going);
+    Status st = removeDetachedRootDir(dir, keep_going);
     if (!st.isOk()) {
       NIXSNAP_LOG(Warn, "failed to remove detached gc roots",
                   {{"path", dir.string()}, {"error", st.message()}});

@@ -17,7 +17,7 @@ namespace nixsnap::nix {
 /// what is left stays as `.removing-*` folders for a later remove() (Cleanup) to finish.
 class RootReaper {
  public:
-  explicit RootReaper(fs::path nix_state_dir);
+  RootReaper();
   ~RootReaper();
   RootReaper(const RootReaper&) = delete;
   RootReaper& operator=(const RootReaper&) = delete;
@@ -33,7 +33,6 @@ class RootReaper {
  private:
   void run();
 
-  fs::path nix_state_dir_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<fs::path> queue_;  ///< guarded by mu_

@@ -70,11 +70,16 @@ class RealHostProbe final : public HostProbe {
     return Status::ok();
   }
 
-  Status writableDir(const fs::path& dir) override {
+  Status connectableSocket(const fs::path& socket) override {
     struct stat st {};
-    NIXSNAP_RETURN_IF_ERROR(statDir(dir, st));
-    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-      return errnoStatus(errno, "not writable");
+    if (::stat(socket.c_str(), &st) != 0) {
+      return errnoStatus(errno, "stat");
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+      return failedPrecondition("not a socket");
+    }
+    if (::access(socket.c_str(), W_OK) != 0) {
+      return errnoStatus(errno, "cannot connect");
     }
     return Status::ok();
   }

@@ -14,8 +14,18 @@ Status refuse(const std::string& what, const fs::path& path, const Status& why,
 
 }  // namespace
 
+fs::path nixDaemonSocket(const std::string& nix_remote, const fs::path& nix_state_dir) {
+  if (nix_remote.rfind("unix://", 0) == 0) {
+    return nix_remote.substr(7);
+  }
+  if (nix_remote.empty() || nix_remote == "auto" || nix_remote == "daemon") {
+    return nix_state_dir / "daemon-socket" / "socket";
+  }
+  return {};
+}
+
 Result<MountMode> chooseMountMode(HostProbe& probe, const config::Config& config,
-                                  const fs::path& nix_state_dir) {
+                                  const fs::path& nix_state_dir, const std::string& nix_remote) {
   MountMode mode;
   mode.rootless = probe.inUserNamespace() || probe.effectiveUid() != 0;
   if (!mode.rootless) {
@@ -33,11 +43,16 @@ Result<MountMode> chooseMountMode(HostProbe& probe, const config::Config& config
   if (Status st = probe.readableDir(config.store_dir); !st.isOk()) {
     return refuse("store", config.store_dir, st, "");
   }
-  const fs::path auto_roots = nix_state_dir / "gcroots" / "auto";
-  if (Status st = probe.writableDir(auto_roots); !st.isOk()) {
-    return refuse("GC root registry", auto_roots, st,
-                  " (scripts/nix-snapshotter-rootless binds the user's "
-                  "gcroots/per-user/<user> there inside the user namespace)");
+  if (nix_remote == "local" || nix_remote.rfind("local?", 0) == 0) {
+    return failedPrecondition("rootless: NIX_REMOTE=" + nix_remote +
+                              " cannot be used: only the Nix daemon may write the store and "
+                              "register GC roots for an unprivileged user (NIX_REMOTE=daemon)");
+  }
+  const fs::path socket = nixDaemonSocket(nix_remote, nix_state_dir);
+  if (Status st = socket.empty() ? Status::ok() : probe.connectableSocket(socket); !st.isOk()) {
+    return refuse("Nix daemon socket", socket, st,
+                  " (GC roots are registered through the Nix daemon: start nix-daemon, and on "
+                  "Debian add the user to the group nix-users)");
   }
   if (config.fuse_overlayfs) {
     if (Status st = probe.fuseOverlayfsUsable(); !st.isOk()) {

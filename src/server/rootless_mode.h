@@ -24,8 +24,8 @@ class HostProbe {
   virtual Status ownedWritableDir(const fs::path& dir) = 0;
   /// Ok when `dir` is a directory this process may read and search.
   virtual Status readableDir(const fs::path& dir) = 0;
-  /// Ok when `dir` exists and this process may create entries in it.
-  virtual Status writableDir(const fs::path& dir) = 0;
+  /// Ok when `socket` is a unix socket this process may connect to (write permission).
+  virtual Status connectableSocket(const fs::path& socket) = 0;
   /// Mounts a kernel overlayfs with `userxattr` in a scratch folder under `scratch_parent`
   /// (unmounted and removed again); the mount(2) error otherwise.
   virtual Status overlayWithUserxattr(const fs::path& scratch_parent) = 0;
@@ -44,12 +44,19 @@ struct MountMode {
   std::string reason;           ///< one sentence for the log
 };
 
+/// The Nix daemon socket Nix's clients use under `nix_remote` (the NIX_REMOTE value):
+/// "unix://P" gives P; "", "auto" and "daemon" give `<nix_state_dir>/daemon-socket/socket`;
+/// anything else (e.g. "local", "ssh://...") gives an empty path.
+fs::path nixDaemonSocket(const std::string& nix_remote, const fs::path& nix_state_dir);
+
 /// Rootless mode (user namespace or non-zero euid): refuses a root the user does not own
-/// or cannot write, a store it cannot read, and GC-root registration it cannot write
-/// (`<nix_state_dir>/gcroots/auto`), each with FailedPrecondition naming the path; then
-/// picks kernel overlayfs with `userxattr` when a probe mount works, fuse-overlayfs
+/// or cannot write, a store it cannot read, and a Nix daemon socket it cannot connect to
+/// (an unprivileged user realises and registers GC roots through the daemon; NIX_REMOTE
+/// naming the local store is refused too), each with FailedPrecondition naming the path;
+/// then picks kernel overlayfs with `userxattr` when a probe mount works, fuse-overlayfs
 /// otherwise (or when the config forces it). Not rootless: the config's choice, as is.
+/// @param nix_remote the NIX_REMOTE environment value ("" when unset).
 Result<MountMode> chooseMountMode(HostProbe& probe, const config::Config& config,
-                                  const fs::path& nix_state_dir);
+                                  const fs::path& nix_state_dir, const std::string& nix_remote);
 
 }  // namespace nixsnap::server

@@ -146,9 +146,8 @@ let
       { name = "${name}: rootless CRI tuning";
         ok = settings.plugins."io.containerd.cri.v1.runtime".disable_apparmor
           && settings.plugins."io.containerd.cri.v1.runtime".restrict_oom_score_adj; }
-      { name = "${name}: bind mounts incl. the snapshotter's socket dir and the user's GC-root registry";
+      { name = "${name}: bind mounts incl. the snapshotter's socket dir (none over gcroots/auto)";
         ok = lib.mapAttrs (_: m: m.mountPoint) rootlessCtr.bindMounts == {
-          "/nix/var/nix/gcroots/per-user/$USER" = "/nix/var/nix/gcroots/auto";
           "$XDG_RUNTIME_DIR/containerd" = "/run/containerd";
           "$XDG_RUNTIME_DIR/nix-snapshotter" = "/run/nix-snapshotter";
           "$XDG_DATA_HOME/containerd" = "/var/lib/containerd";

@@ -31,6 +31,35 @@ TEST(PosixProcessRunnerTest, FeedsStdinAndEnv) {
   EXPECT_EQ(r->stdout_data, "200000\nv\n");
 }
 
+TEST(PosixProcessRunnerTest, StdinHeldOpenUntilTheOutputSaysSo) {
+  // The child reads its input, then reports whether stdin has hung up (POLLHUP), as
+  // nix-daemon --stdio watches for; it exits on EOF.
+  const std::string script =
+      "import os, select\n"
+      "data = os.read(0, 5)\n"
+      "p = select.poll(); p.register(0, select.POLLHUP)\n"
+      "hup = any(ev & select.POLLHUP for _, ev in p.poll(300))\n"
+      "print(data.decode(), 'hup' if hup else 'open', flush=True)\n"
+      "os.read(0, 1)\n"
+      "print('eof', flush=True)\n";
+  auto runner = makePosixProcessRunner();
+  ProcessOptions o;
+  o.stdin_data = "hello";
+  o.timeout = std::chrono::seconds(20);
+  auto closed = runner->run({"python3", "-c", script}, o);
+  ASSERT_TRUE(closed.isOk()) << closed.status().toString();
+  EXPECT_EQ(closed->stdout_data, "hello hup\neof\n");
+  std::vector<std::string> seen;
+  o.close_stdin_when = [&](const std::string& out) {
+    seen.push_back(out);
+    return out.find('\n') != std::string::npos;
+  };
+  auto held = runner->run({"python3", "-c", script}, o);
+  ASSERT_TRUE(held.isOk()) << held.status().toString();
+  EXPECT_EQ(held->stdout_data, "hello open\neof\n");
+  ASSERT_FALSE(seen.empty());
+}
+
 TEST(PosixProcessRunnerTest, MissingProgramIsUnavailable) {
   auto r = makePosixProcessRunner()->run({"/nonexistent/nixsnap-no-such-program"});
   ASSERT_FALSE(r.isOk());

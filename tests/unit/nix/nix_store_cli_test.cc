@@ -9,6 +9,7 @@
 #include "nix/gc_roots.h"
 #include "nix/requisites_query.h"
 #include "support/test_env.h"
+#include "worker_session.h"
 
 namespace nixsnap::testing {
 namespace {
@@ -31,45 +32,81 @@ class NixStoreCliTest : public ::testing::Test {
   fs::path path(char c, const std::string& name) {
     return fs::path("/nix/store/" + std::string(32, c) + "-" + name);
   }
+  /// Every `nix-daemon --stdio` session goes to daemon_ (registrations recorded there).
+  void fakeDaemon() {
+    EXPECT_CALL(*runner_, run(ElementsAre("nix-daemon", "--stdio"), _))
+        .WillRepeatedly(Invoke(std::ref(daemon_)));
+  }
   TempDir dir_ = makeTempDir();
   fs::path state_ = dir_.path() / "state";
   fs::path roots_ = dir_.path() / "gcroots" / "7";
   std::shared_ptr<StrictMock<MockProcessRunner>> runner_ =
       std::make_shared<StrictMock<MockProcessRunner>>();
   nix::NixStoreCli store_{runner_, state_};
+  FakeNixDaemon daemon_;
 };
 
-TEST_F(NixStoreCliTest, RootsFirstThenOneRealiseForAllPaths) {
+TEST_F(NixStoreCliTest, RootsRegisteredThroughNixThenOneRealiseForAllPaths) {
   fs::path a = path('a', "a"), b = path('b', "b");
+  ::testing::InSequence seq;
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-daemon", "--stdio"), _))
+      .WillOnce(Invoke([&](const std::vector<std::string>& argv, const ProcessOptions& o) {
+        // The symlinks exist when Nix registers them.
+        EXPECT_EQ(readLink(roots_ / a.filename()), a.string());
+        EXPECT_EQ(readLink(roots_ / b.filename()), b.string());
+        return daemon_(argv, o);
+      }));
   EXPECT_CALL(*runner_, run(ElementsAre("nix-store", "--realise", a.string(), b.string()), _))
       .WillOnce(Invoke([&](const std::vector<std::string>&, const ProcessOptions&) {
-        // The roots and their registrations exist before nix-store runs.
-        EXPECT_EQ(readLink(roots_ / a.filename()), a.string());
-        EXPECT_EQ(readLink(nix::autoRootLink(state_, roots_ / b.filename())),
-                  (roots_ / b.filename()).string());
+        // The roots are registered before nix-store runs.
+        EXPECT_THAT(daemon_.registered, ElementsAre((roots_ / a.filename()).string(),
+                                                    (roots_ / b.filename()).string()));
         return Result<ProcessResult>(ProcessResult{0, a.string() + "\n" + b.string() + "\n", ""});
       }));
   ASSERT_TRUE(store_.realise({a, b}, roots_).isOk());
   EXPECT_EQ(readLink(roots_ / a.filename()), a.string());
   EXPECT_EQ(readLink(roots_ / b.filename()), b.string());
-  EXPECT_TRUE(fs::is_symlink(nix::autoRootLink(state_, roots_ / a.filename())));
+  // Nothing but Nix writes Nix's state directory.
+  EXPECT_FALSE(fs::exists(state_));
+}
+
+TEST_F(NixStoreCliTest, NixDaemonNextToAGivenNixStore) {
+  nix::NixStoreCli store(runner_, state_, "/opt/nix/bin/nix-store");
+  fs::path a = path('a', "a");
+  EXPECT_CALL(*runner_, run(ElementsAre("/opt/nix/bin/nix-daemon", "--stdio"), _))
+      .WillOnce(Invoke(std::ref(daemon_)));
+  EXPECT_CALL(*runner_, run(ElementsAre("/opt/nix/bin/nix-store", "--realise", a.string()), _))
+      .WillOnce(Return(Result<ProcessResult>(ProcessResult{})));
+  EXPECT_TRUE(store.realise({a}, roots_).isOk());
+}
+
+TEST_F(NixStoreCliTest, RefusedRegistrationRemovesRootsAndRealisesNothing) {
+  fs::path a = path('a', "a");
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-daemon", "--stdio"), _))
+      .WillOnce(Return(Result<ProcessResult>(
+          ProcessResult{1, "", "error: cannot connect to socket: Permission denied\n"})));
+  Status st = store_.realise({a}, roots_);
+  EXPECT_EQ(st.code(), ErrorCode::Unavailable);
+  EXPECT_THAT(st.message(), HasSubstr("Permission denied"));
+  EXPECT_FALSE(fs::exists(roots_));
 }
 
 TEST_F(NixStoreCliTest, FailureRemovesRootsAndReturnsNixError) {
   fs::path a = path('a', "a");
-  EXPECT_CALL(*runner_, run(_, _))
+  fakeDaemon();
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-store", _, _), _))
       .WillOnce(Return(Result<ProcessResult>(ProcessResult{
           1, "", "error: don't know how to build these paths:\n  " + a.string() + "\n"})));
   Status st = store_.realise({a}, roots_);
   EXPECT_EQ(st.code(), ErrorCode::NotFound);
   EXPECT_THAT(st.message(), HasSubstr("don't know how to build"));
   EXPECT_THAT(st.message(), HasSubstr(a.string()));
-  EXPECT_FALSE(fs::exists(roots_));
-  EXPECT_FALSE(fs::is_symlink(nix::autoRootLink(state_, roots_ / a.filename())));
+  EXPECT_FALSE(fs::exists(roots_));  // the registration Nix made now dangles
 }
 
 TEST_F(NixStoreCliTest, OtherFailuresAreInternal) {
-  EXPECT_CALL(*runner_, run(_, _))
+  fakeDaemon();
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-store", _, _), _))
       .WillOnce(Return(Result<ProcessResult>(ProcessResult{1, "", "error: disk full\n"})));
   Status st = store_.realise({path('c', "c")}, roots_);
   EXPECT_EQ(st.code(), ErrorCode::Internal);
@@ -77,8 +114,10 @@ TEST_F(NixStoreCliTest, OtherFailuresAreInternal) {
 }
 
 TEST_F(NixStoreCliTest, MissingNixStoreIsUnavailable) {
-  EXPECT_CALL(*runner_, run(_, _)).WillOnce(Return(Result<ProcessResult>(
-      unavailable("starting \"nix-store\": No such file or directory"))));
+  fakeDaemon();
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-store", _, _), _))
+      .WillOnce(Return(Result<ProcessResult>(
+          unavailable("starting \"nix-store\": No such file or directory"))));
   Status st = store_.realise({path('c', "c")}, roots_);
   EXPECT_EQ(st.code(), ErrorCode::Unavailable);
   EXPECT_FALSE(fs::exists(roots_));
@@ -90,7 +129,9 @@ TEST_F(NixStoreCliTest, ThousandsOfPathsUseFewProcesses) {
     paths.push_back(path('a', "p" + std::to_string(i)));
   }
   std::vector<size_t> sizes;
-  EXPECT_CALL(*runner_, run(_, _))
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-daemon", "--stdio"), _))
+      .WillOnce(Invoke(std::ref(daemon_)));
+  EXPECT_CALL(*runner_, run(::testing::Contains("--realise"), _))
       .Times(2)
       .WillRepeatedly(Invoke([&](const std::vector<std::string>& argv, const ProcessOptions&) {
         sizes.push_back(argv.size() - 2);
@@ -98,19 +139,19 @@ TEST_F(NixStoreCliTest, ThousandsOfPathsUseFewProcesses) {
       }));
   ASSERT_TRUE(store_.realise(paths, roots_).isOk());
   EXPECT_EQ(sizes, (std::vector<size_t>{2000, 1000}));
+  EXPECT_EQ(daemon_.registered.size(), 3000u);  // one nix-daemon session for all
 }
 
-TEST_F(NixStoreCliTest, RemoveRootsDeletesLinksAndRegistrations) {
+TEST_F(NixStoreCliTest, RemoveRootsDeletesTheLinks) {
   fs::path a = path('a', "a");
-  EXPECT_CALL(*runner_, run(_, _)).WillOnce(Return(Result<ProcessResult>(ProcessResult{})));
+  fakeDaemon();
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-store", _, _), _))
+      .WillOnce(Return(Result<ProcessResult>(ProcessResult{})));
   ASSERT_TRUE(store_.realise({a}, roots_).isOk());
-  fs::path link = nix::autoRootLink(state_, roots_ / a.filename());
-  ASSERT_EQ(readLink(link), (roots_ / a.filename()).string());
   ASSERT_TRUE(store_.removeRoots(roots_).isOk());
   // At return the registration already dangles: Nix no longer counts the root.
   EXPECT_FALSE(fs::exists(roots_));
   store_.waitForRemovals();
-  EXPECT_FALSE(fs::is_symlink(link));
   EXPECT_TRUE(fs::is_empty(roots_.parent_path()));  // the detached folder is gone too
   EXPECT_TRUE(store_.removeRoots(roots_).isOk());  // missing is fine
 }
@@ -121,18 +162,16 @@ TEST_F(NixStoreCliTest, RemoveRootsOfManyPathsReturnsBeforeTheUnlinking) {
     std::string n = std::to_string(i);
     paths.emplace_back("/nix/store/" + std::string(32 - n.size(), 'a') + n + "-p");
   }
-  EXPECT_CALL(*runner_, run(_, _))
+  fakeDaemon();
+  EXPECT_CALL(*runner_, run(::testing::Contains("--realise"), _))
       .WillRepeatedly(Return(Result<ProcessResult>(ProcessResult{})));
   ASSERT_TRUE(store_.realise(paths, roots_).isOk());
   ASSERT_TRUE(store_.removeRoots(roots_).isOk());
   EXPECT_FALSE(fs::exists(roots_));
-  for (const fs::path& p : {paths.front(), paths.back()}) {
-    fs::path link = nix::autoRootLink(state_, roots_ / p.filename());
-    // Still registered or already deleted: either way its target is gone.
-    EXPECT_FALSE(fs::exists(link));
+  for (const std::string& r : {daemon_.registered.front(), daemon_.registered.back()}) {
+    EXPECT_FALSE(fs::exists(r));  // what Nix registered no longer resolves
   }
   store_.waitForRemovals();
-  EXPECT_TRUE(fs::is_empty(state_ / "gcroots" / "auto"));
   EXPECT_TRUE(fs::is_empty(roots_.parent_path()));
 }
 

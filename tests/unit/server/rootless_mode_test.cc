@@ -18,7 +18,7 @@ class MockHostProbe : public HostProbe {
   MOCK_METHOD(uid_t, effectiveUid, (), (override));
   MOCK_METHOD(Status, ownedWritableDir, (const fs::path&), (override));
   MOCK_METHOD(Status, readableDir, (const fs::path&), (override));
-  MOCK_METHOD(Status, writableDir, (const fs::path&), (override));
+  MOCK_METHOD(Status, connectableSocket, (const fs::path&), (override));
   MOCK_METHOD(Status, overlayWithUserxattr, (const fs::path&), (override));
   MOCK_METHOD(Status, fuseOverlayfsUsable, (), (override));
 };
@@ -31,7 +31,7 @@ class RootlessModeTest : public ::testing::Test {
     ON_CALL(probe, effectiveUid()).WillByDefault(Return(0));
     ON_CALL(probe, ownedWritableDir(_)).WillByDefault(Return(Status::ok()));
     ON_CALL(probe, readableDir(_)).WillByDefault(Return(Status::ok()));
-    ON_CALL(probe, writableDir(_)).WillByDefault(Return(Status::ok()));
+    ON_CALL(probe, connectableSocket(_)).WillByDefault(Return(Status::ok()));
     ON_CALL(probe, overlayWithUserxattr(_)).WillByDefault(Return(Status::ok()));
     ON_CALL(probe, fuseOverlayfsUsable()).WillByDefault(Return(Status::ok()));
   }
@@ -44,7 +44,7 @@ TEST_F(RootlessModeTest, NotRootlessKeepsTheConfigAndProbesNothing) {
   EXPECT_CALL(probe, overlayWithUserxattr(_)).Times(0);
   EXPECT_CALL(probe, ownedWritableDir(_)).Times(0);
   config.fuse_overlayfs = true;
-  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix");
+  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", "daemon");
   ASSERT_TRUE(m.isOk()) << m.status().message();
   EXPECT_FALSE(m->rootless);
   EXPECT_TRUE(m->fuse_overlayfs);
@@ -54,14 +54,14 @@ TEST_F(RootlessModeTest, NotRootlessKeepsTheConfigAndProbesNothing) {
 TEST_F(RootlessModeTest, NonZeroUidOutsideAUserNamespaceIsRootless) {
   ON_CALL(probe, inUserNamespace()).WillByDefault(Return(false));
   ON_CALL(probe, effectiveUid()).WillByDefault(Return(1000));
-  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix");
+  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", "daemon");
   ASSERT_TRUE(m.isOk());
   EXPECT_TRUE(m->rootless);
 }
 
 TEST_F(RootlessModeTest, KernelOverlayWithUserxattrWhenTheProbeMounts) {
   EXPECT_CALL(probe, overlayWithUserxattr(fs::path(config.root))).WillOnce(Return(Status::ok()));
-  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix");
+  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", "daemon");
   ASSERT_TRUE(m.isOk());
   EXPECT_TRUE(m->rootless);
   EXPECT_TRUE(m->userxattr);
@@ -72,7 +72,7 @@ TEST_F(RootlessModeTest, KernelOverlayWithUserxattrWhenTheProbeMounts) {
 TEST_F(RootlessModeTest, FuseOverlayfsWhenKernelOverlayFailsWithTheReason) {
   ON_CALL(probe, overlayWithUserxattr(_))
       .WillByDefault(Return(Status(ErrorCode::PermissionDenied, "mount: Operation not permitted")));
-  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix");
+  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", "daemon");
   ASSERT_TRUE(m.isOk());
   EXPECT_TRUE(m->fuse_overlayfs);
   EXPECT_FALSE(m->userxattr);
@@ -82,7 +82,7 @@ TEST_F(RootlessModeTest, FuseOverlayfsWhenKernelOverlayFailsWithTheReason) {
 TEST_F(RootlessModeTest, ForcedFuseSkipsTheKernelProbe) {
   config.fuse_overlayfs = true;
   EXPECT_CALL(probe, overlayWithUserxattr(_)).Times(0);
-  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix");
+  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", "daemon");
   ASSERT_TRUE(m.isOk());
   EXPECT_TRUE(m->fuse_overlayfs);
   EXPECT_THAT(m->reason, HasSubstr("config"));
@@ -92,7 +92,7 @@ TEST_F(RootlessModeTest, ForcedFuseWithoutFuseIsRefused) {
   config.fuse_overlayfs = true;
   ON_CALL(probe, fuseOverlayfsUsable())
       .WillByDefault(Return(failedPrecondition("fuse-overlayfs is not on PATH")));
-  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix");
+  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", "daemon");
   ASSERT_FALSE(m.isOk());
   EXPECT_EQ(ErrorCode::FailedPrecondition, m.status().code());
   EXPECT_THAT(m.status().message(), HasSubstr("fuse-overlayfs is not on PATH"));
@@ -101,7 +101,7 @@ TEST_F(RootlessModeTest, ForcedFuseWithoutFuseIsRefused) {
 TEST_F(RootlessModeTest, NeitherFlavourIsRefusedNamingBoth) {
   ON_CALL(probe, overlayWithUserxattr(_)).WillByDefault(Return(internalError("EINVAL")));
   ON_CALL(probe, fuseOverlayfsUsable()).WillByDefault(Return(internalError("/dev/fuse: ENOENT")));
-  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix");
+  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", "daemon");
   ASSERT_FALSE(m.isOk());
   EXPECT_THAT(m.status().message(), HasSubstr("EINVAL"));
   EXPECT_THAT(m.status().message(), HasSubstr("/dev/fuse"));
@@ -112,7 +112,7 @@ TEST_F(RootlessModeTest, RootTheUserCannotUseIsRefusedNamingIt) {
   EXPECT_CALL(probe, ownedWritableDir(fs::path(config.root)))
       .WillOnce(Return(failedPrecondition("owned by uid 65534")));
   EXPECT_CALL(probe, overlayWithUserxattr(_)).Times(0);
-  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix");
+  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", "daemon");
   ASSERT_FALSE(m.isOk());
   EXPECT_EQ(ErrorCode::FailedPrecondition, m.status().code());
   EXPECT_THAT(m.status().message(), HasSubstr("\"" + config.root + "\""));
@@ -123,18 +123,43 @@ TEST_F(RootlessModeTest, UnreadableStoreIsRefusedNamingIt) {
   config.store_dir = "/srv/store";
   ON_CALL(probe, readableDir(fs::path("/srv/store")))
       .WillByDefault(Return(Status(ErrorCode::PermissionDenied, "not readable")));
-  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix");
+  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", "daemon");
   ASSERT_FALSE(m.isOk());
   EXPECT_THAT(m.status().message(), HasSubstr("store \"/srv/store\""));
 }
 
-TEST_F(RootlessModeTest, UnwritableGcRootRegistryIsRefusedNamingIt) {
-  ON_CALL(probe, writableDir(fs::path("/nix/var/nix/gcroots/auto")))
-      .WillByDefault(Return(Status(ErrorCode::PermissionDenied, "not writable")));
-  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix");
+TEST_F(RootlessModeTest, UnusableNixDaemonSocketIsRefusedNamingIt) {
+  ON_CALL(probe, connectableSocket(fs::path("/nix/var/nix/daemon-socket/socket")))
+      .WillByDefault(Return(Status(ErrorCode::PermissionDenied, "cannot connect")));
+  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", "");
   ASSERT_FALSE(m.isOk());
-  EXPECT_THAT(m.status().message(), HasSubstr("\"/nix/var/nix/gcroots/auto\""));
-  EXPECT_THAT(m.status().message(), HasSubstr("per-user"));
+  EXPECT_EQ(m.status().code(), ErrorCode::FailedPrecondition);
+  EXPECT_THAT(m.status().message(), HasSubstr("\"/nix/var/nix/daemon-socket/socket\""));
+  EXPECT_THAT(m.status().message(), HasSubstr("nix-users"));
+}
+
+TEST_F(RootlessModeTest, NixRemoteSocketIsTheOneChecked) {
+  EXPECT_CALL(probe, connectableSocket(fs::path("/run/nix/sock")))
+      .WillOnce(Return(Status(ErrorCode::NotFound, "stat: No such file or directory")));
+  Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", "unix:///run/nix/sock");
+  ASSERT_FALSE(m.isOk());
+  EXPECT_THAT(m.status().message(), HasSubstr("\"/run/nix/sock\""));
+}
+
+TEST_F(RootlessModeTest, LocalStoreIsRefused) {
+  for (const char* remote : {"local", "local?root=/tmp/x"}) {
+    Result<MountMode> m = chooseMountMode(probe, config, "/nix/var/nix", remote);
+    ASSERT_FALSE(m.isOk()) << remote;
+    EXPECT_THAT(m.status().message(), HasSubstr(std::string("NIX_REMOTE=") + remote));
+  }
+}
+
+TEST(NixDaemonSocketTest, FollowsNixRemote) {
+  EXPECT_EQ(nixDaemonSocket("", "/nix/var/nix"), "/nix/var/nix/daemon-socket/socket");
+  EXPECT_EQ(nixDaemonSocket("daemon", "/s"), "/s/daemon-socket/socket");
+  EXPECT_EQ(nixDaemonSocket("auto", "/s"), "/s/daemon-socket/socket");
+  EXPECT_EQ(nixDaemonSocket("unix:///x/y", "/s"), "/x/y");
+  EXPECT_TRUE(nixDaemonSocket("ssh://host", "/s").empty());
 }
 
 }  // namespace
