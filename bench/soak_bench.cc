@@ -104,6 +104,7 @@ class Soak {
   std::vector<std::string> inconsistencies_;
   std::vector<Client> clients_;
   int64_t unexpected_deaths_ = 0;
+  bool daemon_up_ = true;
 };
 
 Status Soak::startDaemon() {
@@ -119,7 +120,7 @@ Status Soak::startDaemon() {
     }
     std::string config = o_.work + "/ns.toml";
     ::execl(o_.daemon.c_str(), o_.daemon.c_str(), "--config", config.c_str(), "--address",
-            sock_.c_str(), "--root", root_.c_str(), "--log-level", "warn", nullptr);
+            sock_.c_str(), "--root", root_.c_str(), "--log-level", "info", nullptr);
     ::_exit(127);
   }
   pid_ = pid;
@@ -383,9 +384,16 @@ void Soak::killer() {
       std::unique_lock<std::shared_mutex> lock(gate_);
       offlineCheck();
       Status st = startDaemon();
-      if (!st.isOk()) {
+      for (int attempt = 2; !st.isOk() && attempt <= 3; ++attempt) {
+        // Reported, then retried (the daemon log, at info level, has its start-up).
         inconsistent("restart failed: " + st.toString());
+        killDaemon(SIGKILL);
+        st = startDaemon();
+      }
+      if (!st.isOk()) {
+        inconsistent("restart failed 3 times, stopping: " + st.toString());
         stop_ = true;
+        daemon_up_ = false;
       } else {
         onlineCheck(c);
       }
@@ -418,7 +426,7 @@ int Soak::run() {
   // The clients' models against the last restart's daemon: every acknowledged snapshot.
   SnapshotsClient c(target_);
   int64_t checked = 0;
-  for (size_t i = 0; i < clients_.size(); ++i) {
+  for (size_t i = 0; daemon_up_ && i < clients_.size(); ++i) {
     for (const auto& [k, kind] : clients_[i].model) {
       Status s = c.stat(k);
       checked++;
