@@ -2,6 +2,8 @@
 
 namespace nixsnap::testing {
 
+constinit bool g_fault_plan_armed = false;
+
 namespace {
 thread_local int quiet_depth = 0;
 }  // namespace
@@ -22,10 +24,12 @@ void FaultPlan::arm(int fail_at) {
   past_commit_ = false;
   failed_past_commit_ = false;
   armed_.store(true);
+  __atomic_store_n(&g_fault_plan_armed, true, __ATOMIC_SEQ_CST);
 }
 
 int FaultPlan::disarm() {
   armed_.store(false);
+  __atomic_store_n(&g_fault_plan_armed, false, __ATOMIC_SEQ_CST);
   return count_;
 }
 

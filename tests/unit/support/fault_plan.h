@@ -6,6 +6,11 @@
 
 namespace nixsnap::testing {
 
+/// True while some FaultPlan is armed; read and written with __atomic builtins. A plain
+/// constant-initialised bool, so the syscall shim can read it before main and even before
+/// ASan has started (ASan's start-up calls mkdir; std::atomic's accessors are instrumented).
+extern bool g_fault_plan_armed;
+
 /// Which call of a fault-injection walk fails: every fault point (a metadata statement
 /// or commit, a filesystem call, a Nix store call) asks hit() while the plan is armed,
 /// and the `fail_at`-th of them (1-based) fails. Only the arming thread counts, so a

@@ -17,10 +17,15 @@
 
 #include "support/fault_plan.h"
 
+// The shim runs before ASan has started (ASan's own start-up calls mkdir), when no
+// instrumented memory access may happen yet: hence no_sanitize, and nothing is touched
+// but a constant-initialised flag until a plan is armed.
+#define NIXSNAP_NO_SANITIZE __attribute__((no_sanitize("address", "undefined")))
+
 namespace {
 
 template <typename Fn>
-Fn real(const char* name) {
+NIXSNAP_NO_SANITIZE Fn real(const char* name) {
   void* f = ::dlsym(RTLD_NEXT, name);
   if (f == nullptr) {
     std::fprintf(stderr, "fault_syscalls: no libc %s\n", name);
@@ -29,7 +34,10 @@ Fn real(const char* name) {
   return reinterpret_cast<Fn>(f);
 }
 
-bool fail(const char* what) {
+NIXSNAP_NO_SANITIZE bool fail(const char* what) {
+  if (!__atomic_load_n(&nixsnap::testing::g_fault_plan_armed, __ATOMIC_ACQUIRE)) {
+    return false;
+  }
   if (nixsnap::testing::FaultPlan::global().hit(what)) {
     errno = EIO;
     return true;
@@ -40,7 +48,7 @@ bool fail(const char* what) {
 }  // namespace
 
 #define NIXSNAP_FAULT_FORWARD(ret, name, params, args, bad) \
-  extern "C" ret name params {                              \
+  extern "C" NIXSNAP_NO_SANITIZE ret name params {          \
     static auto fn = real<ret(*) params>(#name);            \
     if (fail(#name)) return bad;                            \
     return fn args;                                         \
