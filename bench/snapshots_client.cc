@@ -158,6 +158,48 @@ Status SnapshotsClient::mounts(const std::string& key, size_t* mounts) {
   return rpc::fromGrpc(st);
 }
 
+Status SnapshotsClient::mountPaths(const std::string& key, std::vector<std::string>* paths) {
+  grpc::ClientContext ctx;
+  prepareContext(ctx, target_, lease_);
+  snapshotsv1::MountsRequest req;
+  req.set_snapshotter(target_.snapshotter);
+  req.set_key(key);
+  snapshotsv1::MountsResponse resp;
+  auto st = rpc::fromGrpc(stubs_->snapshots->Mounts(&ctx, req, &resp));
+  for (const auto& m : resp.mounts()) {
+    if (m.type() == "bind") {
+      paths->push_back(m.source());
+      continue;
+    }
+    for (const std::string& o : m.options()) {
+      for (const char* opt : {"upperdir=", "workdir=", "lowerdir="}) {
+        if (o.rfind(opt, 0) != 0) {
+          continue;
+        }
+        std::string list = o.substr(std::string(opt).size());
+        for (size_t start = 0;;) {
+          size_t colon = list.find(':', start);
+          paths->push_back(list.substr(start, colon == std::string::npos ? colon : colon - start));
+          if (colon == std::string::npos) {
+            break;
+          }
+          start = colon + 1;
+        }
+      }
+    }
+  }
+  return st;
+}
+
+Status SnapshotsClient::cleanup() {
+  grpc::ClientContext ctx;
+  prepareContext(ctx, target_, lease_);
+  snapshotsv1::CleanupRequest req;
+  req.set_snapshotter(target_.snapshotter);
+  google::protobuf::Empty resp;
+  return rpc::fromGrpc(stubs_->snapshots->Cleanup(&ctx, req, &resp));
+}
+
 namespace {
 
 /// Reads a base-128 varint at `p`; false when it runs past `end`.

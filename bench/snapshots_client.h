@@ -53,7 +53,12 @@ class SnapshotsClient {
   /// not this client's protobuf parsing (containerd, the real client, decodes in Go).
   /// @param bytes may be null; set to the reply's size in bytes.
   Status mountsRaw(const std::string& key, size_t* mounts, size_t* bytes = nullptr);
+  /// Mounts; fills `paths` with every host path they name (bind sources, overlay
+  /// upperdir/workdir/lowerdir entries), for consistency checks.
+  Status mountPaths(const std::string& key, std::vector<std::string>* paths);
   Status stat(const std::string& key);
+  /// Cleanup: the snapshotter deletes what no record owns.
+  Status cleanup();
   Status remove(const std::string& key);
 
   /// Creates a lease in the target's namespace (containerd only).

@@ -113,8 +113,13 @@ class Transaction {
   virtual Result<std::set<int64_t>> ids() = 0;
 
   /// Makes the changes durable. @return Internal on a database failure (then the
-  /// transaction is rolled back).
+  /// transaction is rolled back, unless committed() says otherwise).
   virtual Status commit() = 0;
+
+  /// True once commit() made the changes visible to later transactions, even if it then
+  /// failed to make them durable (a failed WAL sync): the caller must then keep what the
+  /// records point at (directories, GC roots), as for a successful commit.
+  virtual bool committed() const = 0;
 };
 using TransactionPtr = std::unique_ptr<Transaction>;
 

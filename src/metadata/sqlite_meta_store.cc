@@ -380,6 +380,7 @@ class SqliteTransaction final : public Transaction {
       (void)conn_->execCached("ROLLBACK");
       return internalError("committing metadata transaction: " + st.message());
     }
+    committed_ = true;
     if (group_ == nullptr) {
       return Status::ok();
     }
@@ -387,6 +388,8 @@ class SqliteTransaction final : public Transaction {
     lock_.unlock();
     return group_->waitDurable(ticket);
   }
+
+  bool committed() const override { return committed_; }
 
  private:
   Record readRow(Stmt& st) {
@@ -476,6 +479,7 @@ class SqliteTransaction final : public Transaction {
   ReaderPool* pool_;
   Db reader_;
   bool done_ = false;
+  bool committed_ = false;  ///< COMMIT succeeded (its sync may still fail)
   int64_t changes_at_begin_ = 0;  ///< sqlite3_total_changes64 when the transaction began
   int64_t parent_id_ = 0;  ///< parent id of the row last read by readRow()
 };

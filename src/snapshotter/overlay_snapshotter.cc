@@ -343,9 +343,13 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
       return st.wrap("preparing mountpoints of " + quote(key));
     }
   }
-  NIXSNAP_RETURN_IF_ERROR(txn.commit());
-  undo_dir.dismiss();
-  unroot.dismiss();
+  Status committed = txn.commit();
+  if (committed.isOk() || txn.committed()) {
+    // Visible even if its sync failed: the record owns the directory and roots now.
+    undo_dir.dismiss();
+    unroot.dismiss();
+  }
+  NIXSNAP_RETURN_IF_ERROR(committed);
   return m;
 }
 
@@ -361,8 +365,11 @@ Status OverlaySnapshotter::commit(const std::string& name, const std::string& ke
     return txn.status();
   }
   Labels final_labels = labels;
-  if (Result<metadata::Record> active = (*txn)->get(key);
-      active.isOk() && active->info.kind == Kind::Active) {
+  Result<metadata::Record> active = (*txn)->get(key);
+  if (!active.isOk() && active.status().code() != ErrorCode::NotFound) {
+    return active.status().wrap("committing " + quote(key));  // not the labels' merge
+  }
+  if (active.isOk() && active->info.kind == Kind::Active) {
     Result<Labels> l = commitLabels(active->info.labels, labels);
     if (!l.isOk()) {
       return l.status().wrap("committing " + quote(key));
@@ -488,16 +495,25 @@ Status OverlaySnapshotter::cleanup() {
     }
     detached = std::move(root_dirs.detached);
   }
+  // Every orphan is tried; the first failure is the result (a retry finishes the rest).
+  // A directory with something mounted inside is left alone on purpose, not a failure.
+  Status first;
+  auto note = [&](const Status& st, std::string_view what) {
+    logFailure(st, what);
+    if (first.isOk() && !st.isOk() && st.code() != ErrorCode::FailedPrecondition) {
+      first = st.wrap("cleanup");
+    }
+  };
   for (const fs::path& d : dirs) {
-    logFailure(removeTree(d), "failed to remove orphaned snapshot directory");
+    note(removeTree(d), "failed to remove orphaned snapshot directory");
   }
   for (int64_t id : roots) {
-    logFailure(nix_.unroot(id), "failed to remove orphaned gc roots");
+    note(nix_.unroot(id), "failed to remove orphaned gc roots");
   }
   for (const fs::path& d : detached) {
-    logFailure(store_->removeRoots(d), "failed to remove detached gc roots");
+    note(store_->removeRoots(d), "failed to remove detached gc roots");
   }
-  return Status::ok();
+  return first;
 }
 
 }  // namespace nixsnap::snapshotter
