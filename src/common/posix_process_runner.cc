@@ -187,6 +187,13 @@ class PosixProcessRunner final : public ProcessRunner {
       }
     }
     in.reset();  // a child waiting for EOF on stdin may exit now
+    return finish(pid, timed_out, too_much, options, name, std::move(result));
+  }
+
+  /// Kills a child that overran, reaps it and turns its end into the call's result.
+  static Result<ProcessResult> finish(pid_t pid, bool timed_out, bool too_much,
+                                      const ProcessOptions& options, const std::string& name,
+                                      ProcessResult result) {
     if (timed_out || too_much) {
       ::kill(-pid, SIGKILL);
     }

@@ -14,6 +14,18 @@ namespace nixsnap::nix {
 
 namespace {
 
+/// Nix's words for "no substituter has it and no derivation builds it": Nix 2.8 and
+/// older, then newer releases (missing path without a deriver, or a missing substitute).
+bool nixHasNoWayToProduce(const std::string& err) {
+  for (const char* words : {"don't know how to build", "is required, but there is no substituter",
+                            "does not exist and cannot be created"}) {
+    if (err.find(words) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /// Last non-empty lines of Nix's stderr, enough to say why.
 std::string trimmed(const std::string& s) {
   constexpr size_t kMax = 4000;
@@ -87,9 +99,7 @@ Status NixStoreCli::realise(const std::vector<fs::path>& store_paths,
     }
     if (r->exit_code != 0) {
       std::string err = trimmed(r->stderr_data);
-      ErrorCode code = err.find("don't know how to build") != std::string::npos
-                           ? ErrorCode::NotFound
-                           : ErrorCode::Internal;
+      ErrorCode code = nixHasNoWayToProduce(err) ? ErrorCode::NotFound : ErrorCode::Internal;
       return Status(code, "realising " + std::to_string(end - begin) + " store paths (first \"" +
                               store_paths[begin].string() + "\"): " + program_ + " exited " +
                               std::to_string(r->exit_code) + ": " + err);

@@ -252,6 +252,49 @@ Status OverlaySnapshotter::precheck(const std::string& key, const std::string& p
   return Status::ok();
 }
 
+Status OverlaySnapshotter::checkTargetFree(const Labels& labels) {
+  auto ref = labels.find(kLabelSnapshotRef);
+  if (ref != labels.end() && !ref->second.empty()) {
+    Result<Info> target = stat(ref->second);
+    if (target.isOk()) {
+      return alreadyExists("target snapshot " + quote(ref->second) + " already exists");
+    }
+  }
+  return Status::ok();
+}
+
+Status OverlaySnapshotter::adoptParentOwner(const TempDir& tmp, const metadata::Snapshot& s,
+                                            const std::string& key) const {
+  if (s.parent_ids.empty()) {
+    return Status::ok();
+  }
+  struct stat st {};
+  fs::path parent_fs = upperPath(s.parent_ids.front());
+  if (::stat(parent_fs.c_str(), &st) != 0) {
+    return errnoStatus(errno, "inspecting parent layer \"" + parent_fs.string() + "\"");
+  }
+  if (::lchown((tmp.path() / "fs").c_str(), st.st_uid, st.st_gid) != 0) {
+    return errnoStatus(errno, "changing owner of snapshot " + quote(key));
+  }
+  return Status::ok();
+}
+
+Status OverlaySnapshotter::moveIntoPlace(TempDir& tmp, const fs::path& dest) const {
+  if (::rename(tmp.path().c_str(), dest.c_str()) != 0) {
+    // An id can come back after a crash between rename and commit: that directory is an
+    // orphan no record owns, so replace it.
+    Status st = removeTree(dest);
+    if (!st.isOk()) {
+      return st.wrap("replacing orphaned snapshot directory");
+    }
+    if (::rename(tmp.path().c_str(), dest.c_str()) != 0) {
+      return errnoStatus(errno, "renaming snapshot directory to \"" + dest.string() + "\"");
+    }
+  }
+  tmp.keep();
+  return Status::ok();
+}
+
 Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const std::string& key,
                                                               const std::string& parent,
                                                               const Labels& labels,
@@ -261,13 +304,7 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
   }
   NIXSNAP_RETURN_IF_ERROR(validateLabelSizes(labels));
   NIXSNAP_RETURN_IF_ERROR(nix_.validate(labels));
-  auto ref = labels.find(kLabelSnapshotRef);
-  if (ref != labels.end() && !ref->second.empty()) {
-    Result<Info> target = stat(ref->second);
-    if (target.isOk()) {
-      return alreadyExists("target snapshot " + quote(ref->second) + " already exists");
-    }
-  }
+  NIXSNAP_RETURN_IF_ERROR(checkTargetFree(labels));
   NIXSNAP_RETURN_IF_ERROR(precheck(key, parent));
   // Outside the writer lock: usually ready-made (DirPool), and it touches no record.
   Result<TempDir> tmp = pool_.take(kind == Kind::Active);
@@ -309,29 +346,9 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
   if (!s.isOk()) {
     return s.status();
   }
-  if (!s->parent_ids.empty()) {
-    struct stat st {};
-    fs::path parent_fs = upperPath(s->parent_ids.front());
-    if (::stat(parent_fs.c_str(), &st) != 0) {
-      return errnoStatus(errno, "inspecting parent layer \"" + parent_fs.string() + "\"");
-    }
-    if (::lchown((tmp->path() / "fs").c_str(), st.st_uid, st.st_gid) != 0) {
-      return errnoStatus(errno, "changing owner of snapshot " + quote(key));
-    }
-  }
+  NIXSNAP_RETURN_IF_ERROR(adoptParentOwner(*tmp, *s, key));
   fs::path dest = config_.root / "snapshots" / std::to_string(id);
-  if (::rename(tmp->path().c_str(), dest.c_str()) != 0) {
-    // An id can come back after a crash between rename and commit: that directory is an
-    // orphan no record owns, so replace it.
-    Status st = removeTree(dest);
-    if (!st.isOk()) {
-      return st.wrap("replacing orphaned snapshot directory");
-    }
-    if (::rename(tmp->path().c_str(), dest.c_str()) != 0) {
-      return errnoStatus(errno, "renaming snapshot directory to \"" + dest.string() + "\"");
-    }
-  }
-  tmp->keep();
+  NIXSNAP_RETURN_IF_ERROR(moveIntoPlace(*tmp, dest));
   ScopeGuard undo_dir([&] { logFailure(removeTree(dest), "failed to remove new snapshot directory"); });
   Result<std::vector<Mount>> m = nix_layer ? baseMounts(*s) : fullMounts(txn, key, *s);
   if (!m.isOk()) {

@@ -83,6 +83,13 @@ class OverlaySnapshotter final : public Snapshotter, public MountPlanner {
   /// Read-only early answer for what create() would refuse (used key, missing or
   /// uncommitted parent), so a doomed Prepare realises nothing. create() checks again.
   Status precheck(const std::string& key, const std::string& parent);
+  /// AlreadyExists when the snapshot.ref label names a snapshot that exists.
+  Status checkTargetFree(const Labels& labels);
+  /// Gives the new upper dir its committed parent's owner (as containerd's overlay does).
+  Status adoptParentOwner(const TempDir& tmp, const metadata::Snapshot& s,
+                          const std::string& key) const;
+  /// Renames the prepared dir to `dest` (replacing an orphan left by a crash), keeping it.
+  Status moveIntoPlace(TempDir& tmp, const fs::path& dest) const;
   /// A fresh id, marked in flight. Never handed out twice by this process.
   int64_t takeId();
   /// Ends the in-flight mark of `id` (its record is committed, or its roots are gone).

@@ -104,6 +104,21 @@ TEST_F(NixStoreCliTest, FailureRemovesRootsAndReturnsNixError) {
   EXPECT_FALSE(fs::exists(roots_));  // the registration Nix made now dangles
 }
 
+TEST_F(NixStoreCliTest, NewerNixWordingOfAMissingPathIsNotFound) {
+  fs::path a = path('a', "a");
+  for (const std::string& words :
+       {"error: path '" + a.string() + "' is required, but there is no substituter that can build it",
+        "error: path '" + a.string() + "' does not exist and cannot be created"}) {
+    fakeDaemon();
+    EXPECT_CALL(*runner_, run(ElementsAre("nix-store", _, _), _))
+        .WillOnce(Return(Result<ProcessResult>(ProcessResult{1, "", words + "\n"})));
+    Status st = store_.realise({a}, roots_);
+    EXPECT_EQ(st.code(), ErrorCode::NotFound) << words;
+    EXPECT_THAT(st.message(), HasSubstr(a.string()));
+    EXPECT_FALSE(fs::exists(roots_));
+  }
+}
+
 TEST_F(NixStoreCliTest, OtherFailuresAreInternal) {
   fakeDaemon();
   EXPECT_CALL(*runner_, run(ElementsAre("nix-store", _, _), _))
