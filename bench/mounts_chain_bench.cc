@@ -7,11 +7,10 @@
 //   mounts_chain_bench --target ours=/tmp/x/ns.sock,nix --store-dir /tmp/x/store
 //                      --layers 16 --paths 100,1000 --iterations 200 --runs 5
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <map>
-
-#include <CLI/CLI.hpp>
 
 #include "bench/snapshots_client.h"
 #include "bench/stats.h"
@@ -25,8 +24,8 @@ constexpr char kNixBase32[] = "0123456789abcdfghijklmnpqrsvwxyz";
 
 /// A deterministic, well-formed store path basename for (layer, index).
 std::string dummyBaseName(int layer, int index) {
-  uint64_t x = (static_cast<uint64_t>(layer) << 32) ^ static_cast<uint64_t>(index) ^
-               0x9e3779b97f4a7c15ULL;
+  uint64_t x =
+      (static_cast<uint64_t>(layer) << 32) ^ static_cast<uint64_t>(index) ^ 0x9e3779b97f4a7c15ULL;
   std::string hash;
   for (int i = 0; i < 32; ++i) {
     x ^= x >> 12;
@@ -80,8 +79,8 @@ void removeChain(SnapshotsClient& c, const Chain& chain) {
   }
 }
 
-int run(const Target& target, const fs::path& store, int layers, const std::vector<int>& path_counts,
-        int iterations, int runs, bool decode) {
+int run(const Target& target, const fs::path& store, int layers,
+        const std::vector<int>& path_counts, int iterations, int runs, bool decode) {
   Status ready = waitReady(target, 10000);
   if (!ready.isOk()) {
     std::cerr << "mounts_chain_bench: " << ready.toString() << "\n";
@@ -119,8 +118,8 @@ int run(const Target& target, const fs::path& store, int layers, const std::vect
         Status st = decode ? client.mounts(ch.top, &n) : client.mountsRaw(ch.top, &n);
         s.add(std::chrono::steady_clock::now() - t0);
         if (!st.isOk() || n != ch.mounts) {
-          std::cerr << "mounts_chain_bench: mounts " << ch.top << ": " << st.toString() << " ("
-                    << n << " mounts, want " << ch.mounts << ")\n";
+          std::cerr << "mounts_chain_bench: mounts " << ch.top << ": " << st.toString() << " (" << n
+                    << " mounts, want " << ch.mounts << ")\n";
           rc = 1;
           break;
         }
@@ -128,14 +127,16 @@ int run(const Target& target, const fs::path& store, int layers, const std::vect
       if (r >= 0) {
         p50[ch.paths].push_back(s.percentile(0.5));
         p99[ch.paths].push_back(s.percentile(0.99));
-        std::fprintf(stderr, "run %d paths/layer %d: p50 %.1f us\n", r + 1, ch.paths, s.percentile(0.5));
+        std::fprintf(stderr, "run %d paths/layer %d: p50 %.1f us\n", r + 1, ch.paths,
+                     s.percentile(0.5));
       }
     }
   }
   if (rc == 0) {
-    std::printf("\n== Mounts on top of a %d-layer chain (%s, reply %s): medians of %d runs x %d calls\n",
-                layers, target.label.c_str(), decode ? "decoded by C++ protobuf" : "not decoded", runs,
-                iterations);
+    std::printf(
+        "\n== Mounts on top of a %d-layer chain (%s, reply %s): medians of %d runs x %d calls\n",
+        layers, target.label.c_str(), decode ? "decoded by C++ protobuf" : "not decoded", runs,
+        iterations);
     std::printf("%-12s %-8s %12s %12s %12s %14s\n", "paths/layer", "mounts", "p50_us", "p99_us",
                 "us/mount", "chain_build_s");
     double first = 0;
@@ -176,7 +177,8 @@ int main(int argc, char** argv) {
   std::vector<int> paths = {100, 1000};
   CLI::App app{"Mounts latency on a deep chain of snapshots with many store-path labels"};
   app.add_option("--target", target_spec, "LABEL=SOCKET,SNAPSHOTTER[,NAMESPACE]")->required();
-  app.add_option("--store-dir", store_dir, "the daemon's store_dir (dummy paths go here)")->required();
+  app.add_option("--store-dir", store_dir, "the daemon's store_dir (dummy paths go here)")
+      ->required();
   app.add_option("--layers", layers, "committed layers in the chain");
   app.add_option("--paths", paths, "store-path labels per layer (one chain each)")->delimiter(',');
   app.add_option("--iterations", iterations, "Mounts calls per run and chain");

@@ -5,12 +5,11 @@
 //
 //   nix_layer_bench --target ours=/tmp/x/ns.sock,nix --paths-file /tmp/x/paths --runs 5
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "bench/snapshots_client.h"
 #include "bench/stats.h"
@@ -85,12 +84,14 @@ int run(const Target& target, const std::vector<std::string>& paths, int runs,
     (void)client.deleteLease(lease_id, false);
   }
   auto [mn, mx] = std::minmax_element(prepare_s.begin(), prepare_s.end());
-  std::printf("\n== Prepare of a Nix layer with %zu valid store paths (%s): %d runs\n", paths.size(),
-              target.label.c_str(), runs);
-  std::printf("prepare median %s s (min %s, max %s), %s us/path; remove median %s s\n",
-              fixed(median(prepare_s), 3).c_str(), fixed(*mn, 3).c_str(), fixed(*mx, 3).c_str(),
-              fixed(median(prepare_s) * 1e6 / static_cast<double>(std::max<size_t>(paths.size(), 1)), 0).c_str(),
-              fixed(median(remove_s), 3).c_str());
+  std::printf("\n== Prepare of a Nix layer with %zu valid store paths (%s): %d runs\n",
+              paths.size(), target.label.c_str(), runs);
+  std::printf(
+      "prepare median %s s (min %s, max %s), %s us/path; remove median %s s\n",
+      fixed(median(prepare_s), 3).c_str(), fixed(*mn, 3).c_str(), fixed(*mx, 3).c_str(),
+      fixed(median(prepare_s) * 1e6 / static_cast<double>(std::max<size_t>(paths.size(), 1)), 0)
+          .c_str(),
+      fixed(median(remove_s), 3).c_str());
   if (!reference_s.empty()) {
     std::printf("reference command (interleaved) median %s s; prepare/reference = %s\n",
                 fixed(median(reference_s), 3).c_str(),
@@ -110,8 +111,9 @@ int main(int argc, char** argv) {
   app.add_option("--target", target_spec, "LABEL=SOCKET,SNAPSHOTTER[,NAMESPACE]")->required();
   app.add_option("--paths-file", paths_file, "store paths, one per line")->required();
   app.add_option("--runs", runs, "measured runs");
-  app.add_option("--reference-cmd", reference_cmd,
-                 "shell command timed after each run, e.g. one nix-store --realise --add-root call");
+  app.add_option(
+      "--reference-cmd", reference_cmd,
+      "shell command timed after each run, e.g. one nix-store --realise --add-root call");
   CLI11_PARSE(app, argc, argv);
   auto target = parseTarget(target_spec);
   if (!target.isOk()) {

@@ -10,14 +10,13 @@
 //   realise_bench --direct /tmp/x/ns.sock --writes cd=/tmp/x/containerd.sock,nix,bench
 //                 --store-dir /tmp/x/store --builder-log /tmp/x/builder.log --runs 3
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "bench/snapshots_client.h"
 #include "bench/stats.h"
@@ -29,12 +28,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Settings {
-  std::string direct;       // the daemon's own socket (nix-layer Prepares)
-  std::string writes;       // target spec of the unrelated writes (containerd)
+  std::string direct;  // the daemon's own socket (nix-layer Prepares)
+  std::string writes;  // target spec of the unrelated writes (containerd)
   std::string store_dir;
   std::string builder_log;
   std::vector<int> in_flight = {0, 1, 4};
-  int iterations = 50;      // write cycles (4 ops each) per run
+  int iterations = 50;  // write cycles (4 ops each) per run
   int runs = 3;
   int parallel = 4;
 };
@@ -116,8 +115,8 @@ struct WriteRun {
   bool overlapped = true;  // every write finished while the realisations were in flight
 };
 
-Result<WriteRun> writesWhile(const Settings& s, SnapshotsClient& c, const std::string& base,
-                             int k, const std::string& prefix) {
+Result<WriteRun> writesWhile(const Settings& s, SnapshotsClient& c, const std::string& base, int k,
+                             const std::string& prefix) {
   int starts = countLines(s.builder_log, " start ");
   int ends = countLines(s.builder_log, " end ");
   SlowPrepares slow(s, k, prefix);
@@ -184,9 +183,10 @@ int run(const Settings& s) {
     return 1;
   }
 
-  std::printf("== unrelated writes (Prepare, Commit, View, Remove via containerd) while K "
-              "slow realisations are in flight: medians of %d runs, %d writes per run\n",
-              s.runs, s.iterations * 4);
+  std::printf(
+      "== unrelated writes (Prepare, Commit, View, Remove via containerd) while K "
+      "slow realisations are in flight: medians of %d runs, %d writes per run\n",
+      s.runs, s.iterations * 4);
   // max: one write stalled behind a realisation is 1 of 4x--iterations samples, below p99.
   std::printf("%-4s %10s %10s %10s %10s\n", "K", "p50 ms", "p99 ms", "max ms", "overlap");
   std::map<int, double> p99_of;

@@ -11,6 +11,7 @@
 // A target with a namespace is containerd: the bench then holds a lease for its snapshots
 // (as containerd's own clients do) so that containerd's garbage collector leaves them alone.
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <barrier>
 #include <cstdio>
@@ -18,8 +19,6 @@
 #include <iostream>
 #include <map>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "bench/snapshots_client.h"
 #include "bench/stats.h"
@@ -160,7 +159,8 @@ void tearDown(TargetState& st) {
   }
 }
 
-void printReport(const Settings& s, std::map<std::pair<int, std::string>, std::vector<RunResult>>& all) {
+void printReport(const Settings& s,
+                 std::map<std::pair<int, std::string>, std::vector<RunResult>>& all) {
   for (int clients : s.clients) {
     std::printf("\n== %d client(s): medians of %d runs, %d iterations per run (5 ops each)\n",
                 clients, s.runs, s.iterations);
@@ -176,8 +176,8 @@ void printReport(const Settings& s, std::map<std::pair<int, std::string>, std::v
           b.push_back(r.latency[op].percentile(0.99));
         }
         p50[t.label][op] = median(a);
-        std::printf("%-16s %-8s %10s %10s\n", t.label.c_str(), op.c_str(), fixed(median(a), 1).c_str(),
-                    fixed(median(b), 1).c_str());
+        std::printf("%-16s %-8s %10s %10s\n", t.label.c_str(), op.c_str(),
+                    fixed(median(a), 1).c_str(), fixed(median(b), 1).c_str());
       }
       std::vector<double> o;
       for (auto& r : runs) {
@@ -204,7 +204,8 @@ int run(Settings& s) {
   for (size_t i = 0; i < s.targets.size(); ++i) {
     Status st = setUp(s.targets[i], max_clients, tag, states[i]);
     if (!st.isOk()) {
-      std::cerr << "snapshots_bench: setting up " << s.targets[i].label << ": " << st.toString() << "\n";
+      std::cerr << "snapshots_bench: setting up " << s.targets[i].label << ": " << st.toString()
+                << "\n";
       return 1;
     }
   }
@@ -263,7 +264,8 @@ int main(int argc, char** argv) {
   Settings s;
   std::vector<std::string> target_specs, compare_specs;
   CLI::App app{"Latency and throughput of the containerd snapshots API, interleaved over targets"};
-  app.add_option("--target", target_specs, "LABEL=SOCKET,SNAPSHOTTER[,NAMESPACE] (repeat)")->required();
+  app.add_option("--target", target_specs, "LABEL=SOCKET,SNAPSHOTTER[,NAMESPACE] (repeat)")
+      ->required();
   app.add_option("--compare", compare_specs, "A/B: print ratios of target A to target B (repeat)");
   app.add_option("--clients", s.clients, "client thread counts")->delimiter(',');
   app.add_option("--iterations", s.iterations, "iterations per run (split over clients)");

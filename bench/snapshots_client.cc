@@ -1,14 +1,14 @@
 #include "bench/snapshots_client.h"
 
-#include <chrono>
-#include <thread>
-
 #include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
 #include <grpcpp/impl/codegen/client_unary_call.h>
 #include <grpcpp/impl/codegen/rpc_method.h>
-#include <grpcpp/support/byte_buffer.h>
-#include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/support/byte_buffer.h>
+
+#include <chrono>
+#include <thread>
 
 #include "containerd/services/leases/v1/leases.grpc.pb.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
@@ -52,7 +52,8 @@ Result<Target> parseTarget(const std::string& spec) {
   size_t start = 0;
   while (true) {
     auto comma = rest.find(',', start);
-    parts.push_back(rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    parts.push_back(
+        rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (comma == std::string::npos) {
       break;
     }

@@ -1,11 +1,11 @@
 #pragma once
 
+#include <grpcpp/channel.h>
+
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/channel.h>
 
 #include "common/status.h"
 
@@ -14,10 +14,11 @@ namespace nixsnap::bench {
 /// Where a benchmark sends its calls: a snapshots API endpoint plus the request fields and
 /// gRPC metadata that select one snapshotter in it.
 struct Target {
-  std::string label;        ///< name in reports, e.g. "cd/nix"
-  std::string socket;       ///< absolute unix socket path
-  std::string snapshotter;  ///< request field `snapshotter` ("nix", "overlayfs"; ignored by proxies)
-  std::string ns;           ///< `containerd-namespace` metadata; empty: not sent (direct socket)
+  std::string label;   ///< name in reports, e.g. "cd/nix"
+  std::string socket;  ///< absolute unix socket path
+  std::string
+      snapshotter;  ///< request field `snapshotter` ("nix", "overlayfs"; ignored by proxies)
+  std::string ns;   ///< `containerd-namespace` metadata; empty: not sent (direct socket)
 };
 
 /// Parses "LABEL=SOCKET,SNAPSHOTTER[,NAMESPACE]".

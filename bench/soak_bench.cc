@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -29,8 +30,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "bench/snapshots_client.h"
 
@@ -67,7 +66,7 @@ class Soak {
 
  private:
   struct Client {
-    std::map<std::string, SKind> model;        ///< acknowledged snapshots of this client
+    std::map<std::string, SKind> model;         ///< acknowledged snapshots of this client
     std::map<std::string, std::string> parent;  ///< key -> parent key
     std::map<std::string, int> ops_ok;
     int64_t interrupted = 0;
@@ -188,7 +187,8 @@ void Soak::offlineCheck() {
     if (kp.second != 0) {
       auto p = records.find(kp.second);
       if (p == records.end()) {
-        inconsistent("record " + keys[id] + " has a missing parent id " + std::to_string(kp.second));
+        inconsistent("record " + keys[id] + " has a missing parent id " +
+                     std::to_string(kp.second));
       } else if (p->second.first != 3) {
         inconsistent("record " + keys[id] + " has a parent that is not committed");
       }
@@ -319,8 +319,8 @@ void Soak::client(int i) {
       continue;
     }
     if (!interrupted(st)) {
-      inconsistent("client " + std::to_string(i) + ": " + op + " " + key + " failed: " +
-                   st.toString());
+      inconsistent("client " + std::to_string(i) + ": " + op + " " + key +
+                   " failed: " + st.toString());
       continue;
     }
     // Interrupted by a kill: wait for the restart, then learn what happened.
@@ -355,7 +355,8 @@ void Soak::client(int i) {
       known = true;
     }
     if (!known) {
-      inconsistent("client " + std::to_string(i) + ": cannot resolve interrupted " + op + " " + key);
+      inconsistent("client " + std::to_string(i) + ": cannot resolve interrupted " + op + " " +
+                   key);
     }
   }
 }
@@ -444,12 +445,15 @@ int Soak::run() {
     }
     interrupted += cl.interrupted;
   }
-  std::printf("soak: %d clients, %.0f s, %lld restarts (SIGKILL every %.0f-%.0f s), "
-              "%lld unexpected daemon deaths\n",
-              o_.clients, secs, static_cast<long long>(generation_.load()), o_.kill_min,
-              o_.kill_max, static_cast<long long>(unexpected_deaths_));
-  std::printf("operations acknowledged: %lld (%.0f/s)", static_cast<long long>(total), total / secs);
-  for (const auto& [op, count] : ops) std::printf(", %s %lld", op.c_str(), static_cast<long long>(count));
+  std::printf(
+      "soak: %d clients, %.0f s, %lld restarts (SIGKILL every %.0f-%.0f s), "
+      "%lld unexpected daemon deaths\n",
+      o_.clients, secs, static_cast<long long>(generation_.load()), o_.kill_min, o_.kill_max,
+      static_cast<long long>(unexpected_deaths_));
+  std::printf("operations acknowledged: %lld (%.0f/s)", static_cast<long long>(total),
+              total / secs);
+  for (const auto& [op, count] : ops)
+    std::printf(", %s %lld", op.c_str(), static_cast<long long>(count));
   std::printf("\ninterrupted by a kill (outcome resolved after restart): %lld\n",
               static_cast<long long>(interrupted));
   std::printf("acknowledged snapshots checked at the end: %lld\n", static_cast<long long>(checked));

@@ -37,8 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto src = registry::loadAuthFile({file, true}, std::make_shared<FakeHelper>(helper_out));
   fuzz::checkError(src.status());
   if (src.isOk()) {
-    for (const char* host : {"docker.io", "registry-1.docker.io", "localhost:5000",
-                             "example.com", "ghcr.io", ""}) {
+    for (const char* host :
+         {"docker.io", "registry-1.docker.io", "localhost:5000", "example.com", "ghcr.io", ""}) {
       auto c = (*src)->lookup(host);
       fuzz::checkError(c.status());
     }

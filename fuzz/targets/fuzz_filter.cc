@@ -15,8 +15,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (f.isOk()) {
     snapshotter::Info a{snapshotter::Kind::Active, "k1", "", {{"a", "b"}, {"x.y", ""}}, {}, {}};
     snapshotter::Info c{snapshotter::Kind::Committed, "sha256:00", "p", {}, {}, {}};
-    snapshotter::Info v{snapshotter::Kind::View, std::string(300, 'v'), "sha256:00",
-                        {{"containerd.io/snapshot/nix-layer", "true"}}, {}, {}};
+    snapshotter::Info v{snapshotter::Kind::View,
+                        std::string(300, 'v'),
+                        "sha256:00",
+                        {{"containerd.io/snapshot/nix-layer", "true"}},
+                        {},
+                        {}};
     (void)f->match(a);
     (void)f->match(c);
     (void)f->match(v);

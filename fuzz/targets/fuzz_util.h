@@ -34,13 +34,12 @@ inline std::vector<std::string> split(std::string_view s, char sep) {
 
 /// A libFuzzer target must fail loudly on a broken invariant: print it and abort, which
 /// libFuzzer reports as a crash with the input saved.
-#define NIXSNAP_FUZZ_CHECK(cond, msg)                                    \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
-      std::fprintf(stderr, "fuzz invariant failed: %s: %s\n", #cond,    \
-                   std::string(msg).c_str());                            \
-      std::abort();                                                      \
-    }                                                                    \
+#define NIXSNAP_FUZZ_CHECK(cond, msg)                                                           \
+  do {                                                                                          \
+    if (!(cond)) {                                                                              \
+      std::fprintf(stderr, "fuzz invariant failed: %s: %s\n", #cond, std::string(msg).c_str()); \
+      std::abort();                                                                             \
+    }                                                                                           \
   } while (0)
 
 /// Every error a parser returns for bad input must carry a message (the "clear error").

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "common/log.h"
 #include "cmd/image_services.h"
+#include "common/log.h"
 #include "server/notifier.h"
 #include "server/root_lock.h"
 #include "server/rootless_mode.h"

@@ -1,10 +1,9 @@
 #include "cmd/image_services.h"
 
-#include "cmd/daemon.h"
-
 #include <memory>
 #include <utility>
 
+#include "cmd/daemon.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/process_runner.h"
@@ -38,14 +37,13 @@ std::vector<std::unique_ptr<grpc::Service>> makeImageServices(const config::Conf
   image::NixImagePullOptions pull_options;
   pull_options.store_dir = config.store_dir;
   pull_options.gc_root_dir = fs::path(config.root) / "pull-gcroots";
-  image::NixImagePullDeps deps{
-      std::make_shared<cri::GrpcCriImages>(backend, clock),
-      std::make_shared<image::ContainerdLoader>(containerd),
-      std::make_shared<nix::NixStoreCli>(runner, kNixStateDir),
-      containerd,
-      clock,
-      makeThreadSleeper(),
-      makeSystemRandom()};
+  image::NixImagePullDeps deps{std::make_shared<cri::GrpcCriImages>(backend, clock),
+                               std::make_shared<image::ContainerdLoader>(containerd),
+                               std::make_shared<nix::NixStoreCli>(runner, kNixStateDir),
+                               containerd,
+                               clock,
+                               makeThreadSleeper(),
+                               makeSystemRandom()};
   auto pull = std::make_shared<image::NixImagePull>(std::move(deps), pull_options);
   pull->removeStaleRoots();
   cri::ImageServiceOptions options;

@@ -60,7 +60,7 @@ std::variant<Nix2ContainerArgs, CliExit> parseNix2ContainerArgs(
                    "nix2container: invalid --log-level \"" + log::escapeControls(level) +
                        "\" (trace, debug, info, warn, error, fatal or panic)\n"};
   }
-  a.command = *b ? Nix2ContainerArgs::Command::Build
+  a.command = *b   ? Nix2ContainerArgs::Command::Build
               : *l ? Nix2ContainerArgs::Command::Load
                    : Nix2ContainerArgs::Command::Push;
   return a;

@@ -1,5 +1,6 @@
 // nix2container: builds Nix OCI images and loads them into containerd (DESIGN.md section 3).
 #include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <string>

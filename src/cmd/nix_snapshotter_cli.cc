@@ -4,14 +4,11 @@
 
 namespace nixsnap::cmd {
 
-std::variant<SnapshotterArgs, CliExit> parseSnapshotterArgs(
-    const std::vector<std::string>& args) {
+std::variant<SnapshotterArgs, CliExit> parseSnapshotterArgs(const std::vector<std::string>& args) {
   SnapshotterArgs a;
-  CLI::App app{"nix-snapshotter: a containerd snapshotter that understands Nix",
-               "nix-snapshotter"};
-  app.add_option(
-      "-c,--config", a.config_path,
-      "TOML config file (default " + std::string(config::kDefaultConfigPath) + ")");
+  CLI::App app{"nix-snapshotter: a containerd snapshotter that understands Nix", "nix-snapshotter"};
+  app.add_option("-c,--config", a.config_path,
+                 "TOML config file (default " + std::string(config::kDefaultConfigPath) + ")");
   app.add_option("-a,--address", a.overrides.address, "unix socket to serve on");
   app.add_option("--root", a.overrides.root, "state directory");
   app.add_option("-l,--log-level", a.overrides.log_level,

@@ -8,10 +8,10 @@
 #include <variant>
 #include <vector>
 
+#include "cmd/daemon.h"
 #include "cmd/nix_snapshotter_cli.h"
 #include "common/log.h"
 #include "config/config.h"
-#include "cmd/daemon.h"
 #include "server/signals.h"
 
 namespace {

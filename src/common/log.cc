@@ -101,11 +101,26 @@ bool parseLevel(std::string_view text, Level& out) {
   for (char& c : lower) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  if (lower == "trace") { out = Level::Trace; return true; }
-  if (lower == "debug") { out = Level::Debug; return true; }
-  if (lower == "info") { out = Level::Info; return true; }
-  if (lower == "warn" || lower == "warning") { out = Level::Warn; return true; }
-  if (lower == "error" || lower == "fatal" || lower == "panic") { out = Level::Error; return true; }
+  if (lower == "trace") {
+    out = Level::Trace;
+    return true;
+  }
+  if (lower == "debug") {
+    out = Level::Debug;
+    return true;
+  }
+  if (lower == "info") {
+    out = Level::Info;
+    return true;
+  }
+  if (lower == "warn" || lower == "warning") {
+    out = Level::Warn;
+    return true;
+  }
+  if (lower == "error" || lower == "fatal" || lower == "panic") {
+    out = Level::Error;
+    return true;
+  }
   return false;
 }
 

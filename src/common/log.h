@@ -45,9 +45,9 @@ std::string formatFields(std::initializer_list<Field> fields);
 }  // namespace nixsnap::log
 
 /// Logs lazily: fields are only built when the level is enabled.
-#define NIXSNAP_LOG(level, msg, ...)                                         \
-  do {                                                                       \
-    if (::nixsnap::log::enabled(::nixsnap::log::Level::level)) {             \
+#define NIXSNAP_LOG(level, msg, ...)                                           \
+  do {                                                                         \
+    if (::nixsnap::log::enabled(::nixsnap::log::Level::level)) {               \
       ::nixsnap::log::write(::nixsnap::log::Level::level, msg, ##__VA_ARGS__); \
-    }                                                                        \
+    }                                                                          \
   } while (0)

@@ -137,8 +137,14 @@ class PosixProcessRunner final : public ProcessRunner {
       pollfd fds[3];
       int nfds = 0;
       int idx_out = -1, idx_err = -1, idx_in = -1;
-      if (out.valid()) { idx_out = nfds; fds[nfds++] = {out.get(), POLLIN, 0}; }
-      if (err.valid()) { idx_err = nfds; fds[nfds++] = {err.get(), POLLIN, 0}; }
+      if (out.valid()) {
+        idx_out = nfds;
+        fds[nfds++] = {out.get(), POLLIN, 0};
+      }
+      if (err.valid()) {
+        idx_err = nfds;
+        fds[nfds++] = {err.get(), POLLIN, 0};
+      }
       if (in.valid() && written < options.stdin_data.size()) {
         idx_in = nfds;
         fds[nfds++] = {in.get(), POLLOUT, 0};

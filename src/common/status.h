@@ -78,7 +78,7 @@ Status errnoStatus(int err, std::string_view what);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool isOk() const { return std::holds_alternative<T>(v_); }
@@ -100,8 +100,8 @@ class [[nodiscard]] Result {
 }  // namespace nixsnap
 
 /// Returns early with the status of `expr` when it is an error.
-#define NIXSNAP_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    ::nixsnap::Status nixsnap_st_ = (expr);    \
+#define NIXSNAP_RETURN_IF_ERROR(expr)            \
+  do {                                           \
+    ::nixsnap::Status nixsnap_st_ = (expr);      \
     if (!nixsnap_st_.isOk()) return nixsnap_st_; \
   } while (0)

@@ -129,8 +129,10 @@ Status requireStoreDir(const std::string& value) {
     size_t end = std::min(value.find('/', begin), value.size());
     std::string_view part(value.data() + begin, end - begin);
     if (part.empty() || part == "." || part == "..") {
-      return invalidArgument("config: key \"store_dir\" must be a normalised path (no \".\", "
-                             "\"..\", \"//\" or trailing \"/\"), got \"" + value + "\"");
+      return invalidArgument(
+          "config: key \"store_dir\" must be a normalised path (no \".\", "
+          "\"..\", \"//\" or trailing \"/\"), got \"" +
+          value + "\"");
     }
     begin = end + 1;
   }

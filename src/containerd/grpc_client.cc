@@ -1,7 +1,5 @@
 #include "containerd/grpc_client.h"
 
-#include "containerd/grpc_stubs.h"
-
 #include <fcntl.h>
 #include <google/protobuf/empty.pb.h>
 #include <grpcpp/grpcpp.h>
@@ -10,6 +8,7 @@
 #include <cerrno>
 
 #include "common/unique_fd.h"
+#include "containerd/grpc_stubs.h"
 #include "rpc/grpc_status.h"
 
 namespace nixsnap::containerd {
@@ -84,8 +83,8 @@ Status GrpcContainerdClient::convert(const grpc::Status& st, const std::string& 
   if (st.error_message().empty()) {
     // e.g. UNIMPLEMENTED from a gRPC server that is not containerd.
     return Status(s.code(), what + ": " + address_ + " answered " +
-                                std::string(errorCodeName(s.code())) +
-                                " with no message (is " + address_ + " a containerd socket?)");
+                                std::string(errorCodeName(s.code())) + " with no message (is " +
+                                address_ + " a containerd socket?)");
   }
   return s.wrap(what);
 }
@@ -241,9 +240,8 @@ Status GrpcContainerdClient::updateContentLabels(const CallContext& ctx, const s
     req.mutable_update_mask()->add_paths(f);
   }
   content::UpdateResponse resp;
-  return unary(ctx, "labelling content " + digest, [&](grpc::ClientContext* g) {
-    return stubs_->content->Update(g, req, &resp);
-  });
+  return unary(ctx, "labelling content " + digest,
+               [&](grpc::ClientContext* g) { return stubs_->content->Update(g, req, &resp); });
 }
 
 Result<Image> GrpcContainerdClient::getImage(const CallContext& ctx, const std::string& name) {
@@ -284,9 +282,8 @@ Status GrpcContainerdClient::deleteImage(const CallContext& ctx, const std::stri
   images::DeleteImageRequest req;
   req.set_name(name);
   google::protobuf::Empty resp;
-  return unary(ctx, "deleting image " + name, [&](grpc::ClientContext* g) {
-    return stubs_->images->Delete(g, req, &resp);
-  });
+  return unary(ctx, "deleting image " + name,
+               [&](grpc::ClientContext* g) { return stubs_->images->Delete(g, req, &resp); });
 }
 
 Result<std::vector<Mount>> GrpcContainerdClient::prepareSnapshot(const CallContext& ctx,
@@ -315,9 +312,8 @@ Status GrpcContainerdClient::commitSnapshot(const CallContext& ctx, const std::s
   req.set_key(key);
   req.mutable_labels()->insert(labels.begin(), labels.end());
   google::protobuf::Empty resp;
-  return unary(ctx, "committing snapshot " + name, [&](grpc::ClientContext* g) {
-    return stubs_->snapshots->Commit(g, req, &resp);
-  });
+  return unary(ctx, "committing snapshot " + name,
+               [&](grpc::ClientContext* g) { return stubs_->snapshots->Commit(g, req, &resp); });
 }
 
 Result<SnapshotInfo> GrpcContainerdClient::statSnapshot(const CallContext& ctx,
@@ -341,9 +337,8 @@ Status GrpcContainerdClient::removeSnapshot(const CallContext& ctx, const std::s
   req.set_snapshotter(snapshotter);
   req.set_key(key);
   google::protobuf::Empty resp;
-  return unary(ctx, "removing snapshot " + key, [&](grpc::ClientContext* g) {
-    return stubs_->snapshots->Remove(g, req, &resp);
-  });
+  return unary(ctx, "removing snapshot " + key,
+               [&](grpc::ClientContext* g) { return stubs_->snapshots->Remove(g, req, &resp); });
 }
 
 Result<Descriptor> GrpcContainerdClient::applyDiff(const CallContext& ctx, const Descriptor& layer,
@@ -372,18 +367,16 @@ Status GrpcContainerdClient::createLease(const CallContext& ctx, const std::stri
   req.set_id(id);
   req.mutable_labels()->insert(labels.begin(), labels.end());
   leases::CreateResponse resp;
-  return unary(ctx, "creating lease " + id, [&](grpc::ClientContext* g) {
-    return stubs_->leases->Create(g, req, &resp);
-  });
+  return unary(ctx, "creating lease " + id,
+               [&](grpc::ClientContext* g) { return stubs_->leases->Create(g, req, &resp); });
 }
 
 Status GrpcContainerdClient::deleteLease(const CallContext& ctx, const std::string& id) {
   leases::DeleteRequest req;
   req.set_id(id);
   google::protobuf::Empty resp;
-  return unary(ctx, "deleting lease " + id, [&](grpc::ClientContext* g) {
-    return stubs_->leases->Delete(g, req, &resp);
-  });
+  return unary(ctx, "deleting lease " + id,
+               [&](grpc::ClientContext* g) { return stubs_->leases->Delete(g, req, &resp); });
 }
 
 Status GrpcContainerdClient::addLeaseResource(const CallContext& ctx, const std::string& id,
@@ -395,18 +388,16 @@ Status GrpcContainerdClient::addLeaseResource(const CallContext& ctx, const std:
   req.mutable_resource()->set_type(type);
   google::protobuf::Empty resp;
   const std::string what = "adding " + type + " " + resource_id + " to lease " + id;
-  return unary(ctx, what, [&](grpc::ClientContext* g) {
-    return stubs_->leases->AddResource(g, req, &resp);
-  });
+  return unary(ctx, what,
+               [&](grpc::ClientContext* g) { return stubs_->leases->AddResource(g, req, &resp); });
 }
 
 Result<ServerInfo> GrpcContainerdClient::serverInfo(const CallContext& ctx) {
   google::protobuf::Empty req;
   introspection::ServerResponse resp;
-  NIXSNAP_RETURN_IF_ERROR(unary(ctx, "asking containerd's introspection service",
-                                [&](grpc::ClientContext* g) {
-                                  return stubs_->introspection->Server(g, req, &resp);
-                                }));
+  NIXSNAP_RETURN_IF_ERROR(
+      unary(ctx, "asking containerd's introspection service",
+            [&](grpc::ClientContext* g) { return stubs_->introspection->Server(g, req, &resp); }));
   return ServerInfo{resp.uuid(), resp.pid(), resp.pidns()};
 }
 
@@ -436,11 +427,11 @@ ContainerdClientPtr makeGrpcContainerdClient(const std::string& address,
   args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, "localhost");
   auto channel =
       grpc::CreateCustomChannel("unix://" + path, grpc::InsecureChannelCredentials(), args);
-  auto stubs = std::make_unique<Stubs>(Stubs{
-      content::Content::NewStub(channel), images::Images::NewStub(channel),
-      snapshots::Snapshots::NewStub(channel), diff::Diff::NewStub(channel),
-      leases::Leases::NewStub(channel), version::Version::NewStub(channel),
-      introspection::Introspection::NewStub(channel)});
+  auto stubs = std::make_unique<Stubs>(
+      Stubs{content::Content::NewStub(channel), images::Images::NewStub(channel),
+            snapshots::Snapshots::NewStub(channel), diff::Diff::NewStub(channel),
+            leases::Leases::NewStub(channel), version::Version::NewStub(channel),
+            introspection::Introspection::NewStub(channel)});
   return std::make_shared<GrpcContainerdClient>(path, std::move(stubs), timeout);
 }
 

@@ -1,10 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
-
-#include <functional>
 
 #include "containerd/client.h"
 

@@ -1,12 +1,12 @@
 #include "cri/backend_check.h"
 
+#include <grpcpp/client_context.h>
+#include <toml++/toml.h>
+
 #include <chrono>
 #include <cstdio>
 #include <functional>
-
-#include <grpcpp/client_context.h>
 #include <nlohmann/json.hpp>
-#include <toml++/toml.h>
 
 #include "rpc/grpc_status.h"
 

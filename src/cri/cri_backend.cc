@@ -1,10 +1,10 @@
 #include "cri/cri_backend.h"
 
-#include <utility>
-
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
+
+#include <utility>
 
 namespace nixsnap::cri {
 namespace {

@@ -1,9 +1,9 @@
 #pragma once
 
+#include <grpcpp/channel.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/channel.h>
 
 #include "cri/runtime/v1/api.grpc.pb.h"
 

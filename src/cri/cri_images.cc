@@ -1,8 +1,8 @@
 #include "cri/cri_images.h"
 
-#include <utility>
-
 #include <grpcpp/client_context.h>
+
+#include <utility>
 
 #include "rpc/grpc_status.h"
 

@@ -1,10 +1,10 @@
 #include "cri/image_service.h"
 
-#include <algorithm>
-#include <utility>
-
 #include <grpcpp/client_context.h>
 #include <grpcpp/server_context.h>
+
+#include <algorithm>
+#include <utility>
 
 #include "common/log.h"
 #include "cri/backend_check.h"
@@ -100,11 +100,11 @@ void ImageService::checkEffectiveConfig() {
       NIXSNAP_LOG(Warn, warning,
                   {{"address", backend_->address()}, {"source", "containerd config dump"}});
     }
-    NIXSNAP_LOG(Info, "checked containerd's CRI image config",
-                {{"disable_snapshot_annotations",
-                  *config->disable_snapshot_annotations ? "true" : "false"},
-                 {"snapshotter", config->snapshotter},
-                 {"source", "containerd config dump"}});
+    NIXSNAP_LOG(
+        Info, "checked containerd's CRI image config",
+        {{"disable_snapshot_annotations", *config->disable_snapshot_annotations ? "true" : "false"},
+         {"snapshotter", config->snapshotter},
+         {"source", "containerd config dump"}});
     return;
   }
   NIXSNAP_LOG(Info,
@@ -152,8 +152,7 @@ grpc::Status checkRefSize(const std::string& ref, const char* rpc) {
 
 }  // namespace
 
-grpc::Status ImageService::ImageStatus(grpc::ServerContext* ctx,
-                                       const v1::ImageStatusRequest* req,
+grpc::Status ImageService::ImageStatus(grpc::ServerContext* ctx, const v1::ImageStatusRequest* req,
                                        v1::ImageStatusResponse* resp) {
   if (grpc::Status big = checkRefSize(req->image().image(), "ImageStatus"); !big.ok()) {
     return big;
@@ -162,8 +161,7 @@ grpc::Status ImageService::ImageStatus(grpc::ServerContext* ctx,
   return annotate(backend_->images().ImageStatus(client.get(), *req, resp), "ImageStatus");
 }
 
-grpc::Status ImageService::RemoveImage(grpc::ServerContext* ctx,
-                                       const v1::RemoveImageRequest* req,
+grpc::Status ImageService::RemoveImage(grpc::ServerContext* ctx, const v1::RemoveImageRequest* req,
                                        v1::RemoveImageResponse* resp) {
   if (grpc::Status big = checkRefSize(req->image().image(), "RemoveImage"); !big.ok()) {
     return big;
@@ -172,8 +170,7 @@ grpc::Status ImageService::RemoveImage(grpc::ServerContext* ctx,
   return annotate(backend_->images().RemoveImage(client.get(), *req, resp), "RemoveImage");
 }
 
-grpc::Status ImageService::ImageFsInfo(grpc::ServerContext* ctx,
-                                       const v1::ImageFsInfoRequest* req,
+grpc::Status ImageService::ImageFsInfo(grpc::ServerContext* ctx, const v1::ImageFsInfoRequest* req,
                                        v1::ImageFsInfoResponse* resp) {
   auto client = forwardContext(ctx, true);
   return annotate(backend_->images().ImageFsInfo(client.get(), *req, resp), "ImageFsInfo");

@@ -83,8 +83,7 @@ std::string containerdConfigPath(const std::vector<std::string>& argv) {
 }
 
 ProcContainerdConfigSource::ProcContainerdConfigSource(containerd::ContainerdClientPtr containerd,
-                                                       ProcessRunnerPtr runner,
-                                                       fs::path proc_root,
+                                                       ProcessRunnerPtr runner, fs::path proc_root,
                                                        std::chrono::milliseconds timeout)
     : containerd_(std::move(containerd)),
       runner_(std::move(runner)),
@@ -128,9 +127,9 @@ Result<std::string> ProcContainerdConfigSource::effectiveConfig() {
     return Status(ErrorCode::FailedPrecondition, bin.status().message());
   }
   if (bin->st_uid != me || (bin->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return Status(ErrorCode::FailedPrecondition,
-                  "containerd binary " + exe.string() + " is not owned by uid " +
-                      std::to_string(me) + " or is writable by others: not running it");
+    return Status(ErrorCode::FailedPrecondition, "containerd binary " + exe.string() +
+                                                     " is not owned by uid " + std::to_string(me) +
+                                                     " or is writable by others: not running it");
   }
   auto argv = readCmdline(proc_dir / "cmdline");
   if (!argv.isOk()) {
@@ -149,16 +148,15 @@ Result<std::string> ProcContainerdConfigSource::effectiveConfig() {
     return run.status().wrap("running containerd config dump");
   }
   if (run->exit_code != 0) {
-    return Status(ErrorCode::Internal, "running " + exe.string() + " --config " +
-                                           config.string() + " config dump: exit " +
-                                           std::to_string(run->exit_code) + ": " +
-                                           lastChars(run->stderr_data, 400));
+    return Status(ErrorCode::Internal, "running " + exe.string() + " --config " + config.string() +
+                                           " config dump: exit " + std::to_string(run->exit_code) +
+                                           ": " + lastChars(run->stderr_data, 400));
   }
   return std::move(run->stdout_data);
 }
 
-ContainerdConfigSourcePtr makeProcContainerdConfigSource(
-    containerd::ContainerdClientPtr containerd, ProcessRunnerPtr runner) {
+ContainerdConfigSourcePtr makeProcContainerdConfigSource(containerd::ContainerdClientPtr containerd,
+                                                         ProcessRunnerPtr runner) {
   return std::make_shared<ProcContainerdConfigSource>(std::move(containerd), std::move(runner));
 }
 

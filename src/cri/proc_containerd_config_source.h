@@ -53,7 +53,7 @@ class ProcContainerdConfigSource final : public ContainerdConfigSource {
 };
 
 /// ProcContainerdConfigSource over `containerd` with the real /proc and `runner`.
-ContainerdConfigSourcePtr makeProcContainerdConfigSource(
-    containerd::ContainerdClientPtr containerd, ProcessRunnerPtr runner);
+ContainerdConfigSourcePtr makeProcContainerdConfigSource(containerd::ContainerdClientPtr containerd,
+                                                         ProcessRunnerPtr runner);
 
 }  // namespace nixsnap::cri

@@ -43,9 +43,8 @@ Status validateArchiveForCri(const oci::Layout& layout) {
   }
   const json& c = *parsed;
   oci::Platform host = oci::hostPlatform();
-  for (const auto& [field, want] : {std::pair<const char*, std::string>{"architecture",
-                                                                         host.architecture},
-                                    {"os", host.os}}) {
+  for (const auto& [field, want] :
+       {std::pair<const char*, std::string>{"architecture", host.architecture}, {"os", host.os}}) {
     std::string got = c.contains(field) && c[field].is_string() ? c[field].get<std::string>() : "";
     if (got.empty()) {
       return invalidArgument(std::string("image config has no \"") + field + "\"");

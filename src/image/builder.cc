@@ -180,7 +180,7 @@ struct ImageParts {
   oci::Manifest manifest;
   json diff_ids = json::array();
   json history = json::array();
-  json base_section = json::object();  ///< the base config's "config" object
+  json base_section = json::object();                   ///< the base config's "config" object
   std::vector<std::pair<std::string, fs::path>> blobs;  ///< digest -> file
 };
 
@@ -262,9 +262,17 @@ Status writeArchive(const fs::path& out, const std::string& name, const ImagePar
                     const std::string& manifest_digest) {
   std::vector<TarEntry> members = {
       {"oci-layout", TarEntry::Type::File, 0644, "", R"({"imageLayoutVersion":"1.0.0"})", {}},
-      {"index.json", TarEntry::Type::File, 0644, "",
-       ociIndexJson(name, manifest_digest, manifest_json.size()), {}},
-      {"manifest.json", TarEntry::Type::File, 0644, "", dockerManifestJson(name, parts.manifest),
+      {"index.json",
+       TarEntry::Type::File,
+       0644,
+       "",
+       ociIndexJson(name, manifest_digest, manifest_json.size()),
+       {}},
+      {"manifest.json",
+       TarEntry::Type::File,
+       0644,
+       "",
+       dockerManifestJson(name, parts.manifest),
        {}},
       {"blobs", TarEntry::Type::Directory, 0755, "", "", {}},
       {"blobs/sha256", TarEntry::Type::Directory, 0755, "", "", {}},
@@ -342,8 +350,11 @@ Result<BuildResult> buildImage(const BuildOptions& o) {
   }
   addNixLayer(nixLayerDescriptor(*layer, *sel), *layer, layer_path, parts);
   std::string config_json = imageConfigJson(parts, *user_config);
-  parts.manifest.config = {std::string(oci::media::kOciConfig), oci::digestOf(config_json),
-                           static_cast<int64_t>(config_json.size()), {}, std::nullopt};
+  parts.manifest.config = {std::string(oci::media::kOciConfig),
+                           oci::digestOf(config_json),
+                           static_cast<int64_t>(config_json.size()),
+                           {},
+                           std::nullopt};
   result.config_digest = parts.manifest.config.digest;
   std::string manifest_json = oci::toJson(parts.manifest);
   result.manifest_digest = oci::digestOf(manifest_json);

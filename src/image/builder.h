@@ -9,7 +9,7 @@ namespace nixsnap::image {
 
 /// Inputs of `nix2container build` (DESIGN.md sections 1-3).
 struct BuildOptions {
-  fs::path config;        ///< optional: image config JSON (keys case-insensitive)
+  fs::path config;  ///< optional: image config JSON (keys case-insensitive)
   /// optional: a closureInfo output (its directory or its store-paths file), or a plain
   /// file of store paths, one per line (closure_input.h)
   fs::path closure;

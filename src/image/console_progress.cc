@@ -71,21 +71,16 @@ std::string describeProgress(const ProgressEvent& e) {
       return "copying blob " + shortDigest(e.digest) + " (" + bytes(e.size_bytes) + ") ...";
     case Kind::BlobWritten:
       return "copied blob " + shortDigest(e.digest) + " (" + bytes(e.size_bytes) + ")";
-    case Kind::BlobSkipped:
-      return "skipped blob " + shortDigest(e.digest) + " (already there)";
-    case Kind::LayerStarted:
-      return "unpacking " + layer(e) + " (realising its store paths) ...";
+    case Kind::BlobSkipped: return "skipped blob " + shortDigest(e.digest) + " (already there)";
+    case Kind::LayerStarted: return "unpacking " + layer(e) + " (realising its store paths) ...";
     case Kind::LayerUnpacked:
       return "unpacked " + layer(e) + " (prepare/realise " + seconds(e.prepare) + ", apply " +
              seconds(e.apply) + ")";
-    case Kind::LayerSkipped:
-      return "skipped " + layer(e) + " (already unpacked)";
+    case Kind::LayerSkipped: return "skipped " + layer(e) + " (already unpacked)";
     case Kind::LayerReplaced:
       return "replacing " + layer(e) + ": its snapshot lacked the Nix labels";
-    case Kind::ManifestPushed:
-      return "pushed manifest " + shortDigest(e.digest) + " as " + e.name;
-    case Kind::ImageNamed:
-      return "image " + e.name + " -> " + shortDigest(e.digest);
+    case Kind::ManifestPushed: return "pushed manifest " + shortDigest(e.digest) + " as " + e.name;
+    case Kind::ImageNamed: return "image " + e.name + " -> " + shortDigest(e.digest);
   }
   return "";
 }

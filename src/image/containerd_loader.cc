@@ -97,9 +97,8 @@ class LoadJob {
       return info.status();
     }
     report(blobEvent(Kind::BlobStarted, d.digest, d.size));
-    NIXSNAP_RETURN_IF_ERROR(client_.writeContent(ctx_, "nix2container-" + d.digest,
-                                                 layout_.blobPath(d.digest), d.digest, d.size,
-                                                 labels));
+    NIXSNAP_RETURN_IF_ERROR(client_.writeContent(
+        ctx_, "nix2container-" + d.digest, layout_.blobPath(d.digest), d.digest, d.size, labels));
     report(blobEvent(Kind::BlobWritten, d.digest, d.size));
     return Status::ok();
   }
@@ -126,8 +125,8 @@ class LoadJob {
 
   Status unpackLayer(size_t i, const std::string& chain, const std::string& parent) {
     const oci::Descriptor& layer = layout_.image.manifest.layers[i];
-    ProgressEvent ev = layerEvent(Kind::LayerSkipped, layer.digest, i + 1,
-                                  layout_.image.manifest.layers.size());
+    ProgressEvent ev =
+        layerEvent(Kind::LayerSkipped, layer.digest, i + 1, layout_.image.manifest.layers.size());
     if (client_.statSnapshot(ctx_, options_.snapshotter, chain).isOk()) {
       report(ev);  // replaceStale() removed it if it lacked its Nix labels
       return Status::ok();
@@ -230,8 +229,8 @@ class LoadJob {
             "snapshot " + chains[stale] + " of layer " + layers[stale].digest +
             " exists in snapshotter " + options_.snapshotter +
             " without the Nix labels its annotations require (an ordinary import, such as "
-            "`ctr image import`, unpacked it), and snapshot " + chains[i] +
-            " cannot be removed because others build on it (" + st.message() +
+            "`ctr image import`, unpacked it), and snapshot " +
+            chains[i] + " cannot be removed because others build on it (" + st.message() +
             "); remove the containers using it, then `ctr -n " + ctx_.ns +
             " snapshots --snapshotter " + options_.snapshotter + " rm " + chains[i] +
             "` (children first) and load again");
@@ -335,7 +334,8 @@ Result<std::vector<LoadedImage>> ContainerdLoader::load(const fs::path& archive,
   }
 
   CallContext ctx{options.ns, ""};
-  NIXSNAP_RETURN_IF_ERROR(LoadJob(*client_, *layout, options, ctx, *clock_, *random_).replaceStale(chains));
+  NIXSNAP_RETURN_IF_ERROR(
+      LoadJob(*client_, *layout, options, ctx, *clock_, *random_).replaceStale(chains));
   // Fast path: every name already points at this manifest and the top layer is unpacked
   // (with its Nix labels: replaceStale removed it otherwise).
   bool done = true;
@@ -357,8 +357,7 @@ Result<std::vector<LoadedImage>> ContainerdLoader::load(const fs::path& archive,
 
   std::string lease = "nix2container-" + randomHex(*random_, 16);
   NIXSNAP_RETURN_IF_ERROR(client_->createLease(
-      ctx, lease,
-      {{kGcExpire, rfc3339(clock_->now() + std::chrono::hours(24))}}));
+      ctx, lease, {{kGcExpire, rfc3339(clock_->now() + std::chrono::hours(24))}}));
   ScopeGuard drop_lease([&] {
     Status st = client_->deleteLease(ctx, lease);
     if (!st.isOk()) {

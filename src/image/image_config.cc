@@ -60,9 +60,9 @@ Status checkValue(const std::string& what, Kind kind, const json& v) {
       }
       for (size_t i = 0; v.is_array() && i < v.size(); ++i) {
         if (!v[i].is_string()) {
-          return invalidArgument(what + " must be a list of strings, " +
-                                 "but element " + std::to_string(i) + " is " +
-                                 v[i].type_name() + " " + v[i].dump().substr(0, 64));
+          return invalidArgument(what + " must be a list of strings, " + "but element " +
+                                 std::to_string(i) + " is " + v[i].type_name() + " " +
+                                 v[i].dump().substr(0, 64));
         }
       }
       break;
@@ -78,10 +78,10 @@ Status checkValue(const std::string& what, Kind kind, const json& v) {
       }
       for (const auto& [k, e] : v.items()) {
         if (kind == Kind::StringMap ? !e.is_string() : !e.is_object()) {
-          return invalidArgument(what + " must be " +
-                                 (kind == Kind::StringMap ? "an object of strings"
-                                                          : "an object of {}") +
-                                 ", but \"" + k + "\" is " + e.type_name());
+          return invalidArgument(
+              what + " must be " +
+              (kind == Kind::StringMap ? "an object of strings" : "an object of {}") + ", but \"" +
+              k + "\" is " + e.type_name());
         }
       }
       break;
@@ -188,8 +188,7 @@ Result<json> parseImageConfig(std::string_view text) {
     return invalidArgument(std::string("parsing image config: ") + e.what());
   }
   if (!c.is_object()) {
-    return invalidArgument(std::string("image config must be a JSON object, got ") +
-                           c.type_name());
+    return invalidArgument(std::string("image config must be a JSON object, got ") + c.type_name());
   }
   const std::string field = "image config field ";
   for (const char* f : {"architecture", "os", "variant", "created", "author", "os.version"}) {

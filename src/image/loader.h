@@ -12,8 +12,8 @@ namespace nixsnap::image {
 
 /// Where and how an archive is loaded into containerd.
 struct LoadOptions {
-  std::string ns = "default";         ///< containerd namespace (k8s.io for the CRI)
-  std::string snapshotter = "nix";    ///< snapshotter to unpack for
+  std::string ns = "default";            ///< containerd namespace (k8s.io for the CRI)
+  std::string snapshotter = "nix";       ///< snapshotter to unpack for
   std::vector<std::string> extra_names;  ///< further image names to point at the same target
   /// Also create/update the names the archive records (index.json annotations, docker
   /// RepoTags), as `docker load` does. The CRI path turns this off: an archive pulled as

@@ -125,13 +125,12 @@ Status NixImagePull::waitUntilVisible(const NixImageRef& ref, const std::string&
     }
     deps_.sleeper->sleepFor(options_.visible_poll);
   }
-  return {ErrorCode::DeadlineExceeded,
-          "waiting for containerd CRI at " + deps_.cri->address() + " to list " + ref.tagged +
-              " as " + id + ": it still reports " + last};
+  return {ErrorCode::DeadlineExceeded, "waiting for containerd CRI at " + deps_.cri->address() +
+                                           " to list " + ref.tagged + " as " + id +
+                                           ": it still reports " + last};
 }
 
-void NixImagePull::undoLoad(const NixImageRef& ref,
-                            const std::optional<containerd::Image>& prior) {
+void NixImagePull::undoLoad(const NixImageRef& ref, const std::optional<containerd::Image>& prior) {
   // The load created or re-pointed only ref.tagged (archive names are off): point it back
   // at what it named before, or delete it, so an image containerd's CRI refuses does not
   // stay behind.

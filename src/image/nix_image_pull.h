@@ -35,13 +35,13 @@ struct NixImagePullOptions {
 
 /// The collaborators of a NixImagePull; all required.
 struct NixImagePullDeps {
-  CriImagesPtr cri;                          ///< containerd's CRI, asked what it lists
-  LoaderPtr loader;                          ///< loads the archive into containerd
-  std::shared_ptr<nix::NixStore> store;      ///< realises and roots the archive
+  CriImagesPtr cri;                            ///< containerd's CRI, asked what it lists
+  LoaderPtr loader;                            ///< loads the archive into containerd
+  std::shared_ptr<nix::NixStore> store;        ///< realises and roots the archive
   containerd::ContainerdClientPtr containerd;  ///< undoes a load containerd's CRI refuses
   ClockPtr clock;
   SleeperPtr sleeper;
-  RandomPtr random;                          ///< names the per-pull GC-root folder
+  RandomPtr random;  ///< names the per-pull GC-root folder
 };
 
 /// A `nix:0` pull as the CRI image service sees it; the seam its adapter tests mock.

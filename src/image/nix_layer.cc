@@ -268,8 +268,8 @@ Status checkNixLayerAnnotations(const std::string& digest,
   }
   auto it = annotations.find(std::string(kLabelNixLayer));
   if (it == annotations.end() || it->second != "true") {
-    return invalidArgument("layer " + digest + " has annotation " + first_path_key +
-                           " but not " + std::string(kLabelNixLayer) + ": \"true\"");
+    return invalidArgument("layer " + digest + " has annotation " + first_path_key + " but not " +
+                           std::string(kLabelNixLayer) + ": \"true\"");
   }
   return Status::ok();
 }

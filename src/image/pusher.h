@@ -11,7 +11,8 @@ namespace nixsnap::image {
 
 /// Pushes an image archive (OCI or docker; what `load` accepts) to a registry: every blob
 /// missing there (layers, config) by monolithic upload, then the manifest under the tag.
-/// @param ref "[host[:port]/]repository[:tag]", normalised as docker does (registry::parseReference).
+/// @param ref "[host[:port]/]repository[:tag]", normalised as docker does
+/// (registry::parseReference).
 /// @param progress optional: told of each blob uploaded or skipped and of the manifest.
 /// @return the manifest digest; InvalidArgument for a bad archive or reference; the
 ///         client's errors (PermissionDenied when the registry refuses the credentials,

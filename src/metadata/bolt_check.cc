@@ -38,7 +38,8 @@ Status refuseBoltDatabase(const fs::path& db_path) {
       "metadata database \"" + db_path.string() +
           "\" is a bbolt database, as the original Go nix-snapshotter writes; this "
           "nix-snapshotter keeps its metadata in SQLite and cannot read it. Move the root \"" +
-          root + "\" away (or point --root, or root in the config, at another directory) and "
+          root +
+          "\" away (or point --root, or root in the config, at another directory) and "
           "start again; images unpacked under the old root must be pulled or loaded again");
 }
 

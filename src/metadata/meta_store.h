@@ -88,8 +88,8 @@ class Transaction {
   /// Applies `field_paths` ("labels", "labels.<key>"; empty = all labels) of `info` to
   /// record `info.name`, setting updated = `now`.
   /// @return the updated record; NotFound; InvalidArgument for another field path.
-  virtual Result<Record> update(const Info& info,
-                                const std::vector<std::string>& field_paths, TimePoint now) = 0;
+  virtual Result<Record> update(const Info& info, const std::vector<std::string>& field_paths,
+                                TimePoint now) = 0;
 
   /// Turns active `key` into committed `name`, keeping its id and parent, replacing its
   /// labels with `labels` and recording `usage` (absent: measured later).

@@ -96,8 +96,7 @@ class SqliteTransaction final : public Transaction {
     if (!done_) {
       Status st = conn_->execCached("ROLLBACK");
       if (!st.isOk()) {
-        NIXSNAP_LOG(Warn, "failed to roll back metadata transaction",
-                    {{"error", st.message()}});
+        NIXSNAP_LOG(Warn, "failed to roll back metadata transaction", {{"error", st.message()}});
       }
     }
     if (pool_ != nullptr) {
@@ -176,8 +175,8 @@ class SqliteTransaction final : public Transaction {
     if (!parent.empty()) {
       Result<Record> p = get(parent);
       if (!p.isOk()) {
-        std::string what = p.status().code() == ErrorCode::NotFound ? "missing parent "
-                                                                     : "reading parent ";
+        std::string what =
+            p.status().code() == ErrorCode::NotFound ? "missing parent " : "reading parent ";
         return Status(p.status().code(), what + quote(parent) + " of snapshot " + quote(key) +
                                              ": " + p.status().message());
       }
@@ -286,8 +285,8 @@ class SqliteTransaction final : public Transaction {
     }
     if (*taken) {
       // Also when name == key: the name is taken by the active snapshot itself.
-      return alreadyExists("cannot commit to " + quote(name) + ": a snapshot named " +
-                           quote(name) + " already exists");
+      return alreadyExists("cannot commit to " + quote(name) + ": a snapshot named " + quote(name) +
+                           " already exists");
     }
     Result<Record> r = get(key);
     if (!r.isOk()) {
@@ -479,9 +478,9 @@ class SqliteTransaction final : public Transaction {
   ReaderPool* pool_;
   Db reader_;
   bool done_ = false;
-  bool committed_ = false;  ///< COMMIT succeeded (its sync may still fail)
+  bool committed_ = false;        ///< COMMIT succeeded (its sync may still fail)
   int64_t changes_at_begin_ = 0;  ///< sqlite3_total_changes64 when the transaction began
-  int64_t parent_id_ = 0;  ///< parent id of the row last read by readRow()
+  int64_t parent_id_ = 0;         ///< parent id of the row last read by readRow()
 };
 
 class SqliteMetaStore final : public MetaStore {

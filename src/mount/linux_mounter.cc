@@ -49,12 +49,13 @@ class LinuxMounter final : public Mounter {
     }
     unsigned long first = bind ? (p.flags & ~static_cast<unsigned long>(MS_RDONLY)) : p.flags;
     const char* data = p.data.empty() ? nullptr : p.data.c_str();
-    if (::mount(m.source.c_str(), target.c_str(), bind ? nullptr : m.type.c_str(), first,
-                data) != 0) {
+    if (::mount(m.source.c_str(), target.c_str(), bind ? nullptr : m.type.c_str(), first, data) !=
+        0) {
       return errnoStatus(errno, "mounting \"" + m.source + "\" on \"" + target.string() + "\"");
     }
     if (bind && (p.flags & MS_RDONLY) != 0) {
-      unsigned long re = MS_REMOUNT | MS_BIND | MS_RDONLY | (p.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
+      unsigned long re =
+          MS_REMOUNT | MS_BIND | MS_RDONLY | (p.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
       if (::mount(nullptr, target.c_str(), nullptr, re, nullptr) != 0) {
         int err = errno;
         ::umount2(target.c_str(), MNT_DETACH);

@@ -49,8 +49,8 @@ class ScopedMount {
     mounter_ = nullptr;
     Status st = m->unmount(target_);
     if (!st.isOk()) {
-      NIXSNAP_LOG(Warn, "failed to unmount; leaving mount point", {{"path", target_.string()},
-                                                                  {"error", st.message()}});
+      NIXSNAP_LOG(Warn, "failed to unmount; leaving mount point",
+                  {{"path", target_.string()}, {"error", st.message()}});
       return st;
     }
     if (::rmdir(target_.c_str()) != 0) {

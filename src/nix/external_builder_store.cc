@@ -25,8 +25,8 @@ Status ExternalBuilderStore::realise(const std::vector<fs::path>& store_paths,
   boost::system::error_code ec;
   fs::create_directories(gc_root_dir, ec);
   if (ec) {
-    return Status(errorCodeFromErrno(ec.value()), "creating gc root directory \"" +
-                                                      gc_root_dir.string() + "\": " + ec.message());
+    return Status(errorCodeFromErrno(ec.value()),
+                  "creating gc root directory \"" + gc_root_dir.string() + "\": " + ec.message());
   }
   RootRollback undo(gc_root_dir);
   for (const fs::path& p : store_paths) {
@@ -43,8 +43,7 @@ Status ExternalBuilderStore::realise(const std::vector<fs::path>& store_paths,
         err.pop_back();
       }
       return internalError("realising \"" + p.string() + "\" with external builder \"" +
-                           executable_ + "\": exited " + std::to_string(r->exit_code) + ": " +
-                           err);
+                           executable_ + "\": exited " + std::to_string(r->exit_code) + ": " + err);
     }
   }
   undo.dismiss();

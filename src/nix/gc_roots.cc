@@ -32,8 +32,8 @@ Status makeSymlink(const fs::path& link, const fs::path& target) {
   if (err == EEXIST && readLink(link) == target.string()) {
     return Status::ok();
   }
-  return errnoStatus(err, "creating gc root \"" + link.string() + "\" -> \"" +
-                              target.string() + "\"");
+  return errnoStatus(err,
+                     "creating gc root \"" + link.string() + "\" -> \"" + target.string() + "\"");
 }
 
 }  // namespace

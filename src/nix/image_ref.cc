@@ -12,8 +12,8 @@ namespace {
 constexpr size_t kMaxRefNameLength = 255;
 
 Status bad(std::string_view ref, std::string_view why) {
-  return invalidArgument("parsing nix image reference \"" + std::string(ref) + "\": " +
-                         std::string(why));
+  return invalidArgument("parsing nix image reference \"" + std::string(ref) +
+                         "\": " + std::string(why));
 }
 
 }  // namespace
@@ -82,8 +82,9 @@ Result<NixImageRef> parseNixImageRef(std::string_view ref, std::string_view stor
     return bad(ref, syntax.message());
   }
   if (!oci::isValidReferenceComponent(base)) {
-    return bad(ref, "store path name must be a lowercase image reference component "
-                    "([a-z0-9] joined by '.', '_' or '-')");
+    return bad(ref,
+               "store path name must be a lowercase image reference component "
+               "([a-z0-9] joined by '.', '_' or '-')");
   }
   // Every directory of the store dir becomes a reference path component too.
   size_t start = 1;

@@ -34,6 +34,7 @@ bool isNixImageRef(std::string_view ref);
 /// @return the parts; InvalidArgument naming `ref` for anything else (other prefixes,
 ///         other tags, digests, extra path components, "..", bad hash or name).
 /// Pure; thread-safe.
-Result<NixImageRef> parseNixImageRef(std::string_view ref, std::string_view store_dir = "/nix/store");
+Result<NixImageRef> parseNixImageRef(std::string_view ref,
+                                     std::string_view store_dir = "/nix/store");
 
 }  // namespace nixsnap::nix

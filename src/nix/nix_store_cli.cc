@@ -66,8 +66,7 @@ NixStoreCli::NixStoreCli(ProcessRunnerPtr runner, fs::path nix_state_dir, std::s
                            : std::make_shared<NixDaemonRootRegistrar>(
                                  runner_, siblingProgram(program_, "nix-daemon"))) {}
 
-Status NixStoreCli::realise(const std::vector<fs::path>& store_paths,
-                            const fs::path& gc_root_dir) {
+Status NixStoreCli::realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) {
   if (store_paths.empty()) {
     return Status::ok();
   }
@@ -109,9 +108,7 @@ Status NixStoreCli::realise(const std::vector<fs::path>& store_paths,
   return Status::ok();
 }
 
-Status NixStoreCli::removeRoots(const fs::path& gc_root_dir) {
-  return reaper_.remove(gc_root_dir);
-}
+Status NixStoreCli::removeRoots(const fs::path& gc_root_dir) { return reaper_.remove(gc_root_dir); }
 
 Result<std::vector<fs::path>> NixStoreCli::requisites(const fs::path& store_path) {
   return requisitesOf(*runner_, program_, nix_state_dir_, store_path);

@@ -87,8 +87,8 @@ Status RealiseScheduler::realise(const std::vector<fs::path>& store_paths,
       return gaveUp(store_paths, "while waiting for its turn");
     }
     if (!logged) {
-      const char* reason = running_ >= max_parallel_ ? "all slots busy"
-                                                     : "a path is being realised by another call";
+      const char* reason =
+          running_ >= max_parallel_ ? "all slots busy" : "a path is being realised by another call";
       NIXSNAP_LOG(Debug, "realisation waits",
                   {{"first", store_paths.front().string()}, {"reason", reason}});
       logged = true;

@@ -40,8 +40,7 @@ class RealiseScheduler final : public NixStore {
   /// @param stop_orphans called by the destructor while abandoned realisations still run
   ///        (the daemon passes terminateRunningProcesses), so shutdown does not wait for
   ///        a builder nobody waits for; empty: the destructor just waits.
-  RealiseScheduler(NixStorePtr inner, size_t max_parallel,
-                   std::function<void()> stop_orphans = {});
+  RealiseScheduler(NixStorePtr inner, size_t max_parallel, std::function<void()> stop_orphans = {});
   /// Waits until every abandoned realisation has ended and its roots are removed.
   ~RealiseScheduler() override;
 
@@ -75,12 +74,12 @@ class RealiseScheduler final : public NixStore {
   size_t max_parallel_;
   std::function<void()> stop_orphans_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;     ///< any claim released, flight ended or thread gone
-  std::set<std::string> busy_;     ///< paths claimed by running calls; guarded by mu_
-  size_t running_ = 0;             ///< inner calls running; guarded by mu_
-  size_t threads_ = 0;             ///< flight threads alive; guarded by mu_
-  size_t abandoned_ = 0;           ///< flights whose caller gave up, still running
-  size_t waiting_ = 0;             ///< calls waiting for a slot or a path; guarded by mu_
+  std::condition_variable cv_;  ///< any claim released, flight ended or thread gone
+  std::set<std::string> busy_;  ///< paths claimed by running calls; guarded by mu_
+  size_t running_ = 0;          ///< inner calls running; guarded by mu_
+  size_t threads_ = 0;          ///< flight threads alive; guarded by mu_
+  size_t abandoned_ = 0;        ///< flights whose caller gave up, still running
+  size_t waiting_ = 0;          ///< calls waiting for a slot or a path; guarded by mu_
 };
 
 }  // namespace nixsnap::nix

@@ -26,8 +26,7 @@ class NixStore {
   ///         Nix tool cannot be executed; Internal for other failures. The message carries
   ///         Nix's own error text (stderr).
   /// Thread-safe for distinct `gc_root_dir`s.
-  virtual Status realise(const std::vector<fs::path>& store_paths,
-                         const fs::path& gc_root_dir) = 0;
+  virtual Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) = 0;
 
   /// realise() for a caller that may give up: once `cancel` reports it, the call may end
   /// early with Canceled, and then leaves no root in `gc_root_dir` behind (removed when

@@ -14,8 +14,8 @@ Status bad(std::string_view text, std::string_view why) {
 }
 
 bool validNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '+' || c == '-' || c == '.' || c == '_' || c == '?' || c == '=';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '-' || c == '.' || c == '_' || c == '?' || c == '=';
 }
 
 /// True when `p` equals or lies below `dir` (both absolute and normalised).

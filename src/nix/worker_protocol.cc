@@ -80,11 +80,8 @@ Status Reader::endOfWork() {
     Result<uint64_t> msg = u64();
     NIXSNAP_RETURN_IF_ERROR(msg.status());
     switch (*msg) {
-      case kStderrLast:
-        return Status::ok();
-      case kStderrNext:
-        NIXSNAP_RETURN_IF_ERROR(str().status());
-        break;
+      case kStderrLast: return Status::ok();
+      case kStderrNext: NIXSNAP_RETURN_IF_ERROR(str().status()); break;
       case kStderrError: {
         Result<std::string> text = str();
         NIXSNAP_RETURN_IF_ERROR(text.status());
@@ -106,17 +103,15 @@ Status Reader::endOfWork() {
         NIXSNAP_RETURN_IF_ERROR(skipActivityFields());
         NIXSNAP_RETURN_IF_ERROR(u64().status());
         break;
-      case kStderrStopActivity:
-        NIXSNAP_RETURN_IF_ERROR(u64().status());
-        break;
+      case kStderrStopActivity: NIXSNAP_RETURN_IF_ERROR(u64().status()); break;
       case kStderrResult:  // id, type, fields
         NIXSNAP_RETURN_IF_ERROR(u64().status());
         NIXSNAP_RETURN_IF_ERROR(u64().status());
         NIXSNAP_RETURN_IF_ERROR(skipActivityFields());
         break;
       default:
-        return internalError("reading nix daemon reply: unknown message " +
-                             std::to_string(*msg) + " at byte " + std::to_string(pos_ - 8));
+        return internalError("reading nix daemon reply: unknown message " + std::to_string(*msg) +
+                             " at byte " + std::to_string(pos_ - 8));
     }
   }
 }

@@ -171,8 +171,8 @@ Status extractImageArchive(const fs::path& archive_path, const fs::path& dest,
     if (type != AE_IFREG) {
       return invalidArgument("archive member \"" + *name + "\" is not a file or directory");
     }
-    NIXSNAP_RETURN_IF_ERROR(extractFile(a.get(), archive_path, dest / *name, *name, total,
-                                        limits.max_total_bytes));
+    NIXSNAP_RETURN_IF_ERROR(
+        extractFile(a.get(), archive_path, dest / *name, *name, total, limits.max_total_bytes));
   }
   if (members == 0) {
     return invalidArgument("reading archive " + archive_path.string() + ": empty archive");
@@ -182,8 +182,8 @@ Status extractImageArchive(const fs::path& archive_path, const fs::path& dest,
 
 Result<std::string> readSmallFile(const fs::path& path, int64_t max_bytes, bool follow_symlinks) {
   // O_NONBLOCK: a FIFO fails the regular-file check below instead of blocking open().
-  UniqueFd fd(::open(path.c_str(),
-                     O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow_symlinks ? 0 : O_NOFOLLOW)));
+  UniqueFd fd(
+      ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow_symlinks ? 0 : O_NOFOLLOW)));
   if (!fd.valid()) {
     return errnoStatus(errno, "opening " + path.string());
   }

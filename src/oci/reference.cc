@@ -132,8 +132,7 @@ Status validateImageReference(std::string_view ref, std::string_view what) {
   size_t first_slash = name.find('/');
   if (first_slash != std::string_view::npos) {
     std::string_view first = name.substr(0, first_slash);
-    bool host_like = first.find_first_of(".:") != std::string_view::npos ||
-                     first == "localhost" ||
+    bool host_like = first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
                      first.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string_view::npos;
     if (host_like) {
       if (!validHost(first)) {

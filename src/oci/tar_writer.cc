@@ -70,9 +70,7 @@ Status writeEntries(archive* a, const std::vector<TarEntry>& entries) {
     archive_entry_set_gid(ae.get(), 0);
     int64_t size = 0;
     switch (e.type) {
-      case TarEntry::Type::Directory:
-        archive_entry_set_filetype(ae.get(), AE_IFDIR);
-        break;
+      case TarEntry::Type::Directory: archive_entry_set_filetype(ae.get(), AE_IFDIR); break;
       case TarEntry::Type::Symlink:
         archive_entry_set_filetype(ae.get(), AE_IFLNK);
         archive_entry_set_symlink(ae.get(), e.link_target.c_str());

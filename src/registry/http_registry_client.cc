@@ -45,8 +45,7 @@ class HttpRegistryClient : public RegistryClient {
     }
     std::string target = *put_url;
     target += (target.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + digest;
-    auto done =
-        send(ref, {"PUT", target, {"Content-Type: application/octet-stream"}, {}, blob});
+    auto done = send(ref, {"PUT", target, {"Content-Type: application/octet-stream"}, {}, blob});
     if (!done.isOk()) {
       return done.status();
     }
@@ -78,14 +77,11 @@ class HttpRegistryClient : public RegistryClient {
     return ref.endpoint.empty() ? ref.host : ref.endpoint;
   }
   std::string origin(const Reference& ref) const { return scheme(ref) + endpoint(ref); }
-  std::string base(const Reference& ref) const {
-    return origin(ref) + "/v2/" + ref.repository;
-  }
+  std::string base(const Reference& ref) const { return origin(ref) + "/v2/" + ref.repository; }
 
   static Status unexpected(const std::string& what, const HttpResponse& reply) {
-    const ErrorCode code = reply.status == 401 || reply.status == 403
-                               ? ErrorCode::PermissionDenied
-                               : ErrorCode::Internal;
+    const ErrorCode code = reply.status == 401 || reply.status == 403 ? ErrorCode::PermissionDenied
+                                                                      : ErrorCode::Internal;
     return Status(code, what + ": HTTP " + std::to_string(reply.status) +
                             (reply.status == 401 ? " unauthorized" : "") +
                             (reply.status == 403 ? " forbidden" : "") +

@@ -28,7 +28,7 @@ struct HttpResponse {
 
   long status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  ///< lower-case name, value
-  std::string body;  ///< at most kMaxBodyBytes
+  std::string body;                                          ///< at most kMaxBodyBytes
 
   /// Every value of header `lower_name`, in the order received.
   std::vector<std::string> values(std::string_view lower_name) const {

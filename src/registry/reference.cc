@@ -1,9 +1,10 @@
+#include "oci/reference.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <string_view>
 
-#include "oci/reference.h"
 #include "registry/client.h"
 #include "registry/http_transport.h"
 
@@ -32,9 +33,8 @@ Result<Reference> parseReference(const std::string& ref) {
   const std::string first = slash == std::string::npos ? "" : ref.substr(0, slash);
   // As docker's newer reference parser (and oci::validateImageReference): an upper-case
   // letter also makes the first component a host, since repository names have none.
-  const bool host_like =
-      first.find_first_of(".:ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos ||
-      first == "localhost";
+  const bool host_like = first.find_first_of(".:ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos ||
+                         first == "localhost";
   if (!host_like) {
     r.host = kDockerHub;  // "redis", "user/app": Docker Hub, as docker reads them
     rest = ref;

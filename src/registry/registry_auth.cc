@@ -123,8 +123,10 @@ Status RegistryAuth::answer(const HttpResponse& unauthorized) {
   }
   if (basic == nullptr) {
     return Status(ErrorCode::PermissionDenied,
-                  "registry " + host_ + " answered 401 unauthorized without a Basic or Bearer "
-                  "challenge" + registryErrorMessage(unauthorized.body));
+                  "registry " + host_ +
+                      " answered 401 unauthorized without a Basic or Bearer "
+                      "challenge" +
+                      registryErrorMessage(unauthorized.body));
   }
   auto creds = credentials();
   if (!creds.isOk()) {
@@ -132,14 +134,16 @@ Status RegistryAuth::answer(const HttpResponse& unauthorized) {
   }
   if (!creds->has_value() || (*creds)->identity_token) {
     return Status(ErrorCode::PermissionDenied,
-                  "registry " + host_ + " answered 401 unauthorized and no user and password "
-                  "are configured for it (see --authfile)");
+                  "registry " + host_ +
+                      " answered 401 unauthorized and no user and password "
+                      "are configured for it (see --authfile)");
   }
   std::string next = basicAuthorization((*creds)->username, (*creds)->secret);
   if (next == header_) {
-    return Status(ErrorCode::PermissionDenied, "registry " + host_ +
-                  " answered 401 unauthorized to the configured user and password" +
-                  registryErrorMessage(unauthorized.body));
+    return Status(ErrorCode::PermissionDenied,
+                  "registry " + host_ +
+                      " answered 401 unauthorized to the configured user and password" +
+                      registryErrorMessage(unauthorized.body));
   }
   header_ = std::move(next);
   return Status::ok();
@@ -159,7 +163,8 @@ Status RegistryAuth::fetchToken(const AuthChallenge& challenge) {
                            "\" would send credentials over http for an https registry");
   }
   if (hasControlOrSpace(realm) || urlHasUserInfo(realm)) {
-    return invalidArgument("registry " + host_ + ": token realm contains a space, a control "
+    return invalidArgument("registry " + host_ +
+                           ": token realm contains a space, a control "
                            "character or user information");
   }
   const std::string scope = "repository:" + repository_ + ":pull,push";
@@ -177,9 +182,9 @@ Status RegistryAuth::fetchToken(const AuthChallenge& challenge) {
     request.method = "POST";
     request.url = realm;
     request.headers.push_back("Content-Type: application/x-www-form-urlencoded");
-    request.body = "grant_type=refresh_token&client_id=nix2container&service=" +
-                   percentEncode(service) + "&scope=" + percentEncode(scope) +
-                   "&refresh_token=" + percentEncode((*creds)->secret);
+    request.body =
+        "grant_type=refresh_token&client_id=nix2container&service=" + percentEncode(service) +
+        "&scope=" + percentEncode(scope) + "&refresh_token=" + percentEncode((*creds)->secret);
   } else {
     request.method = "GET";
     request.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") +
@@ -208,7 +213,8 @@ Status RegistryAuth::fetchToken(const AuthChallenge& challenge) {
   std::string next = "Authorization: Bearer " + *token;
   if (next == header_) {
     return Status(ErrorCode::PermissionDenied, "registry " + host_ +
-                  " answered 401 unauthorized to its token for " + scope + " obtained" + how);
+                                                   " answered 401 unauthorized to its token for " +
+                                                   scope + " obtained" + how);
   }
   header_ = std::move(next);
   return Status::ok();

@@ -51,8 +51,7 @@ class RealHostProbe final : public HostProbe {
       NIXSNAP_RETURN_IF_ERROR(statDir(p, st));
       if (st.st_uid != ::geteuid()) {
         return failedPrecondition("owned by uid " + std::to_string(st.st_uid) +
-                                  ", not by this user (uid " + std::to_string(::geteuid()) +
-                                  ")");
+                                  ", not by this user (uid " + std::to_string(::geteuid()) + ")");
       }
     }
     if (::access(p.c_str(), W_OK | X_OK) != 0) {

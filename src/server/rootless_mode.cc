@@ -70,13 +70,14 @@ Result<MountMode> chooseMountMode(HostProbe& probe, const config::Config& config
   }
   Status fuse = probe.fuseOverlayfsUsable();
   if (!fuse.isOk()) {
-    return failedPrecondition("rootless: no overlay flavour works: kernel overlayfs with "
-                              "userxattr: " + overlay.message() + "; fuse-overlayfs: " +
-                              fuse.message());
+    return failedPrecondition(
+        "rootless: no overlay flavour works: kernel overlayfs with "
+        "userxattr: " +
+        overlay.message() + "; fuse-overlayfs: " + fuse.message());
   }
   mode.fuse_overlayfs = true;
-  mode.reason = "kernel overlayfs with userxattr failed (" + overlay.message() +
-                "): using fuse-overlayfs";
+  mode.reason =
+      "kernel overlayfs with userxattr failed (" + overlay.message() + "): using fuse-overlayfs";
   return mode;
 }
 

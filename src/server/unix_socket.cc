@@ -53,13 +53,14 @@ constexpr std::string_view kStagingSuffix = ".sock.new";
 /// True for a name stagingSocketPath makes: ".<pid>-<8 hex>.sock.new".
 bool isStagingName(const std::string& name) {
   if (name.size() <= 1 + kStagingSuffix.size() || name.front() != '.' ||
-      name.compare(name.size() - kStagingSuffix.size(), kStagingSuffix.size(), kStagingSuffix) != 0) {
+      name.compare(name.size() - kStagingSuffix.size(), kStagingSuffix.size(), kStagingSuffix) !=
+          0) {
     return false;
   }
   const std::string middle = name.substr(1, name.size() - 1 - kStagingSuffix.size());
   const size_t dash = middle.find('-');
-  return dash != std::string::npos && dash > 0 &&
-         middle.find_first_not_of("0123456789") == dash && middle.size() == dash + 9 &&
+  return dash != std::string::npos && dash > 0 && middle.find_first_not_of("0123456789") == dash &&
+         middle.size() == dash + 9 &&
          middle.find_first_not_of("0123456789abcdef", dash + 1) == std::string::npos;
 }
 
@@ -99,8 +100,8 @@ fs::path stagingSocketPath(const fs::path& address) {
   std::random_device random;
   char suffix[16];
   std::snprintf(suffix, sizeof(suffix), "-%08x", static_cast<unsigned>(random()));
-  fs::path staging = address.parent_path() / ("." + std::to_string(::getpid()) + suffix +
-                                              std::string(kStagingSuffix));
+  fs::path staging = address.parent_path() /
+                     ("." + std::to_string(::getpid()) + suffix + std::string(kStagingSuffix));
   return staging.string().size() < kMaxSunPath ? staging : address;
 }
 

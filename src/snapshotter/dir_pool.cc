@@ -76,9 +76,7 @@ Result<TempDir> DirPool::take(bool with_work) {
   return build(dir_, with_work);
 }
 
-bool DirPool::wantsMore() const {
-  return ready_[0].size() < depth_ || ready_[1].size() < depth_;
-}
+bool DirPool::wantsMore() const { return ready_[0].size() < depth_ || ready_[1].size() < depth_; }
 
 void DirPool::run() {
   std::unique_lock<std::mutex> lock(mu_);

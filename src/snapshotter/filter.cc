@@ -217,8 +217,7 @@ bool matchSelector(const Filter::Selector& s, const Info& info) {
     case Filter::Op::Present: return present;
     case Filter::Op::Equal: return present && v == s.value;
     case Filter::Op::NotEqual: return v != s.value;
-    case Filter::Op::Matches: 
-      return s.re && RE2::PartialMatch(v, *s.re);
+    case Filter::Op::Matches: return s.re && RE2::PartialMatch(v, *s.re);
   }
   return false;
 }

@@ -23,14 +23,10 @@ enum class EntryKind { Missing, Dir, File, Other, Whiteout };
 const char* describe(EntryKind k) {
   switch (k) {
     case EntryKind::Missing:
-    case EntryKind::Whiteout:
-      return "missing";
-    case EntryKind::Dir:
-      return "a directory";
-    case EntryKind::File:
-      return "a file";
-    case EntryKind::Other:
-      return "a symlink or special file";
+    case EntryKind::Whiteout: return "missing";
+    case EntryKind::Dir: return "a directory";
+    case EntryKind::File: return "a file";
+    case EntryKind::Other: return "a symlink or special file";
   }
   return "unknown";
 }

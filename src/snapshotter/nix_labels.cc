@@ -26,8 +26,7 @@ std::string firstDifference(const Labels& before, const Labels& after) {
 Status immutable(const std::string& key, std::string_view op) {
   // Keys are hostile input: cap what goes into the message.
   return invalidArgument("label \"" + key.substr(0, 256) + "\" cannot be changed by " +
-                         std::string(op) +
-                         ": Nix labels are fixed when the snapshot is prepared");
+                         std::string(op) + ": Nix labels are fixed when the snapshot is prepared");
 }
 
 }  // namespace

@@ -20,9 +20,7 @@ bool isStorePathLabel(const std::string& key) {
   return key.size() > kPrefix.size() && key.compare(0, kPrefix.size(), kPrefix) == 0;
 }
 
-Mount bindOf(const fs::path& p) {
-  return Mount{"bind", p.string(), p.string(), {"ro", "rbind"}};
-}
+Mount bindOf(const fs::path& p) { return Mount{"bind", p.string(), p.string(), {"ro", "rbind"}}; }
 
 }  // namespace
 

@@ -128,8 +128,8 @@ class NixLayer {
   nix::NixStore* store_;
   std::mutex mu_;
   uint64_t generation_ = 0;
-  std::map<int64_t, BindChainPtr> chains_;  ///< by committed parent id; every path verified
-  std::unordered_set<std::string> verified_;                   ///< guarded by mu_
+  std::map<int64_t, BindChainPtr> chains_;       ///< by committed parent id; every path verified
+  std::unordered_set<std::string> verified_;     ///< guarded by mu_
   std::map<std::string, PathListPtr> closures_;  ///< by closure path; guarded by mu_
 };
 

@@ -10,8 +10,8 @@ namespace nixsnap::snapshotter {
 std::vector<Mount> OverlaySnapshotter::baseMounts(const metadata::Snapshot& s) const {
   if (s.parent_ids.empty()) {
     // A single layer cannot be an overlay: bind its directory.
-    return {Mount{"bind", upperPath(s.id).string(), "",
-                  {s.kind == Kind::View ? "ro" : "rw", "rbind"}}};
+    return {
+        Mount{"bind", upperPath(s.id).string(), "", {s.kind == Kind::View ? "ro" : "rw", "rbind"}}};
   }
   if (s.kind != Kind::Active && s.parent_ids.size() == 1) {
     return {Mount{"bind", upperPath(s.parent_ids.front()).string(), "", {"ro", "rbind"}}};
@@ -62,8 +62,7 @@ Status OverlaySnapshotter::matchMountpoints(const metadata::Snapshot& s,
   return ensureMountpoints(config_.store_dir, upper, lowers, targets);
 }
 
-Result<MountPlan> OverlaySnapshotter::planMounts(metadata::Transaction& txn,
-                                                 const std::string& key,
+Result<MountPlan> OverlaySnapshotter::planMounts(metadata::Transaction& txn, const std::string& key,
                                                  const metadata::Snapshot& s) {
   MountPlan plan;
   plan.head = baseMounts(s);

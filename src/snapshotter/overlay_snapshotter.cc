@@ -43,9 +43,8 @@ Status validateLabelSizes(const Labels& labels) {
   for (const auto& [k, v] : labels) {
     if (k.size() + v.size() > kMaxLabelSize) {
       return invalidArgument("label key and value length (" + std::to_string(k.size() + v.size()) +
-                             " bytes) greater than maximum size (" +
-                             std::to_string(kMaxLabelSize) + " bytes), key: " +
-                             quote(k.substr(0, 256)));
+                             " bytes) greater than maximum size (" + std::to_string(kMaxLabelSize) +
+                             " bytes), key: " + quote(k.substr(0, 256)));
     }
   }
   return Status::ok();
@@ -53,8 +52,10 @@ Status validateLabelSizes(const Labels& labels) {
 
 }  // namespace
 
-Result<std::unique_ptr<OverlaySnapshotter>> OverlaySnapshotter::create(
-    OverlayConfig config, metadata::MetaStorePtr meta, nix::NixStorePtr store, ClockPtr clock) {
+Result<std::unique_ptr<OverlaySnapshotter>> OverlaySnapshotter::create(OverlayConfig config,
+                                                                       metadata::MetaStorePtr meta,
+                                                                       nix::NixStorePtr store,
+                                                                       ClockPtr clock) {
   NIXSNAP_RETURN_IF_ERROR(makeDir(config.root, 0700));
   NIXSNAP_RETURN_IF_ERROR(makeDir(config.root / "snapshots", 0700));
   NIXSNAP_RETURN_IF_ERROR(makeDir(config.root / "gcroots", 0700));
@@ -206,8 +207,7 @@ Result<std::vector<Mount>> OverlaySnapshotter::prepare(const std::string& key,
 }
 
 Result<std::vector<Mount>> OverlaySnapshotter::view(const std::string& key,
-                                                    const std::string& parent,
-                                                    const Labels& labels,
+                                                    const std::string& parent, const Labels& labels,
                                                     const CancelToken& cancel) {
   return createSnapshot(Kind::View, key, parent, labels, cancel);
 }
@@ -349,7 +349,8 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
   NIXSNAP_RETURN_IF_ERROR(adoptParentOwner(*tmp, *s, key));
   fs::path dest = config_.root / "snapshots" / std::to_string(id);
   NIXSNAP_RETURN_IF_ERROR(moveIntoPlace(*tmp, dest));
-  ScopeGuard undo_dir([&] { logFailure(removeTree(dest), "failed to remove new snapshot directory"); });
+  ScopeGuard undo_dir(
+      [&] { logFailure(removeTree(dest), "failed to remove new snapshot directory"); });
   Result<std::vector<Mount>> m = nix_layer ? baseMounts(*s) : fullMounts(txn, key, *s);
   if (!m.isOk()) {
     return m.status();
@@ -393,8 +394,7 @@ Status OverlaySnapshotter::commit(const std::string& name, const std::string& ke
     }
     final_labels = std::move(*l);
   }  // else commitActive reports the missing key or the view
-  Result<int64_t> id =
-      (*txn)->commitActive(key, name, final_labels, std::nullopt, clock_->now());
+  Result<int64_t> id = (*txn)->commitActive(key, name, final_labels, std::nullopt, clock_->now());
   if (!id.isOk()) {
     return id.status();
   }
@@ -462,9 +462,8 @@ Status OverlaySnapshotter::walk(const std::vector<std::string>& filters, const W
   if (!txn.isOk()) {
     return txn.status();
   }
-  return (*txn)->walk([&](const metadata::Record& r) {
-    return filter->match(r.info) ? fn(r.info) : Status::ok();
-  });
+  return (*txn)->walk(
+      [&](const metadata::Record& r) { return filter->match(r.info) ? fn(r.info) : Status::ok(); });
 }
 
 Status OverlaySnapshotter::cleanup() {

@@ -48,8 +48,7 @@ class OverlaySnapshotter final : public Snapshotter, public MountPlanner {
   /// collaborators. @return the errno class when the directories cannot be created.
   static Result<std::unique_ptr<OverlaySnapshotter>> create(OverlayConfig config,
                                                             metadata::MetaStorePtr meta,
-                                                            nix::NixStorePtr store,
-                                                            ClockPtr clock);
+                                                            nix::NixStorePtr store, ClockPtr clock);
 
   Result<Info> stat(const std::string& key) override;
   Result<Info> update(const Info& info, const std::vector<std::string>& field_paths) override;

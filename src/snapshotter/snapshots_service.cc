@@ -89,9 +89,8 @@ CancelToken cancelTokenOf(grpc::ServerContext* ctx) {
   if (ctx == nullptr) {
     return CancelToken();
   }
-  return CancelToken([ctx] {
-    return ctx->IsCancelled() || std::chrono::system_clock::now() > ctx->deadline();
-  });
+  return CancelToken(
+      [ctx] { return ctx->IsCancelled() || std::chrono::system_clock::now() > ctx->deadline(); });
 }
 
 grpc::Status fail(std::string_view rpc, const std::string& key, const Status& st) {
@@ -108,8 +107,8 @@ SnapshotsService::SnapshotsService(Snapshotter& snapshotter)
 grpc::Status SnapshotsService::Prepare(grpc::ServerContext* ctx,
                                        const pb::PrepareSnapshotRequest* req,
                                        pb::PrepareSnapshotResponse* resp) {
-  Result<std::vector<Mount>> m = snapshotter_.prepare(req->key(), req->parent(),
-                                                      toLabels(req->labels()), cancelTokenOf(ctx));
+  Result<std::vector<Mount>> m =
+      snapshotter_.prepare(req->key(), req->parent(), toLabels(req->labels()), cancelTokenOf(ctx));
   if (!m.isOk()) {
     return fail("Prepare", req->key(), m.status());
   }
@@ -119,8 +118,8 @@ grpc::Status SnapshotsService::Prepare(grpc::ServerContext* ctx,
 
 grpc::Status SnapshotsService::View(grpc::ServerContext* ctx, const pb::ViewSnapshotRequest* req,
                                     pb::ViewSnapshotResponse* resp) {
-  Result<std::vector<Mount>> m = snapshotter_.view(req->key(), req->parent(),
-                                                   toLabels(req->labels()), cancelTokenOf(ctx));
+  Result<std::vector<Mount>> m =
+      snapshotter_.view(req->key(), req->parent(), toLabels(req->labels()), cancelTokenOf(ctx));
   if (!m.isOk()) {
     return fail("View", req->key(), m.status());
   }

@@ -39,10 +39,10 @@ class SnapshotsService final : public detail::SnapshotsServiceBase {
   /// 16 MiB (containerd's garbage collector).
   static constexpr size_t kListBatchBytes = 1 << 20;
 
-  grpc::Status Prepare(grpc::ServerContext* context,
-                       const containerd::services::snapshots::v1::PrepareSnapshotRequest* request,
-                       containerd::services::snapshots::v1::PrepareSnapshotResponse* response)
-      override;
+  grpc::Status Prepare(
+      grpc::ServerContext* context,
+      const containerd::services::snapshots::v1::PrepareSnapshotRequest* request,
+      containerd::services::snapshots::v1::PrepareSnapshotResponse* response) override;
   grpc::Status View(grpc::ServerContext* context,
                     const containerd::services::snapshots::v1::ViewSnapshotRequest* request,
                     containerd::services::snapshots::v1::ViewSnapshotResponse* response) override;
@@ -61,15 +61,14 @@ class SnapshotsService final : public detail::SnapshotsServiceBase {
       grpc::CallbackServerContext* context,
       const containerd::services::snapshots::v1::StatSnapshotRequest* request,
       containerd::services::snapshots::v1::StatSnapshotResponse* response) override;
-  grpc::Status Update(grpc::ServerContext* context,
-                      const containerd::services::snapshots::v1::UpdateSnapshotRequest* request,
-                      containerd::services::snapshots::v1::UpdateSnapshotResponse* response)
-      override;
-  grpc::Status List(
+  grpc::Status Update(
       grpc::ServerContext* context,
-      const containerd::services::snapshots::v1::ListSnapshotsRequest* request,
-      grpc::ServerWriter<containerd::services::snapshots::v1::ListSnapshotsResponse>* writer)
-      override;
+      const containerd::services::snapshots::v1::UpdateSnapshotRequest* request,
+      containerd::services::snapshots::v1::UpdateSnapshotResponse* response) override;
+  grpc::Status List(grpc::ServerContext* context,
+                    const containerd::services::snapshots::v1::ListSnapshotsRequest* request,
+                    grpc::ServerWriter<containerd::services::snapshots::v1::ListSnapshotsResponse>*
+                        writer) override;
   grpc::Status Usage(grpc::ServerContext* context,
                      const containerd::services::snapshots::v1::UsageRequest* request,
                      containerd::services::snapshots::v1::UsageResponse* response) override;

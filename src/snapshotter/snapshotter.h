@@ -14,11 +14,11 @@
 
 namespace nixsnap::snapshotter {
 
+using mount::Mount;
 using snapshots::Info;
 using snapshots::Kind;
 using snapshots::Labels;
 using snapshots::Usage;
-using mount::Mount;
 
 /// Receives one snapshot during walk(); return a non-Ok status to stop the walk with it.
 using WalkFn = std::function<Status(const Info&)>;
@@ -75,8 +75,7 @@ class Snapshotter {
   /// Commits active snapshot `key` as `name`; `key` ceases to exist.
   /// @return NotFound; AlreadyExists for a used name; FailedPrecondition for a view or a
   ///         committed snapshot.
-  virtual Status commit(const std::string& name, const std::string& key,
-                        const Labels& labels) = 0;
+  virtual Status commit(const std::string& name, const std::string& key, const Labels& labels) = 0;
 
   /// Removes a snapshot. @return NotFound; FailedPrecondition if it has children.
   virtual Status remove(const std::string& key) = 0;

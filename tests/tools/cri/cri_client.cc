@@ -9,17 +9,17 @@
 //   cri-client ... container-status ID | stop-pod ID | rm-pod ID
 // Exit codes: 0 ok, 1 usage, 2 RPC error (the gRPC code name and message go to stderr as
 // "rpc error: code = NOT_FOUND desc = ..."), 3 image absent (status).
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 
 #include "cri/runtime/v1/api.grpc.pb.h"
 
@@ -256,8 +256,8 @@ int containerStatus(Client& c, const std::string& id) {
   if (!st.ok()) {
     return fail("ContainerStatus", st);
   }
-  std::cout << v1::ContainerState_Name(resp.status().state()) << " "
-            << resp.status().exit_code() << " " << resp.status().image_ref() << "\n";
+  std::cout << v1::ContainerState_Name(resp.status().state()) << " " << resp.status().exit_code()
+            << " " << resp.status().image_ref() << "\n";
   return 0;
 }
 
@@ -314,7 +314,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("REF", ref)->required();
   run_cmd->add_option("--name", name, "pod and container name");
   run_cmd->add_option("--log-dir", log_dir, "pod log directory");
-  run_cmd->add_option("--command", command, "container command, one word per flag (default: image entrypoint)")
+  run_cmd
+      ->add_option("--command", command,
+                   "container command, one word per flag (default: image entrypoint)")
       ->allow_extra_args(false);
   run_cmd->add_option("ARGS", args, "container args (after --)");
   auto* redis_cmd = app.add_subcommand("run-redis", "run REF with --protected-mode no --port P");

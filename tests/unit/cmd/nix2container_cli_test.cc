@@ -1,10 +1,10 @@
 // nix2container's flags: the original's short spellings, env fallbacks, --version, levels.
+#include "cmd/nix2container_cli.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
-
-#include "cmd/nix2container_cli.h"
 
 namespace nixsnap::cmd {
 namespace {
@@ -124,9 +124,8 @@ TEST(Nix2ContainerCliTest, BuildFlags) {
 }
 
 TEST(Nix2ContainerCliTest, UsageErrorsExitNonZeroOnStderr) {
-  for (const std::vector<std::string>& bad :
-       std::vector<std::vector<std::string>>{{}, {"load"}, {"push", "x"}, {"--bogus", "load", "x"},
-                                             {"frobnicate"}, {"-a"}}) {
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {}, {"load"}, {"push", "x"}, {"--bogus", "load", "x"}, {"frobnicate"}, {"-a"}}) {
     auto e = exits(bad);
     EXPECT_NE(e.code, 0) << ::testing::PrintToString(bad);
     EXPECT_THAT(e.err, Not(IsEmpty())) << ::testing::PrintToString(bad);

@@ -1,8 +1,8 @@
 // nix-snapshotter's flags: the original's short spellings and -v/--version.
+#include "cmd/nix_snapshotter_cli.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "cmd/nix_snapshotter_cli.h"
 
 namespace nixsnap::cmd {
 namespace {

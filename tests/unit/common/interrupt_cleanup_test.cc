@@ -1,12 +1,11 @@
 #include "common/interrupt_cleanup.h"
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "support/test_env.h"
 

@@ -37,7 +37,9 @@ TEST(LogTest, EscapeControlsDisarmsTerminalEscapesKeepsText) {
   using std::string_literals::operator""s;
   EXPECT_EQ(log::escapeControls("realm \x1b]0;pwned\x07 x\n\0y"s),
             "realm \\x1b]0;pwned\\x07 x\\x0a\\x00y");
-  EXPECT_EQ(log::escapeControls("csi \xc2\x9b" "2K"), "csi \\u009b2K");  // C1 CSI in UTF-8
+  EXPECT_EQ(log::escapeControls("csi \xc2\x9b"
+                                "2K"),
+            "csi \\u009b2K");  // C1 CSI in UTF-8
   EXPECT_EQ(log::escapeControls("caf\xc3\xa9 \xc2\xa0ok"), "caf\xc3\xa9 \xc2\xa0ok");
   EXPECT_EQ(log::escapeControls("trailing \xc2"), "trailing \xc2");
 }
@@ -50,7 +52,7 @@ namespace {
 
 TEST(LogLevelTest, ParsesEveryLevelTheOriginalAccepts) {
   const std::pair<const char*, log::Level> cases[] = {
-      {"trace", log::Level::Trace}, {"debug", log::Level::Debug}, {"info", log::Level::Info},
+      {"trace", log::Level::Trace}, {"debug", log::Level::Debug},  {"info", log::Level::Info},
       {"warn", log::Level::Warn},   {"warning", log::Level::Warn}, {"error", log::Level::Error},
       {"fatal", log::Level::Error}, {"panic", log::Level::Error}};
   for (const auto& [text, want] : cases) {

@@ -1,10 +1,10 @@
 #include "common/process_runner.h"
 
-#include <csignal>
-#include <thread>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <csignal>
+#include <thread>
 
 #include "common/temp_dir.h"
 #include "support/test_env.h"

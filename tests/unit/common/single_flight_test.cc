@@ -19,11 +19,14 @@ TEST(SingleFlightTest, ConcurrentCallersShareOneRun) {
   std::atomic<int> shared_count{0};
   auto call = [&] {
     bool shared = false;
-    int v = flight.run("k", [&] {
-      ++runs;
-      released.wait();
-      return 42;
-    }, &shared);
+    int v = flight.run(
+        "k",
+        [&] {
+          ++runs;
+          released.wait();
+          return 42;
+        },
+        &shared);
     if (shared) {
       ++shared_count;
     }

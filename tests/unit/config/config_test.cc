@@ -1,11 +1,10 @@
 #include "config/config.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <string_view>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "support/test_env.h"
 
@@ -160,8 +159,8 @@ TEST(ConfigTest, EndlessOrHugeInputIsRefusedAfterTheCap) {
   auto z = loadConfig("/dev/zero", true);
   ASSERT_FALSE(z.isOk());
   EXPECT_EQ(z.status().code(), ErrorCode::InvalidArgument);
-  EXPECT_EQ(z.status().message(), "config /dev/zero: larger than " +
-                                      std::to_string(kMaxConfigBytes) + " bytes");
+  EXPECT_EQ(z.status().message(),
+            "config /dev/zero: larger than " + std::to_string(kMaxConfigBytes) + " bytes");
 
   auto dir = testing::makeTempDir();
   const auto at_cap = dir.path() / "at-cap.toml";
@@ -256,7 +255,6 @@ TEST(ConfigTest, ValidateRejectsRelativePathsBadLevelAndLongSocket) {
   c.image_service.containerd_address = "";
   EXPECT_TRUE(validate(c).isOk());
 }
-
 
 TEST(ConfigTest, StoreDirMustBeANormalisedPathBelowTheRoot) {
   for (const char* bad : {"/", "/nix/store/../../etc", "/nix/./store", "/nix//store", "/nix/.."}) {

@@ -189,9 +189,9 @@ TYPED_TEST_P(SnapshotterSuite, WalkWithFilters) {
   EXPECT_EQ(this->list({"labels.\"tier\"!=gold"}), (V{"a", "v"}));
   EXPECT_EQ(this->list({"labels.tier"}), (V{"a", "base"}));
   EXPECT_EQ(this->list({"name==a"}), (V{"a"}));
-  EXPECT_EQ(this->sn_->walk({"kind=="}, [](const snapshotter::Info&) { return Status::ok(); })
-                .code(),
-            ErrorCode::InvalidArgument);
+  EXPECT_EQ(
+      this->sn_->walk({"kind=="}, [](const snapshotter::Info&) { return Status::ok(); }).code(),
+      ErrorCode::InvalidArgument);
 }
 
 TYPED_TEST_P(SnapshotterSuite, UsageOfActiveIsMeasuredNowAndCommittedAtCommit) {
@@ -217,8 +217,7 @@ TYPED_TEST_P(SnapshotterSuite, UsageOfActiveIsMeasuredNowAndCommittedAtCommit) {
 
 TYPED_TEST_P(SnapshotterSuite, SnapshotRefLabelOfExistingTargetIsAlreadyExists) {
   this->layer("layer-1", "");
-  auto r = this->sn_->prepare("extract-1", "",
-                              {{snapshotter::kLabelSnapshotRef, "layer-1"}});
+  auto r = this->sn_->prepare("extract-1", "", {{snapshotter::kLabelSnapshotRef, "layer-1"}});
   EXPECT_EQ(r.status().code(), ErrorCode::AlreadyExists);
   EXPECT_EQ(this->sn_->stat("extract-1").status().code(), ErrorCode::NotFound);
   EXPECT_TRUE(

@@ -1,11 +1,10 @@
 #include "containerd/grpc_client.h"
 
-#include "containerd/grpc_stubs.h"
-
 #include <gmock/gmock.h>
 #include <grpcpp/test/mock_stream.h>
 #include <gtest/gtest.h>
 
+#include "containerd/grpc_stubs.h"
 #include "containerd/services/content/v1/content_mock.grpc.pb.h"
 #include "containerd/services/diff/v1/diff_mock.grpc.pb.h"
 #include "containerd/services/images/v1/images_mock.grpc.pb.h"
@@ -40,14 +39,12 @@ class GrpcClientTest : public ::testing::Test {
     auto introspection = std::make_unique<
         StrictMock<::containerd::services::introspection::v1::MockIntrospectionStub>>();
     introspection_ = introspection.get();
-    auto stubs = std::make_unique<Stubs>(Stubs{
-        std::move(content),
-        std::move(images),
-        std::move(snapshots),
-        std::make_unique<StrictMock<::containerd::services::diff::v1::MockDiffStub>>(),
-        std::make_unique<StrictMock<::containerd::services::leases::v1::MockLeasesStub>>(),
-        std::make_unique<StrictMock<::containerd::services::version::v1::MockVersionStub>>(),
-        std::move(introspection)});
+    auto stubs = std::make_unique<Stubs>(
+        Stubs{std::move(content), std::move(images), std::move(snapshots),
+              std::make_unique<StrictMock<::containerd::services::diff::v1::MockDiffStub>>(),
+              std::make_unique<StrictMock<::containerd::services::leases::v1::MockLeasesStub>>(),
+              std::make_unique<StrictMock<::containerd::services::version::v1::MockVersionStub>>(),
+              std::move(introspection)});
     client_ = std::make_unique<GrpcContainerdClient>("/run/test/containerd.sock", std::move(stubs));
   }
 
@@ -134,8 +131,7 @@ TEST(ContainerdAddressTest, RelativeOrEmptyAddressIsInvalidArgument) {
     Status st = checkContainerdAddress(a);
     ASSERT_FALSE(st.isOk()) << a;
     EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
-    EXPECT_NE(st.message().find(std::string("\"") + a + "\""), std::string::npos)
-        << st.message();
+    EXPECT_NE(st.message().find(std::string("\"") + a + "\""), std::string::npos) << st.message();
   }
   Status ns = checkContainerdNamespace("");
   EXPECT_EQ(ns.code(), ErrorCode::InvalidArgument);

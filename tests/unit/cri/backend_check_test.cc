@@ -24,8 +24,7 @@ TEST(BackendCheckTest, GoodSetupHasNoWarnings) {
 }
 
 TEST(BackendCheckTest, WarnsWhenSnapshotAnnotationsAreDisabled) {
-  BackendFacts facts{"v2.1.9",
-                     {{"config", R"({"containerd":{"snapshotter":"nix",
+  BackendFacts facts{"v2.1.9", {{"config", R"({"containerd":{"snapshotter":"nix",
                         "disableSnapshotAnnotations":true}})"}}};
   auto warnings = backendWarnings(facts, "nix");
   ASSERT_EQ(warnings.size(), 1u);
@@ -33,9 +32,9 @@ TEST(BackendCheckTest, WarnsWhenSnapshotAnnotationsAreDisabled) {
 }
 
 TEST(BackendCheckTest, FindsTheSettingAnywhereInAnyInfoValue) {
-  BackendFacts facts{"2.1.9",
-                     {{"config", "not json"},
-                      {"imageConfig", R"({"x":[{"disableSnapshotAnnotations":true}]})"}}};
+  BackendFacts facts{
+      "2.1.9",
+      {{"config", "not json"}, {"imageConfig", R"({"x":[{"disableSnapshotAnnotations":true}]})"}}};
   EXPECT_EQ(backendWarnings(facts, "nix").size(), 1u);
 }
 
@@ -64,20 +63,20 @@ TEST(BackendCheckTest, QueryAsksVersionAndVerboseStatus) {
   testing::MockCriBackend backend;
   ::nixsnap::testing::ManualClock clock;
   EXPECT_CALL(backend.runtime_stub, Version(_, _, _))
-      .WillOnce(Invoke([&clock](grpc::ClientContext* ctx, const v1::VersionRequest&,
-                                v1::VersionResponse* resp) {
-        // Each call's deadline counts from the injected clock.
-        EXPECT_EQ(ctx->deadline(), clock.now() + std::chrono::seconds(5));
-        resp->set_runtime_version("v1.7.24");
-        return grpc::Status::OK;
-      }));
+      .WillOnce(Invoke(
+          [&clock](grpc::ClientContext* ctx, const v1::VersionRequest&, v1::VersionResponse* resp) {
+            // Each call's deadline counts from the injected clock.
+            EXPECT_EQ(ctx->deadline(), clock.now() + std::chrono::seconds(5));
+            resp->set_runtime_version("v1.7.24");
+            return grpc::Status::OK;
+          }));
   EXPECT_CALL(backend.runtime_stub, Status(_, _, _))
-      .WillOnce(Invoke([](grpc::ClientContext*, const v1::StatusRequest& req,
-                          v1::StatusResponse* resp) {
-        EXPECT_TRUE(req.verbose());
-        (*resp->mutable_info())["config"] = kGoodConfig;
-        return grpc::Status::OK;
-      }));
+      .WillOnce(
+          Invoke([](grpc::ClientContext*, const v1::StatusRequest& req, v1::StatusResponse* resp) {
+            EXPECT_TRUE(req.verbose());
+            (*resp->mutable_info())["config"] = kGoodConfig;
+            return grpc::Status::OK;
+          }));
   auto facts = queryBackend(backend, clock);
   ASSERT_TRUE(facts.isOk()) << facts.status().message();
   EXPECT_EQ(facts->runtime_version, "v1.7.24");

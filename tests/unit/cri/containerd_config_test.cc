@@ -1,19 +1,18 @@
 // The containerd 2.x side of the start-up check: containerd's effective config (found
 // through introspection Server + /proc, dumped by its own binary) and what it says.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <future>
 
 #include "common/temp_dir.h"
-#include "mocks/containerd_mocks.h"
 #include "cri/backend_check.h"
 #include "cri/image_service.h"
 #include "cri/proc_containerd_config_source.h"
+#include "mocks/containerd_mocks.h"
 #include "mocks/cri_mocks.h"
 
 namespace nixsnap::cri {
@@ -23,10 +22,10 @@ using ::testing::_;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Invoke;
+using testing::MockProcessRunner;
 using ::testing::NiceMock;
 using ::testing::Return;
 using ::testing::StrictMock;
-using testing::MockProcessRunner;
 namespace v1 = runtime::v1;
 
 // Trimmed `containerd config dump` of containerd 2.1.9 (version 3).
@@ -270,11 +269,11 @@ class BackendCheckSourceTest : public ::testing::Test {
  protected:
   void runCheck(const std::string& config_json, bool expect_source) {
     EXPECT_CALL(backend_->runtime_stub, Version(_, _, _))
-        .WillOnce(Invoke([](grpc::ClientContext*, const v1::VersionRequest&,
-                            v1::VersionResponse* resp) {
-          resp->set_runtime_version("v2.1.9");
-          return grpc::Status::OK;
-        }));
+        .WillOnce(
+            Invoke([](grpc::ClientContext*, const v1::VersionRequest&, v1::VersionResponse* resp) {
+              resp->set_runtime_version("v2.1.9");
+              return grpc::Status::OK;
+            }));
     std::promise<void> status_asked;
     EXPECT_CALL(backend_->runtime_stub, Status(_, _, _))
         .WillOnce(Invoke([&, config_json](grpc::ClientContext*, const v1::StatusRequest&,

@@ -1,7 +1,5 @@
 #include "cri/image_service.h"
 
-#include "cri/cri_images.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "cri/cri_images.h"
 #include "mocks/cri_mocks.h"
 
 namespace nixsnap::cri {
@@ -18,10 +17,10 @@ namespace {
 using ::testing::_;
 using ::testing::HasSubstr;
 using ::testing::Invoke;
-using ::testing::Return;
-using ::testing::StrictMock;
 using testing::MockCriBackend;
 using testing::MockNixImagePuller;
+using ::testing::Return;
+using ::testing::StrictMock;
 
 namespace v1 = runtime::v1;
 
@@ -91,8 +90,8 @@ TEST_F(ImageServiceTest, NixLookalikeReferencesGoToTheNixPullNotToContainerd) {
   EXPECT_CALL(images(), PullImage(_, _, _)).Times(0);
   for (const char* ref : {"nix:0", "nix:0x", "NIX:0/etc/passwd", "nix:0../etc"}) {
     EXPECT_CALL(*puller_, pull(std::string(ref)))
-        .WillOnce(Return(invalidArgument(std::string("parsing nix image reference \"") + ref +
-                                         "\"")));
+        .WillOnce(
+            Return(invalidArgument(std::string("parsing nix image reference \"") + ref + "\"")));
     grpc::ServerContext ctx;
     v1::PullImageRequest req;
     req.mutable_image()->set_image(ref);
@@ -144,11 +143,11 @@ TEST_F(ImageServiceTest, ForwardedCallsWithoutDeadlineGetOneFromTheInjectedClock
   options_.clock = clock;
   options_.forward_timeout = std::chrono::milliseconds(120000);
   EXPECT_CALL(images(), ImageFsInfo(_, _, _))
-      .WillOnce(Invoke([&](grpc::ClientContext* ctx, const v1::ImageFsInfoRequest&,
-                           v1::ImageFsInfoResponse*) {
-        EXPECT_EQ(ctx->deadline(), clock->now() + std::chrono::milliseconds(120000));
-        return grpc::Status::OK;
-      }));
+      .WillOnce(Invoke(
+          [&](grpc::ClientContext* ctx, const v1::ImageFsInfoRequest&, v1::ImageFsInfoResponse*) {
+            EXPECT_EQ(ctx->deadline(), clock->now() + std::chrono::milliseconds(120000));
+            return grpc::Status::OK;
+          }));
   grpc::ServerContext ctx;
   v1::ImageFsInfoRequest req;
   v1::ImageFsInfoResponse resp;
@@ -193,12 +192,12 @@ TEST_F(ImageServiceTest, OtherReferencesAreForwardedUnchanged) {
   req.mutable_image()->set_image("localhost:5000/busybox:1");
   req.mutable_auth()->set_username("u");
   EXPECT_CALL(images(), PullImage(_, _, _))
-      .WillOnce(Invoke([&](grpc::ClientContext*, const v1::PullImageRequest& got,
-                           v1::PullImageResponse* resp) {
-        EXPECT_EQ(got.SerializeAsString(), req.SerializeAsString());
-        resp->set_image_ref("sha256:feed");
-        return grpc::Status::OK;
-      }));
+      .WillOnce(Invoke(
+          [&](grpc::ClientContext*, const v1::PullImageRequest& got, v1::PullImageResponse* resp) {
+            EXPECT_EQ(got.SerializeAsString(), req.SerializeAsString());
+            resp->set_image_ref("sha256:feed");
+            return grpc::Status::OK;
+          }));
   grpc::ServerContext ctx;
   v1::PullImageResponse resp;
   grpc::Status st = service().PullImage(&ctx, &req, &resp);

@@ -2,22 +2,21 @@
 // unix sockets in a temp dir: forwarding byte for byte (unknown fields included),
 // fail-fast while containerd is down, recovery when it comes back.
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
-#include <chrono>
-#include <mutex>
-#include <thread>
-
 #include <google/protobuf/unknown_field_set.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
 
 #include "cri/cri_backend.h"
-#include "cri/image_service.h"
 #include "cri/cri_images.h"
+#include "cri/image_service.h"
 #include "mocks/containerd_mocks.h"
 #include "mocks/cri_mocks.h"
 #include "mocks/nix_mocks.h"
@@ -101,9 +100,12 @@ class ProxyTest : public ::testing::Test {
     image::NixImagePullOptions pull_options;
     pull_options.gc_root_dir = dir_.path() / "pull-gcroots";
     image::NixImagePullDeps deps{std::make_shared<GrpcCriImages>(backend, makeSystemClock()),
-                                 loader_,        store_,
-                                 containerd_api_, makeSystemClock(),
-                                 makeThreadSleeper(), makeSystemRandom()};
+                                 loader_,
+                                 store_,
+                                 containerd_api_,
+                                 makeSystemClock(),
+                                 makeThreadSleeper(),
+                                 makeSystemRandom()};
     service_ = std::make_unique<ImageService>(
         backend, std::make_shared<image::NixImagePull>(std::move(deps), pull_options));
     proxy_ = serve(proxy_sock_, service_.get());

@@ -47,7 +47,10 @@ TEST(ArchiveValidationTest, WhatCriCannotDecodeIsInvalidArgumentNamingTheField) 
       {[](json& c) { c["architecture"] = 5; }, "\"architecture\""},
       {[](json& c) { c.erase("os"); }, "\"os\""},
       {[](json& c) { c["os"] = "windows"; }, "\"os\""},
-      {[](json& c) { c["config"]["Env"] = {1, 2}; }, "\"config.Env\""},
+      {[](json& c) {
+         c["config"]["Env"] = {1, 2};
+       },
+       "\"config.Env\""},
       {[](json& c) { c["created"] = "yesterday"; }, "\"created\""},
       {[](json& c) { c["history"][0]["created"] = "2024-05-01"; }, "\"history[0].created\""},
       {[](json& c) { c["rootfs"]["type"] = "tar"; }, "\"rootfs.type\""},

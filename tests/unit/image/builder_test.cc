@@ -6,16 +6,15 @@
 
 #include <cstdio>
 #include <functional>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "common/scope_guard.h"
 #include "oci/archive_reader.h"
 #include "oci/digest.h"
+#include "oci/layout.h"
 #include "oci/tar_writer.h"
 #include "oci/types.h"
-#include "oci/layout.h"
 #include "support/test_env.h"
 
 namespace nixsnap::image {
@@ -153,8 +152,9 @@ TEST_F(BuilderClosureInfoTest, StorePathsOfAClosureInfoGiveTheClosureFormatByDef
   EXPECT_EQ(r->nix_closure, info_.string());
   auto l = open(opts_.out);
   const auto& a = l.image.manifest.layers.at(0).annotations;
-  EXPECT_EQ(a, (std::map<std::string, std::string>{
-                   {"containerd.io/snapshot/nix-closure", info_.string()}}));
+  EXPECT_EQ(
+      a,
+      (std::map<std::string, std::string>{{"containerd.io/snapshot/nix-closure", info_.string()}}));
   // The snapshotter binds every line of store-paths: each has its mountpoint, the config
   // file (a regular file) included.
   std::string listing = layerListing(l);
@@ -319,13 +319,21 @@ void rewriteConfig(const fs::path& in, const fs::path& out, const fs::path& work
   std::vector<TarEntry> e = {
       {"oci-layout", TarEntry::Type::File, 0644, "", R"({"imageLayoutVersion":"1.0.0"})", {}},
       {"index.json", TarEntry::Type::File, 0644, "", oci::toJson(index), {}},
-      {"blobs/sha256/" + oci::digestHex(m.config.digest), TarEntry::Type::File, 0644, "",
-       config_json, {}},
-      {"blobs/sha256/" + oci::digestHex(index.manifests[0].digest), TarEntry::Type::File, 0644,
-       "", manifest_json, {}}};
+      {"blobs/sha256/" + oci::digestHex(m.config.digest),
+       TarEntry::Type::File,
+       0644,
+       "",
+       config_json,
+       {}},
+      {"blobs/sha256/" + oci::digestHex(index.manifests[0].digest),
+       TarEntry::Type::File,
+       0644,
+       "",
+       manifest_json,
+       {}}};
   for (const auto& layer : m.layers) {
-    e.push_back({"blobs/sha256/" + oci::digestHex(layer.digest), TarEntry::Type::File, 0644, "",
-                 "", l->blobPath(layer.digest)});
+    e.push_back({"blobs/sha256/" + oci::digestHex(layer.digest), TarEntry::Type::File, 0644, "", "",
+                 l->blobPath(layer.digest)});
   }
   ASSERT_TRUE(oci::writeDeterministicTar(std::move(e), out, oci::Compression::None).isOk());
 }
@@ -342,7 +350,10 @@ TEST_F(BuilderTest, FromImageConfigWithWrongTypesIsInvalidArgumentNamingTheField
   };
   std::vector<Case> cases = {
       {[](nlohmann::json& c) { c["architecture"] = 5; }, "\"architecture\""},
-      {[](nlohmann::json& c) { c["config"]["Env"] = {1, 2}; }, "\"config.Env\""},
+      {[](nlohmann::json& c) {
+         c["config"]["Env"] = {1, 2};
+       },
+       "\"config.Env\""},
       {[](nlohmann::json& c) { c["config"] = "x"; }, "\"config\""},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -353,10 +364,8 @@ TEST_F(BuilderTest, FromImageConfigWithWrongTypesIsInvalidArgumentNamingTheField
     auto r = buildImage(opts_);
     ASSERT_FALSE(r.isOk()) << cases[i].field;
     EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
-    EXPECT_NE(r.status().message().find(cases[i].field), std::string::npos)
-        << r.status().message();
-    EXPECT_NE(r.status().message().find("--from-image"), std::string::npos)
-        << r.status().message();
+    EXPECT_NE(r.status().message().find(cases[i].field), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("--from-image"), std::string::npos) << r.status().message();
     EXPECT_FALSE(fs::exists(opts_.out));
   }
 }

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <functional>
-
 #include <nlohmann/json.hpp>
 
 #include "image/builder.h"
@@ -218,10 +217,9 @@ TEST_F(ContainerdLoaderTest, FreshLoadReportsEachBlobLayerAndName) {
   auto r = loader_.load(archive, opts_);
   ASSERT_TRUE(r.isOk()) << r.status().toString();
   using K = ProgressEvent::Kind;
-  EXPECT_EQ(progress->kinds(),
-            (std::vector<K>{K::BlobStarted, K::BlobWritten, K::BlobStarted, K::BlobWritten,
-                            K::BlobStarted, K::BlobWritten, K::LayerStarted, K::LayerUnpacked,
-                            K::ImageNamed}));
+  EXPECT_EQ(progress->kinds(), (std::vector<K>{K::BlobStarted, K::BlobWritten, K::BlobStarted,
+                                               K::BlobWritten, K::BlobStarted, K::BlobWritten,
+                                               K::LayerStarted, K::LayerUnpacked, K::ImageNamed}));
   const auto& unpacked = progress->events[7];
   EXPECT_EQ(unpacked.index, 1u);
   EXPECT_EQ(unpacked.count, 1u);
@@ -273,16 +271,18 @@ TEST_F(ContainerdLoaderTest, LeaseAndKeyNamesAndExpiryComeFromTheInjectedSeams) 
   ContainerdLoader loader(mock, dir_.path(), clock,
                           std::make_shared<::nixsnap::testing::CountingRandom>());
   EXPECT_CALL(*mock, getImage(_, "example.com/a:1")).WillOnce(Return(notFound("no image")));
-  EXPECT_CALL(*mock, createLease(_, "nix2container-1000000000000000",
-                                 containerd::StringMap{{"containerd.io/gc.expire", "2026-01-02T00:00:00Z"}}))
+  EXPECT_CALL(
+      *mock,
+      createLease(_, "nix2container-1000000000000000",
+                  containerd::StringMap{{"containerd.io/gc.expire", "2026-01-02T00:00:00Z"}}))
       .WillOnce(Return(Status::ok()));
   EXPECT_CALL(*mock, contentInfo(_, _)).WillRepeatedly(Return(notFound("absent")));
   EXPECT_CALL(*mock, writeContent(_, _, _, _, _, _)).Times(3).WillRepeatedly(Return(Status::ok()));
   EXPECT_CALL(*mock, statSnapshot(_, "nix", _))
       .Times(2)
       .WillRepeatedly(Return(notFound("no snapshot")));
-  EXPECT_CALL(*mock, prepareSnapshot(_, "nix", ::testing::StartsWith("extract-2000000000000000-"),
-                                     "", _))
+  EXPECT_CALL(*mock,
+              prepareSnapshot(_, "nix", ::testing::StartsWith("extract-2000000000000000-"), "", _))
       .WillOnce(Return(alreadyExists("target snapshot exists")));
   EXPECT_CALL(*mock, createImage(_, _)).WillOnce(Return(containerd::Image{}));
   EXPECT_CALL(*mock, deleteLease(_, "nix2container-1000000000000000"))
@@ -350,11 +350,10 @@ class ContainerdLoaderBadInputTest : public ContainerdLoaderTest {
   /// A valid single-layer archive's members, to be broken by each test.
   std::vector<oci::TarEntry> members(std::string layer = "layer-bytes",
                                      std::string layer_media = "", std::string config = "") {
-    config_ = !config.empty()
-                  ? config
-                  : R"({"architecture":")" + oci::hostPlatform().architecture +
-                        R"(","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
-                        oci::digestOf("x") + R"("]}})";
+    config_ = !config.empty() ? config
+                              : R"({"architecture":")" + oci::hostPlatform().architecture +
+                                    R"(","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+                                    oci::digestOf("x") + R"("]}})";
     oci::Manifest m;
     m.config = {std::string(oci::media::kOciConfig),
                 oci::digestOf(config_),
@@ -491,7 +490,9 @@ TEST_F(ContainerdLoaderBadInputTest, ConfigCriCannotUseIsRejectedBeforeLoading) 
                  "\"rootfs.diff_ids\"");
   expectRejected(members("layer-bytes", "", config([](J& c) { c["rootfs"]["diff_ids"] = {7}; })),
                  "\"rootfs.diff_ids\"");
-  expectRejected(members("layer-bytes", "", config([](J& c) { c["config"]["Env"] = {1, 2}; })),
+  expectRejected(members("layer-bytes", "", config([](J& c) {
+                           c["config"]["Env"] = {1, 2};
+                         })),
                  "\"config.Env\"");
   expectRejected(
       members("layer-bytes", "", config([](J& c) { c["architecture"] = "no-such-arch"; })),

@@ -74,7 +74,6 @@ TEST(ImageConfigTest, EntrypointWithoutCmdDropsBaseCmd) {
   EXPECT_FALSE(m.contains("Cmd"));
 }
 
-
 // A whole image config (a base image's): wrong JSON types are InvalidArgument naming the
 // field, never a library exception (which used to abort nix2container with exit 134).
 TEST(ImageConfigTest, WholeConfigWrongTypesNameTheField) {

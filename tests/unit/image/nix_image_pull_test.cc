@@ -26,10 +26,10 @@ using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::InSequence;
 using ::testing::Invoke;
-using ::testing::Return;
-using ::testing::StrictMock;
 using testing::MockCriImages;
 using testing::MockLoader;
+using ::testing::Return;
+using ::testing::StrictMock;
 
 const std::string kHashName = "0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-nix-image-redis.tar";
 const std::string kId = "sha256:" + std::string(64, 'c');
@@ -40,8 +40,8 @@ class LowercaseDir {
  public:
   LowercaseDir() {
     static std::atomic<int> n{0};
-    path_ = fs::path("/tmp") / ("nixsnap-ut-pull-" + std::to_string(::getpid()) + "-" +
-                                std::to_string(n++));
+    path_ = fs::path("/tmp") /
+            ("nixsnap-ut-pull-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
     fs::create_directories(path_ / "store");
   }
   ~LowercaseDir() {
@@ -112,12 +112,12 @@ TEST_F(NixImagePullTest, LoadsIntoK8sNamespaceAndReturnsConfigDigest) {
     InSequence seq;
     EXPECT_CALL(*cri_, imageId(tagged())).WillOnce(Return(std::string()));
     expectRooting(&roots);
-    EXPECT_CALL(*loader_,
-                load(archive(), AllOf(Field(&LoadOptions::ns, "k8s.io"),
-                                      Field(&LoadOptions::snapshotter, "nix"),
-                                      Field(&LoadOptions::extra_names,
-                                            std::vector<std::string>{tagged()}),
-                                      Field(&LoadOptions::archive_names, false))))
+    EXPECT_CALL(
+        *loader_,
+        load(archive(),
+             AllOf(Field(&LoadOptions::ns, "k8s.io"), Field(&LoadOptions::snapshotter, "nix"),
+                   Field(&LoadOptions::extra_names, std::vector<std::string>{tagged()}),
+                   Field(&LoadOptions::archive_names, false))))
         .WillOnce(Return(loaded()));
     EXPECT_CALL(*store_, removeRoots(_)).WillOnce(Return(Status::ok()));
     EXPECT_CALL(*cri_, imageId(tagged())).WillOnce(Return(kId));
@@ -266,8 +266,7 @@ TEST_F(NixImagePullTest, ImageNeverListedIsDeletedThroughContainerdAndDeadlineEx
   EXPECT_CALL(*store_, realise(_, _)).WillOnce(Return(Status::ok()));
   EXPECT_CALL(*store_, removeRoots(_)).WillOnce(Return(Status::ok()));
   EXPECT_CALL(*loader_, load(_, _)).WillOnce(Return(loaded()));
-  EXPECT_CALL(*containerd_,
-              deleteImage(Field(&containerd::CallContext::ns, "k8s.io"), tagged()))
+  EXPECT_CALL(*containerd_, deleteImage(Field(&containerd::CallContext::ns, "k8s.io"), tagged()))
       .WillOnce(Return(Status::ok()));
   auto id = pull().pull(ref());
   ASSERT_FALSE(id.isOk());
@@ -279,16 +278,17 @@ TEST_F(NixImagePullTest, ImageNeverListedIsDeletedThroughContainerdAndDeadlineEx
 
 TEST_F(NixImagePullTest, ImageNeverListedPutsBackWhatTheNameNamedBefore) {
   const std::string old_id = "sha256:" + std::string(64, 'a');
-  containerd::Image prior{tagged(), {}, {"application/vnd.oci.image.manifest.v1+json",
-                                          "sha256:" + std::string(64, 'o'), 100, {}}};
+  containerd::Image prior{
+      tagged(),
+      {},
+      {"application/vnd.oci.image.manifest.v1+json", "sha256:" + std::string(64, 'o'), 100, {}}};
   EXPECT_CALL(*cri_, imageId(tagged())).WillRepeatedly(Return(old_id));
   EXPECT_CALL(*containerd_, getImage(_, tagged())).WillOnce(Return(prior));
   EXPECT_CALL(*store_, realise(_, _)).WillOnce(Return(Status::ok()));
   EXPECT_CALL(*store_, removeRoots(_)).WillOnce(Return(Status::ok()));
   EXPECT_CALL(*loader_, load(_, _)).WillOnce(Return(loaded()));
-  EXPECT_CALL(*containerd_,
-              updateImage(_, Field(&containerd::Image::target, prior.target),
-                          std::vector<std::string>{"target"}))
+  EXPECT_CALL(*containerd_, updateImage(_, Field(&containerd::Image::target, prior.target),
+                                        std::vector<std::string>{"target"}))
       .WillOnce(Return(prior));
   auto id = pull().pull(ref());
   ASSERT_FALSE(id.isOk());

@@ -168,8 +168,7 @@ TEST(NixLayerTest, CopyToRootSymlinkLeavingTheStoreIsRefused) {
   auto es = nixLayerEntries({}, {link.string()}, store);
   ASSERT_FALSE(es.isOk());
   EXPECT_EQ(es.status().code(), ErrorCode::InvalidArgument);
-  EXPECT_NE(es.status().message().find(link.string()), std::string::npos)
-      << es.status().toString();
+  EXPECT_NE(es.status().message().find(link.string()), std::string::npos) << es.status().toString();
 }
 
 TEST(NixLayerAnnotationsTest, AcceptsNixLayersAndPlainLayers) {
@@ -183,10 +182,10 @@ TEST(NixLayerAnnotationsTest, AcceptsNixLayersAndPlainLayers) {
 }
 
 TEST(NixLayerAnnotationsTest, StorePathsWithoutNixLayerAreRefused) {
-  Status st = checkNixLayerAnnotations(
-      "sha256:aa",
-      {{"containerd.io/snapshot/nix-store-path.0", "/nix/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-a"}},
-      "/nix/store");
+  Status st = checkNixLayerAnnotations("sha256:aa",
+                                       {{"containerd.io/snapshot/nix-store-path.0",
+                                         "/nix/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-a"}},
+                                       "/nix/store");
   ASSERT_FALSE(st.isOk());
   EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
   EXPECT_NE(st.message().find("sha256:aa"), std::string::npos) << st.message();

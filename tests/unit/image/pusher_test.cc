@@ -87,8 +87,7 @@ TEST_F(PusherTest, ReportsBlobsUploadedOrSkippedAndTheManifest) {
   EXPECT_CALL(client_, uploadBlob(_, _, _)).WillOnce(Return(Status::ok()));
   EXPECT_CALL(client_, putManifest(_, _, _)).WillOnce(Return(Status::ok()));
   testing::RecordingProgress progress;
-  auto pushed =
-      pushImage(client_, archive_, "reg.example.org/team/app:1", dir_.path(), &progress);
+  auto pushed = pushImage(client_, archive_, "reg.example.org/team/app:1", dir_.path(), &progress);
   ASSERT_TRUE(pushed.isOk()) << pushed.status().toString();
   using K = ProgressEvent::Kind;
   EXPECT_EQ(progress.kinds(),

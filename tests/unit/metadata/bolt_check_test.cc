@@ -13,11 +13,11 @@
 namespace nixsnap::testing {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using metadata::isBoltDatabase;
 using metadata::openSqliteMetaStore;
 using metadata::refuseBoltDatabase;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 void putLe(std::string& b, size_t at, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) {

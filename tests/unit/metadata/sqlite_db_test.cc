@@ -26,8 +26,7 @@ class SqliteDbTest : public ::testing::Test {
     auto opened = Db::open((dir_.path() / "t.db").string());
     ASSERT_TRUE(opened.isOk()) << opened.status().toString();
     db_ = std::move(*opened);
-    ASSERT_TRUE(db_.exec("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (1), (2), (3);")
-                    .isOk());
+    ASSERT_TRUE(db_.exec("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (1), (2), (3);").isOk());
   }
   TempDir dir_ = makeTempDir();
   Db db_;
@@ -93,7 +92,10 @@ TEST_F(SqliteDbTest, FailuresNameTheSql) {
 }
 
 TEST_F(SqliteDbTest, MovedConnectionKeepsItsCache) {
-  { Stmt st(db_, "SELECT 1"); ASSERT_TRUE(st.step()); }
+  {
+    Stmt st(db_, "SELECT 1");
+    ASSERT_TRUE(st.step());
+  }
   Db moved = std::move(db_);
   Stmt st(moved, "SELECT 1");
   ASSERT_TRUE(st.step());

@@ -7,8 +7,8 @@
 
 #include <array>
 #include <chrono>
-#include <functional>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -94,9 +94,8 @@ std::string integrityCheck(const fs::path& db) {
   if (sqlite3_open_v2(db.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(raw, "PRAGMA integrity_check", -1, &st, nullptr);
-    out = sqlite3_step(st) == SQLITE_ROW
-              ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0))
-              : sqlite3_errmsg(raw);
+    out = sqlite3_step(st) == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0))
+                                         : sqlite3_errmsg(raw);
     sqlite3_finalize(st);
   }
   sqlite3_close(raw);
@@ -136,9 +135,8 @@ void runCutCase(const CutCase& cut, const std::function<Status(LossyVfs&, const 
   Ledger::Flags acked;
   {
     std::unique_lock<std::mutex> lock(ledger.mu);
-    ledger.cv.wait(lock, [&] { 
-      return ledger.acks >= cut.acks_before_cut || ledger.finished == kThreads;
-    });
+    ledger.cv.wait(
+        lock, [&] { return ledger.acks >= cut.acks_before_cut || ledger.finished == kThreads; });
     acked = ledger.acked;  // before the cut: these must be in the image
   }
   vfs.powerCut(crash.path(), cut.keep_probability, cut.seed);
@@ -208,9 +206,8 @@ Status syncWal(LossyVfs& vfs, const fs::path& db) {
 
 TEST(SqliteDurabilityTest, AcknowledgedWritesSurvivePowerCuts) {
   const std::vector<CutCase> cases = {
-      {5, 0.0, 1},   {60, 0.0, 2},  {200, 0.0, 3},  {400, 0.0, 4},
-      {30, 0.5, 5},  {150, 0.5, 6}, {300, 0.5, 7},  {450, 0.5, 8},
-      {100, 1.0, 9}, {350, 0.9, 10},
+      {5, 0.0, 1},   {60, 0.0, 2},  {200, 0.0, 3}, {400, 0.0, 4}, {30, 0.5, 5},
+      {150, 0.5, 6}, {300, 0.5, 7}, {450, 0.5, 8}, {100, 1.0, 9}, {350, 0.9, 10},
   };
   for (const CutCase& c : cases) {
     SCOPED_TRACE("cut after " + std::to_string(c.acks_before_cut) + " acks, keep " +
@@ -225,8 +222,9 @@ TEST(SqliteDurabilityTest, AcknowledgedWritesSurvivePowerCuts) {
 // The control: without the WAL sync (what synchronous=NORMAL alone gives) the same
 // simulated disk does lose acknowledged writes, so the test above can see a loss.
 TEST(SqliteDurabilityTest, WithoutTheWalSyncAcknowledgedWritesAreLost) {
-  runCutCase({40, 0.0, 11}, [](LossyVfs&, const fs::path&) { return Status::ok(); },
-             /*expect_durable=*/false);
+  runCutCase(
+      {40, 0.0, 11}, [](LossyVfs&, const fs::path&) { return Status::ok(); },
+      /*expect_durable=*/false);
 }
 
 }  // namespace

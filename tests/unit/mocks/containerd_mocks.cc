@@ -25,8 +25,7 @@ Status FakeContainerdClient::writeContent(const CallContext&, const std::string&
     return got.status();
   }
   if (got->digest != expected || got->size != size) {
-    return failedPrecondition("unexpected commit digest " + got->digest + ", expected " +
-                              expected);
+    return failedPrecondition("unexpected commit digest " + got->digest + ", expected " + expected);
   }
   content[expected] = {expected, size, labels};
   return Status::ok();

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "mocks/common_mocks.h"
 #include "cri/cri_backend.h"
 #include "cri/runtime/v1/api_mock.grpc.pb.h"
+#include "mocks/common_mocks.h"
 #include "mocks/image_mocks.h"
 
 // Doubles of the image service's collaborators. They live in nixsnap::cri::testing so
@@ -16,8 +16,8 @@
 namespace nixsnap::cri::testing {
 
 // The process runner double is shared with the nix/ tests.
-using ::nixsnap::testing::MockProcessRunner;
 using ::nixsnap::image::testing::MockNixImagePuller;
+using ::nixsnap::testing::MockProcessRunner;
 
 /// A CriBackend whose stubs are generated GoogleMock stubs (StrictMock).
 class MockCriBackend : public CriBackend {

@@ -13,8 +13,7 @@ class ForwardingNixStore : public nix::NixStore {
   Status realise(const std::vector<fs::path>& p, const fs::path& d) override {
     return target_.realise(p, d);
   }
-  Status realise(const std::vector<fs::path>& p, const fs::path& d,
-                 const CancelToken& c) override {
+  Status realise(const std::vector<fs::path>& p, const fs::path& d, const CancelToken& c) override {
     return target_.realise(p, d, c);
   }
   Status removeRoots(const fs::path& d) override { return target_.removeRoots(d); }

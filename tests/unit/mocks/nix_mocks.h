@@ -11,11 +11,9 @@ class MockNixStore : public nix::NixStore {
   MockNixStore();
   ~MockNixStore() override;
   MOCK_METHOD(Status, realise,
-              (const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir),
-              (override));
+              (const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir), (override));
   MOCK_METHOD(Status, removeRoots, (const fs::path& gc_root_dir), (override));
-  MOCK_METHOD(Result<std::vector<fs::path>>, requisites, (const fs::path& store_path),
-              (override));
+  MOCK_METHOD(Result<std::vector<fs::path>>, requisites, (const fs::path& store_path), (override));
 };
 
 }  // namespace nixsnap::testing

@@ -31,9 +31,8 @@ TEST_F(ExternalBuilderStoreTest, CallsBuilderOncePerPathInOrder) {
   InSequence seq;
   for (char c : {'a', 'b'}) {
     fs::path p = path(c);
-    EXPECT_CALL(*runner_, run(ElementsAre("/opt/builder", (roots_ / p.filename()).string(),
-                                          p.string()),
-                              _))
+    EXPECT_CALL(*runner_,
+                run(ElementsAre("/opt/builder", (roots_ / p.filename()).string(), p.string()), _))
         .WillOnce(Return(Result<ProcessResult>(ProcessResult{})));
   }
   EXPECT_TRUE(store_.realise({path('a'), path('b')}, roots_).isOk());

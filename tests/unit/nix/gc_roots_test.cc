@@ -18,11 +18,11 @@ class GcRootsTest : public ::testing::Test {
     fs::create_directories(dir);
     fs::create_directories(auto_);
     for (int i = 0; i < n; ++i) {
-      fs::path p = "/nix/store/" + std::string(31, 'b') + std::to_string(i % 10) + "-p" +
-                   std::to_string(i);
+      fs::path p =
+          "/nix/store/" + std::string(31, 'b') + std::to_string(i % 10) + "-p" + std::to_string(i);
       ASSERT_TRUE(nix::makeRootLink(dir / p.filename(), p).isOk());
-      fs::create_symlink(dir / p.filename(), auto_ / (dir.filename().string() + "-" +
-                                                      std::to_string(i)));
+      fs::create_symlink(dir / p.filename(),
+                         auto_ / (dir.filename().string() + "-" + std::to_string(i)));
     }
   }
   /// Registrations whose root still exists (what Nix's collector would count).
@@ -58,8 +58,7 @@ TEST_F(GcRootsTest, MakeRootLinkKeepsAnIdenticalLinkAndRefusesAnother) {
   fs::path p = "/nix/store/" + std::string(32, 'a') + "-a";
   ASSERT_TRUE(nix::makeRootLink(gcroots_ / "a", p).isOk());
   EXPECT_TRUE(nix::makeRootLink(gcroots_ / "a", p).isOk());
-  EXPECT_EQ(nix::makeRootLink(gcroots_ / "a", p.string() + "x").code(),
-            ErrorCode::AlreadyExists);
+  EXPECT_EQ(nix::makeRootLink(gcroots_ / "a", p.string() + "x").code(), ErrorCode::AlreadyExists);
   ASSERT_TRUE(nix::removeRootLink(gcroots_ / "a").isOk());
   EXPECT_FALSE(fs::is_symlink(gcroots_ / "a"));
   EXPECT_TRUE(nix::removeRootLink(gcroots_ / "a").isOk());  // missing is fine
@@ -96,7 +95,7 @@ TEST_F(GcRootsTest, ReaperDetachesAtOnceAndFinishesInTheBackground) {
   ASSERT_TRUE(reaper.remove(gcroots_ / "2").isOk());
   EXPECT_FALSE(fs::exists(gcroots_ / "1"));
   EXPECT_FALSE(fs::exists(gcroots_ / "2"));
-  EXPECT_EQ(liveRegistrations(), 0u);  // at return, whatever the thread has done
+  EXPECT_EQ(liveRegistrations(), 0u);                 // at return, whatever the thread has done
   EXPECT_TRUE(reaper.remove(gcroots_ / "3").isOk());  // missing
   reaper.waitIdle();
   EXPECT_TRUE(fs::is_empty(gcroots_));

@@ -38,9 +38,9 @@ TEST_F(NixDaemonRootRegistrarTest, SessionBytesFollowTheWorkerProtocol) {
   ASSERT_EQ(s.size(), 4 * 8 + 8 + 8 + 8);
   EXPECT_EQ(s.substr(0, 8), std::string("cxin\0\0\0\0", 8));
   EXPECT_EQ(s.substr(8, 8), std::string("\x15\x01\0\0\0\0\0\0", 8));
-  EXPECT_EQ(s.substr(32, 8), std::string("\x0c\0\0\0\0\0\0\0", 8));   // AddIndirectRoot
-  EXPECT_EQ(s.substr(40, 8), std::string("\x04\0\0\0\0\0\0\0", 8));   // length
-  EXPECT_EQ(s.substr(48, 8), std::string("/r/x\0\0\0\0", 8));          // padded
+  EXPECT_EQ(s.substr(32, 8), std::string("\x0c\0\0\0\0\0\0\0", 8));  // AddIndirectRoot
+  EXPECT_EQ(s.substr(40, 8), std::string("\x04\0\0\0\0\0\0\0", 8));  // length
+  EXPECT_EQ(s.substr(48, 8), std::string("/r/x\0\0\0\0", 8));        // padded
 }
 
 TEST_F(NixDaemonRootRegistrarTest, OneSessionRegistersEveryRoot) {
@@ -104,8 +104,9 @@ TEST_F(NixDaemonRootRegistrarTest, ActivitiesBetweenRepliesAreSkipped) {
 TEST_F(NixDaemonRootRegistrarTest, RefusedRootNamesItWithNixsText) {
   std::string out = daemonReplyFor(1);
   nix::worker::putU64(out, nix::worker::kStderrError);
-  nix::worker::putString(out, "error: creating symlink '/nix/var/nix/gcroots/auto/x': "
-                              "Permission denied\n");
+  nix::worker::putString(out,
+                         "error: creating symlink '/nix/var/nix/gcroots/auto/x': "
+                         "Permission denied\n");
   nix::worker::putU64(out, 1);
   EXPECT_CALL(*runner_, run(_, _)).WillOnce(Return(replied(out)));
   Status st = registrar_.registerRoots(roots_);
@@ -116,8 +117,9 @@ TEST_F(NixDaemonRootRegistrarTest, RefusedRootNamesItWithNixsText) {
 
 TEST_F(NixDaemonRootRegistrarTest, NoGreetingIsUnavailableWithStderr) {
   EXPECT_CALL(*runner_, run(_, _))
-      .WillOnce(Return(replied("", 1, "error: cannot connect to socket at "
-                                      "'/nix/var/nix/daemon-socket/socket': No such file\n")));
+      .WillOnce(Return(replied("", 1,
+                               "error: cannot connect to socket at "
+                               "'/nix/var/nix/daemon-socket/socket': No such file\n")));
   Status st = registrar_.registerRoots(roots_);
   EXPECT_EQ(st.code(), ErrorCode::Unavailable);
   EXPECT_THAT(st.message(), AllOf(HasSubstr("cannot connect"), HasSubstr("exited 1")));

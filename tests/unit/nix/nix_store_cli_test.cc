@@ -107,7 +107,8 @@ TEST_F(NixStoreCliTest, FailureRemovesRootsAndReturnsNixError) {
 TEST_F(NixStoreCliTest, NewerNixWordingOfAMissingPathIsNotFound) {
   fs::path a = path('a', "a");
   for (const std::string& words :
-       {"error: path '" + a.string() + "' is required, but there is no substituter that can build it",
+       {"error: path '" + a.string() +
+            "' is required, but there is no substituter that can build it",
         "error: path '" + a.string() + "' does not exist and cannot be created"}) {
     fakeDaemon();
     EXPECT_CALL(*runner_, run(ElementsAre("nix-store", _, _), _))
@@ -131,8 +132,8 @@ TEST_F(NixStoreCliTest, OtherFailuresAreInternal) {
 TEST_F(NixStoreCliTest, MissingNixStoreIsUnavailable) {
   fakeDaemon();
   EXPECT_CALL(*runner_, run(ElementsAre("nix-store", _, _), _))
-      .WillOnce(Return(Result<ProcessResult>(
-          unavailable("starting \"nix-store\": No such file or directory"))));
+      .WillOnce(Return(
+          Result<ProcessResult>(unavailable("starting \"nix-store\": No such file or directory"))));
   Status st = store_.realise({path('c', "c")}, roots_);
   EXPECT_EQ(st.code(), ErrorCode::Unavailable);
   EXPECT_FALSE(fs::exists(roots_));
@@ -168,7 +169,7 @@ TEST_F(NixStoreCliTest, RemoveRootsDeletesTheLinks) {
   EXPECT_FALSE(fs::exists(roots_));
   store_.waitForRemovals();
   EXPECT_TRUE(fs::is_empty(roots_.parent_path()));  // the detached folder is gone too
-  EXPECT_TRUE(store_.removeRoots(roots_).isOk());  // missing is fine
+  EXPECT_TRUE(store_.removeRoots(roots_).isOk());   // missing is fine
 }
 
 TEST_F(NixStoreCliTest, RemoveRootsOfManyPathsReturnsBeforeTheUnlinking) {
@@ -216,11 +217,11 @@ class RequisitesQueryTest : public ::testing::Test {
 
 TEST_F(RequisitesQueryTest, OneQueryReturnsEveryLineWithOutputCapped) {
   std::string a = "/nix/store/" + std::string(32, 'a') + "-a";
-  EXPECT_CALL(*runner_, run(ElementsAre("nix-store", "--query", "--requisites", closure_.string()),
-                            Field(&ProcessOptions::max_output_bytes,
-                                  nix::kMaxRequisitesOutputBytes)))
-      .WillOnce(Return(Result<ProcessResult>(
-          ProcessResult{0, a + "\n" + closure_.string() + "\n", ""})));
+  EXPECT_CALL(*runner_,
+              run(ElementsAre("nix-store", "--query", "--requisites", closure_.string()),
+                  Field(&ProcessOptions::max_output_bytes, nix::kMaxRequisitesOutputBytes)))
+      .WillOnce(
+          Return(Result<ProcessResult>(ProcessResult{0, a + "\n" + closure_.string() + "\n", ""})));
   auto r = store_.requisites(closure_);
   ASSERT_TRUE(r.isOk()) << r.status().toString();
   EXPECT_THAT(*r, ElementsAre(fs::path(a), closure_));
@@ -228,8 +229,8 @@ TEST_F(RequisitesQueryTest, OneQueryReturnsEveryLineWithOutputCapped) {
 
 TEST_F(RequisitesQueryTest, InvalidPathIsFailedPreconditionWithNixText) {
   EXPECT_CALL(*runner_, run(_, _))
-      .WillOnce(Return(Result<ProcessResult>(ProcessResult{
-          1, "", "error: path '" + closure_.string() + "' is not valid\n"})));
+      .WillOnce(Return(Result<ProcessResult>(
+          ProcessResult{1, "", "error: path '" + closure_.string() + "' is not valid\n"})));
   auto r = store_.requisites(closure_);
   EXPECT_EQ(r.status().code(), ErrorCode::FailedPrecondition);
   EXPECT_THAT(r.status().message(), HasSubstr("is not valid"));

@@ -88,8 +88,7 @@ TEST_F(ArchiveReaderTest, TotalExtractedBytesAreCapped) {
   limits.max_total_bytes = 400000;
   fs::remove_all(dir_.path() / "out");
   fs::create_directories(dir_.path() / "out");
-  EXPECT_TRUE(
-      extractImageArchive(dir_.path() / "bomb.tar.gz", dir_.path() / "out", limits).isOk());
+  EXPECT_TRUE(extractImageArchive(dir_.path() / "bomb.tar.gz", dir_.path() / "out", limits).isOk());
 }
 
 TEST_F(ArchiveReaderTest, MemberCountIsCapped) {

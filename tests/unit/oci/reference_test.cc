@@ -21,18 +21,15 @@ TEST(ReferenceTest, AcceptsOrdinaryAndNixReferences) {
 TEST(ReferenceTest, RefusesBadReferencesNamingThem) {
   for (const char* ref :
        {"bad ref!!", "", "upper/Case", "Upper", "a//b", "a:", ":tag", "a:-x", "-a", "a-", "a..b",
-        "a@sha256:12", "nix:0/tmp/My Image:latest", "host:port/x", "a:b/c:d/e",
-        "../etc/passwd"}) {
+        "a@sha256:12", "nix:0/tmp/My Image:latest", "host:port/x", "a:b/c:d/e", "../etc/passwd"}) {
     Status st = validateImageReference(ref, "--ref");
     ASSERT_FALSE(st.isOk()) << ref;
     EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
-    EXPECT_NE(st.message().find(std::string("\"") + ref + "\""), std::string::npos)
-        << st.message();
+    EXPECT_NE(st.message().find(std::string("\"") + ref + "\""), std::string::npos) << st.message();
     EXPECT_NE(st.message().find("--ref"), std::string::npos);
   }
-  EXPECT_FALSE(validateImageReference(std::string(129, 'a') + ":" + std::string(129, 't'),
-                                      "--ref")
-                   .isOk());
+  EXPECT_FALSE(
+      validateImageReference(std::string(129, 'a') + ":" + std::string(129, 't'), "--ref").isOk());
   EXPECT_FALSE(validateImageReference(std::string(256, 'a'), "--ref").isOk());
 }
 

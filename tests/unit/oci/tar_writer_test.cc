@@ -142,8 +142,7 @@ TEST(TarWriterTest, FailureBeforeWritingLeavesAnExistingOutputAlone) {
   testing::writeFile(out, "old archive");
   std::vector<TarEntry> e = {
       {"blob", TarEntry::Type::File, 0644, "", "", dir.path() / "missing-source"}};
-  EXPECT_EQ(writeDeterministicTar(e, out, Compression::None).status().code(),
-            ErrorCode::NotFound);
+  EXPECT_EQ(writeDeterministicTar(e, out, Compression::None).status().code(), ErrorCode::NotFound);
   EXPECT_EQ(testing::readFile(out), "old archive");
 }
 
@@ -153,7 +152,7 @@ TEST(TarWriterTest, FailedWriteRemovesTheOutputItOpened) {
   std::vector<TarEntry> e = {
       {"blob", TarEntry::Type::File, 0644, "", std::string(300000, 'z'), {}}};
   // A file size limit makes the write fail half-way (EFBIG), as a full disk would.
-  rlimit old {};
+  rlimit old{};
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
   auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
   rlimit small = old;

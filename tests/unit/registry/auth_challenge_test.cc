@@ -10,9 +10,9 @@ using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
 TEST(AuthChallengeTest, BearerWithQuotedParametersKeepsCommasInsideQuotes) {
-  auto c = parseAuthChallenges(
-      R"(Bearer realm="https://auth.example.org/token",service="registry",)"
-      R"(scope="repository:team/app:pull,push")");
+  auto c =
+      parseAuthChallenges(R"(Bearer realm="https://auth.example.org/token",service="registry",)"
+                          R"(scope="repository:team/app:pull,push")");
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(c[0].scheme, "bearer");
   EXPECT_THAT(c[0].params, UnorderedElementsAre(Pair("realm", "https://auth.example.org/token"),
@@ -36,7 +36,8 @@ TEST(AuthChallengeTest, SeveralChallengesInOneHeader) {
   EXPECT_EQ(c[1].scheme, "basic");
   EXPECT_THAT(c[1].params, UnorderedElementsAre(Pair("realm", "r"), Pair("charset", "UTF-8")));
   EXPECT_EQ(c[2].scheme, "bearer");
-  EXPECT_THAT(c[2].params, UnorderedElementsAre(Pair("realm", "https://t/x"), Pair("service", "s")));
+  EXPECT_THAT(c[2].params,
+              UnorderedElementsAre(Pair("realm", "https://t/x"), Pair("service", "s")));
 }
 
 TEST(AuthChallengeTest, EscapedQuotesAndToken68) {

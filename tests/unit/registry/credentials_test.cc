@@ -2,7 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <map>
@@ -104,7 +103,7 @@ TEST_F(CredentialsTest, MalformedFilesAreRefusedWithoutEchoingSecrets) {
            std::string(R"({"auths": {"h": {"auth": "===="}}})"),
            std::string(R"({"auths": {"h": {"auth": "========"}}})"),
            std::string(R"({"auths": {"h": {"auth": "dTo=cA=="}}})"),  // '=' inside
-           std::string(R"({"auths": {"h": {"auth": "dTpw="}}})"),  // length not 4k
+           std::string(R"({"auths": {"h": {"auth": "dTpw="}}})"),     // length not 4k
            std::string(R"({"auths": {"h": "string"}})"),
            std::string(R"({"credHelpers": {"h": "../../bin/sh"}})"),
            std::string(R"({"credsStore": "-rf"})"),
@@ -161,7 +160,8 @@ TEST_F(CredentialsTest, HelperIdentityTokenAndFailures) {
       .WillOnce(Return(ProcessResult{0, R"({"Username":"<token>","Secret":"rt"})", ""}))
       .WillOnce(Return(ProcessResult{3, "", "dbus: no session\nmore\n"}))
       .WillOnce(Return(ProcessResult{0, "garbage", ""}))
-      .WillOnce(Return(Status(ErrorCode::Unavailable, "docker-credential-secretservice: not found")));
+      .WillOnce(
+          Return(Status(ErrorCode::Unavailable, "docker-credential-secretservice: not found")));
   auto c = lookup(**source, "h:1");
   ASSERT_TRUE(c.has_value());
   EXPECT_TRUE(c->identity_token);

@@ -68,18 +68,21 @@ TEST_F(HttpRegistryClientTest, BearerFlowPingsGetsATokenAndSendsItToTheRegistryO
   const std::string bearer = "Authorization: Bearer T1";
   InSequence seq;
   EXPECT_CALL(*transport_, perform(request("GET", "https://reg.example.org/v2/")))
-      .WillOnce(Return(reply(
-          401, {{"www-authenticate", R"(Bearer realm="https://auth.example.org/t",service="r")"}})));
-  EXPECT_CALL(*transport_, perform(Field(&HttpRequest::url, StartsWith("https://auth.example.org/t?"))))
+      .WillOnce(Return(reply(401, {{"www-authenticate",
+                                    R"(Bearer realm="https://auth.example.org/t",service="r")"}})));
+  EXPECT_CALL(*transport_,
+              perform(Field(&HttpRequest::url, StartsWith("https://auth.example.org/t?"))))
       .WillOnce(Return(reply(200, {}, R"({"token":"T1"})")));
   EXPECT_CALL(*transport_, perform(AllOf(request("POST", std::string(kBase) + "/blobs/uploads/"),
                                          Field(&HttpRequest::headers, Contains(bearer)))))
       .WillOnce(Return(reply(202, {{"location", "https://storage.example.net/up/1?sig=x"}})));
   // The upload goes to another host (object storage): it must not carry the token.
-  EXPECT_CALL(*transport_,
-              perform(AllOf(request("PUT", std::string("https://storage.example.net/up/1?sig=x&digest=") + kDigest),
-                            Field(&HttpRequest::headers, Not(Contains(bearer))),
-                            Field(&HttpRequest::body_file, fs::path("/blob")))))
+  EXPECT_CALL(
+      *transport_,
+      perform(AllOf(
+          request("PUT", std::string("https://storage.example.net/up/1?sig=x&digest=") + kDigest),
+          Field(&HttpRequest::headers, Not(Contains(bearer))),
+          Field(&HttpRequest::body_file, fs::path("/blob")))))
       .WillOnce(Return(reply(201)));
   EXPECT_CALL(*transport_, perform(AllOf(request("PUT", std::string(kBase) + "/manifests/1"),
                                          Field(&HttpRequest::headers, Contains(bearer)),
@@ -92,8 +95,8 @@ TEST_F(HttpRegistryClientTest, BearerFlowPingsGetsATokenAndSendsItToTheRegistryO
 
 TEST_F(HttpRegistryClientTest, ExpiredTokenIsRenewedOnceThenTheRequestRepeats) {
   EXPECT_CALL(*credentials_, lookup(_)).WillRepeatedly(Return(std::optional<Credentials>()));
-  const auto challenge =
-      std::vector<std::pair<std::string, std::string>>{{"www-authenticate", R"(Bearer realm="https://a/t")"}};
+  const auto challenge = std::vector<std::pair<std::string, std::string>>{
+      {"www-authenticate", R"(Bearer realm="https://a/t")"}};
   InSequence seq;
   EXPECT_CALL(*transport_, perform(request("GET", "https://reg.example.org/v2/")))
       .WillOnce(Return(reply(401, challenge)));
@@ -114,16 +117,20 @@ TEST_F(HttpRegistryClientTest, ExpiredTokenIsRenewedOnceThenTheRequestRepeats) {
 TEST_F(HttpRegistryClientTest, StillUnauthorizedAfterRenewingIsPermissionDenied) {
   EXPECT_CALL(*credentials_, lookup(_))
       .WillRepeatedly(Return(std::optional<Credentials>(Credentials{"bot", "pw", false})));
-  const auto basic = std::vector<std::pair<std::string, std::string>>{
-      {"www-authenticate", R"(Basic realm="r")"}};
+  const auto basic =
+      std::vector<std::pair<std::string, std::string>>{{"www-authenticate", R"(Basic realm="r")"}};
   InSequence seq;
   EXPECT_CALL(*transport_, perform(request("GET", "https://reg.example.org/v2/")))
       .WillOnce(Return(reply(200)));  // /v2/ open, repositories protected
-  EXPECT_CALL(*transport_, perform(AllOf(request("PUT", std::string(kBase) + "/manifests/1"),
-                                         Field(&HttpRequest::headers, Not(Contains(HasSubstr("Authorization")))))))
+  EXPECT_CALL(
+      *transport_,
+      perform(AllOf(request("PUT", std::string(kBase) + "/manifests/1"),
+                    Field(&HttpRequest::headers, Not(Contains(HasSubstr("Authorization")))))))
       .WillOnce(Return(reply(401, basic)));
-  EXPECT_CALL(*transport_, perform(AllOf(request("PUT", std::string(kBase) + "/manifests/1"),
-                                         Field(&HttpRequest::headers, Contains(basicAuthorization("bot", "pw"))))))
+  EXPECT_CALL(
+      *transport_,
+      perform(AllOf(request("PUT", std::string(kBase) + "/manifests/1"),
+                    Field(&HttpRequest::headers, Contains(basicAuthorization("bot", "pw"))))))
       .WillOnce(Return(reply(401, basic, R"({"errors":[{"message":"authentication required"}]})")));
   Status st = client()->putManifest(kRef, "m", "{}");
   EXPECT_EQ(st.code(), ErrorCode::PermissionDenied);
@@ -185,17 +192,19 @@ TEST_F(HttpRegistryClientTest, DockerHubIsPushedToItsRegistryHostWithDockerIoCre
       .WillOnce(Return(reply(
           401, {{"www-authenticate",
                  R"(Bearer realm="https://auth.docker.io/token",service="registry.docker.io")"}})));
-  EXPECT_CALL(*transport_,
-              perform(AllOf(Field(&HttpRequest::url,
-                                  StartsWith("https://auth.docker.io/token?service=registry.docker.io"
-                                             "&scope=repository%3Alibrary%2Fredis%3Apull%2Cpush")),
-                            Field(&HttpRequest::headers, Contains(StartsWith("Authorization: Basic "))))))
+  EXPECT_CALL(
+      *transport_,
+      perform(AllOf(Field(&HttpRequest::url,
+                          StartsWith("https://auth.docker.io/token?service=registry.docker.io"
+                                     "&scope=repository%3Alibrary%2Fredis%3Apull%2Cpush")),
+                    Field(&HttpRequest::headers, Contains(StartsWith("Authorization: Basic "))))))
       .WillOnce(Return(reply(200, {}, R"({"token":"T"})")));
-  EXPECT_CALL(*transport_, perform(AllOf(request("PUT", base + "/manifests/7"),
-                                         Field(&HttpRequest::headers,
-                                               Contains("Authorization: Bearer T")))))
+  EXPECT_CALL(*transport_,
+              perform(AllOf(request("PUT", base + "/manifests/7"),
+                            Field(&HttpRequest::headers, Contains("Authorization: Bearer T")))))
       .WillOnce(Return(reply(201)));
-  EXPECT_TRUE(client()->putManifest(*ref, "application/vnd.oci.image.manifest.v1+json", "{}").isOk());
+  EXPECT_TRUE(
+      client()->putManifest(*ref, "application/vnd.oci.image.manifest.v1+json", "{}").isOk());
 }
 
 }  // namespace

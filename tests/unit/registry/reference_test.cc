@@ -80,23 +80,23 @@ TEST(ReferenceTest, OnlyDockerHubHasAnotherEndpoint) {
 
 // containerd's docker.MatchLocalhost, which the original uses to choose plain HTTP.
 TEST(ReferenceTest, LocalRegistriesAreLocalhostAndLoopbackAddresses) {
-  for (const char* local : {"localhost", "localhost:5000", "127.0.0.1", "127.0.0.1:5000",
-                            "127.1.2.3:80", "::1", "[::1]", "[::1]:5000",
-                            "[::ffff:127.0.0.1]:5000"}) {
+  for (const char* local :
+       {"localhost", "localhost:5000", "127.0.0.1", "127.0.0.1:5000", "127.1.2.3:80", "::1",
+        "[::1]", "[::1]:5000", "[::ffff:127.0.0.1]:5000"}) {
     EXPECT_TRUE(isLocalRegistry(local)) << local;
   }
   for (const char* remote :
        {"docker.io", "registry-1.docker.io", "localhost.example.org", "mylocalhost:5000",
-        "LOCALHOST", "128.0.0.1:5000", "10.0.0.1", "0.0.0.0:5000", "[::2]:5000", "[::1]:",
-        "localhost:", "::1:5000", "127.0.0.01", "127.1", "", "[::1"}) {
+        "LOCALHOST", "128.0.0.1:5000", "10.0.0.1", "0.0.0.0:5000", "[::2]:5000",
+        "[::1]:", "localhost:", "::1:5000", "127.0.0.01", "127.1", "", "[::1"}) {
     EXPECT_FALSE(isLocalRegistry(remote)) << remote;
   }
 }
 
 TEST(ReferenceTest, RejectsWhatIsNotAnImageReference) {
   // ".." would let curl normalise the PUT out of /v2/; credentials do not belong here.
-  for (const char* bad : {"127.0.0.1:5000/../../x:1", "localhost/a/../b:1",
-                          "user:pw@localhost/x:1", "localhost/Upper:1", "localhost/x:bad tag"}) {
+  for (const char* bad : {"127.0.0.1:5000/../../x:1", "localhost/a/../b:1", "user:pw@localhost/x:1",
+                          "localhost/Upper:1", "localhost/x:bad tag"}) {
     auto r = parseReference(bad);
     ASSERT_FALSE(r.isOk()) << bad;
     EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument) << bad;

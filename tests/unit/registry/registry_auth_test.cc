@@ -75,13 +75,13 @@ TEST(RegistryAuthHelpersTest, TokenResponse) {
 TEST_F(RegistryAuthTest, BearerTokenIsFetchedWithBasicCredentialsForThePushScope) {
   configured(Credentials{"bot", "pw", false});
   auto a = auth();
-  EXPECT_CALL(*transport_,
-              perform(AllOf(Field(&HttpRequest::method, "GET"),
-                            Field(&HttpRequest::url,
-                                  "https://auth.example.org/token?service=reg%20one&scope="
-                                  "repository%3Ateam%2Fapp%3Apull%2Cpush"),
-                            Field(&HttpRequest::headers,
-                                  Contains(basicAuthorization("bot", "pw"))))))
+  EXPECT_CALL(
+      *transport_,
+      perform(AllOf(Field(&HttpRequest::method, "GET"),
+                    Field(&HttpRequest::url,
+                          "https://auth.example.org/token?service=reg%20one&scope="
+                          "repository%3Ateam%2Fapp%3Apull%2Cpush"),
+                    Field(&HttpRequest::headers, Contains(basicAuthorization("bot", "pw"))))))
       .WillOnce(Return(ok(R"({"token":"T1"})")));
   ASSERT_TRUE(
       a.answer(challenge(R"(Bearer realm="https://auth.example.org/token",service="reg one")"))
@@ -131,9 +131,9 @@ TEST_F(RegistryAuthTest, RefusedTokenIsPermissionDeniedWithoutTheSecret) {
 
 TEST_F(RegistryAuthTest, RealmMustBeHttpAndNeverDowngradeFromHttps) {
   configured(Credentials{"bot", "pw", false});
-  for (const char* realm : {"file:///etc/passwd", "ftp://a/b", "/token", "http://auth/token",
-                            "https://a/t x", "", "https://a/t\x1b[2K",
-                            "https://reg.example.org@evil.example.net/t"}) {
+  for (const char* realm :
+       {"file:///etc/passwd", "ftp://a/b", "/token", "http://auth/token", "https://a/t x", "",
+        "https://a/t\x1b[2K", "https://reg.example.org@evil.example.net/t"}) {
     auto a = auth();
     Status st = a.answer(challenge(std::string("Bearer realm=\"") + realm + "\""));
     EXPECT_EQ(st.code(), ErrorCode::InvalidArgument) << realm;

@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <signal.h>
 
-
 namespace nixsnap::server {
 namespace {
 

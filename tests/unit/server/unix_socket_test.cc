@@ -106,9 +106,9 @@ TEST(UnixSocketTest, StagingNameIsHiddenInTheSameDirectoryAndUnpredictable) {
   const fs::path sock = "/run/nix-snapshotter/nix-snapshotter.sock";
   const fs::path staging = stagingSocketPath(sock);
   EXPECT_EQ(staging.parent_path(), sock.parent_path());
-  EXPECT_THAT(staging.filename().string(),
-              ::testing::MatchesRegex("\\." + std::to_string(::getpid()) +
-                                      "-[0-9a-f]{8}\\.sock\\.new"));
+  EXPECT_THAT(
+      staging.filename().string(),
+      ::testing::MatchesRegex("\\." + std::to_string(::getpid()) + "-[0-9a-f]{8}\\.sock\\.new"));
   EXPECT_NE(stagingSocketPath(sock), staging);  // 1 in 2^32 to collide
 }
 

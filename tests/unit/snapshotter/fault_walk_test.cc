@@ -207,8 +207,8 @@ class FaultWalkTest : public ::testing::Test {
       FaultPlan::global().disarm();
       std::string failed = FaultPlan::global().failed();
       ASSERT_FALSE(failed.empty()) << sc.name << " passed fewer fault points than its clean run";
-      std::string where = sc.name + ", fault " + std::to_string(n) + "/" +
-                          std::to_string(points) + " at " + failed;
+      std::string where =
+          sc.name + ", fault " + std::to_string(n) + "/" + std::to_string(points) + " at " + failed;
       bool past_commit = FaultPlan::global().failedPastCommit();
       if (!st.isOk()) {
         EXPECT_THAT(st.message(), ::testing::AnyOf(::testing::HasSubstr("injected"),
@@ -283,15 +283,16 @@ TEST_F(FaultWalkTest, PrepareNixLayer) {
   walk({"Prepare (nix layer)", [&](World& w) { base(w); },
         [&](World& w) {
           return w.sn_
-              ->prepare("n", "p",
-                        {{snapshotter::kLabelNixLayer, "true"}, {kPath1, storePath(2)}})
+              ->prepare("n", "p", {{snapshotter::kLabelNixLayer, "true"}, {kPath1, storePath(2)}})
               .status();
         }});
 }
 
 TEST_F(FaultWalkTest, View) {
   walk({"View", [&](World& w) { base(w); },
-        [&](World& w) { return w.sn_->view("w", "p", {{"x", "y"}}).status(); }});
+        [&](World& w) {
+          return w.sn_->view("w", "p", {{"x", "y"}}).status();
+        }});
 }
 
 TEST_F(FaultWalkTest, Commit) {

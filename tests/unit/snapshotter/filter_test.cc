@@ -142,9 +142,8 @@ TEST(FilterTest, OneRequestsWorkIsBounded) {
 }
 
 TEST(FilterTest, SyntaxErrorsAreInvalidArgument) {
-  for (std::string bad :
-       {"name==", "==a", "name=a", "name==a,", "labels.\"open", "1name==a", "name==a b",
-        "name~=(", ","}) {
+  for (std::string bad : {"name==", "==a", "name=a", "name==a,", "labels.\"open", "1name==a",
+                          "name==a b", "name~=(", ","}) {
     auto f = Filter::parse({bad});
     EXPECT_EQ(f.status().code(), ErrorCode::InvalidArgument) << bad;
     if (!f.isOk()) {

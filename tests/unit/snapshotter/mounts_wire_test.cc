@@ -9,10 +9,10 @@
 
 #include <optional>
 
+#include "made_up_store.h"
 #include "snapshotter/factory.h"
 #include "snapshotter/nix_layer.h"
 #include "snapshotter/snapshots_service.h"
-#include "made_up_store.h"
 #include "support/test_env.h"
 
 namespace nixsnap::testing {
@@ -24,13 +24,13 @@ using snapshotter::Labels;
 using snapshotter::Mount;
 using snapshotter::MountPlan;
 
-
 std::vector<Mount> decode(const std::string& bytes) {
   pb::MountsResponse resp;
   EXPECT_TRUE(resp.ParseFromString(bytes));
   std::vector<Mount> out;
   for (const containerd::types::Mount& m : resp.mounts()) {
-    out.push_back(Mount{m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
+    out.push_back(
+        Mount{m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
   }
   return out;
 }
@@ -182,8 +182,7 @@ class FixedMountsSnapshotter final : public snapshotter::Snapshotter {
                                      const Labels&) override {
     return notFound("prepare");
   }
-  Result<std::vector<Mount>> view(const std::string&, const std::string&,
-                                  const Labels&) override {
+  Result<std::vector<Mount>> view(const std::string&, const std::string&, const Labels&) override {
     return notFound("view");
   }
   Status commit(const std::string&, const std::string&, const Labels&) override {
@@ -234,7 +233,8 @@ class ServerHarness {
     grpc::ByteBuffer req(&slice, 1);
     grpc::ByteBuffer resp;
     static const grpc::internal::RpcMethod kMethod(
-        "/containerd.services.snapshots.v1.Snapshots/Mounts", grpc::internal::RpcMethod::NORMAL_RPC);
+        "/containerd.services.snapshots.v1.Snapshots/Mounts",
+        grpc::internal::RpcMethod::NORMAL_RPC);
     return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
         channel_.get(), kMethod, &ctx, req, &resp);
   }
@@ -313,7 +313,11 @@ TEST_F(RawMountsServiceTest, MountsErrorsKeepTheirCodes) {
   std::vector<Mount> got;
   EXPECT_EQ(server_->mounts("missing", &got).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(server_->mounts("c1", &got).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(server_->rawMounts(std::string("\x0a\x05" "ab", 4)).error_code(),
+  EXPECT_EQ(server_
+                ->rawMounts(std::string("\x0a\x05"
+                                        "ab",
+                                        4))
+                .error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 

@@ -20,8 +20,8 @@ using ::testing::StrictMock;
 
 TEST_F(NixSnapshotterTest, PrepareWithNixLayerLabelCreatesGcRoots) {
   Labels labels{{kLayer, "true"}, {pathLabel(1), sp(2)}, {pathLabel(0), sp(1)}};
-  EXPECT_CALL(*store_, realise(ElementsAre(fs::path(sp(1)), fs::path(sp(2))),
-                               root_ / "gcroots" / "1"))
+  EXPECT_CALL(*store_,
+              realise(ElementsAre(fs::path(sp(1)), fs::path(sp(2))), root_ / "gcroots" / "1"))
       .WillOnce(Return(Status::ok()));
   auto m = sn_->prepare("nix", "", labels);
   ASSERT_TRUE(m.isOk()) << m.status().toString();
@@ -49,7 +49,8 @@ TEST_F(NixSnapshotterTest, RealiseOrderIsSortedLabelKeyOrder) {
 TEST_F(NixSnapshotterTest, RealiseFailureFailsPrepareWithNixErrorAndLeavesNothing) {
   Labels labels{{kLayer, "true"}, {pathLabel(0), sp(1)}};
   EXPECT_CALL(*store_, realise(_, _))
-      .WillOnce(Return(Status(ErrorCode::NotFound, "nix-store exited 1: error: don't know how to build")));
+      .WillOnce(Return(
+          Status(ErrorCode::NotFound, "nix-store exited 1: error: don't know how to build")));
   auto m = sn_->prepare("nix", "", labels);
   EXPECT_EQ(m.status().code(), ErrorCode::NotFound);
   EXPECT_THAT(m.status().message(), HasSubstr("don't know how to build"));
@@ -88,17 +89,17 @@ TEST_F(NixSnapshotterTest, HostileLabelsAreRejectedBeforeAnything) {
   std::string evil = store_dir_.string() + "/" + std::string(32, 'a') + "-evil";
   ASSERT_EQ(::symlink((dir_.path() / "outside").c_str(), evil.c_str()), 0);
   const std::vector<std::string> bad = {
-      "/etc",           sp(1) + "/..",    sp(1) + "/bin", store_dir_.string() + "/../etc",
-      evil,             store_dir_.string() + "/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-x",
-      sp(1, ".dot"),    "",
+      "/etc",         sp(1) + "/..",
+      sp(1) + "/bin", store_dir_.string() + "/../etc",
+      evil,           store_dir_.string() + "/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-x",
+      sp(1, ".dot"),  "",
   };
   for (const std::string& p : bad) {
     Labels labels{{kLayer, "true"}, {pathLabel(0), sp(1)}, {pathLabel(7), p}};
     auto m = sn_->prepare("k", "", labels);
     EXPECT_EQ(m.status().code(), ErrorCode::InvalidArgument) << p;
     EXPECT_THAT(m.status().message(), HasSubstr(pathLabel(7))) << p;
-    EXPECT_EQ(sn_->view("v", "", {{pathLabel(3), p}}).status().code(),
-              ErrorCode::InvalidArgument);
+    EXPECT_EQ(sn_->view("v", "", {{pathLabel(3), p}}).status().code(), ErrorCode::InvalidArgument);
   }
   ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());
   EXPECT_EQ(sn_->commit("c", "a", {{pathLabel(0), "/etc"}}).code(), ErrorCode::InvalidArgument);

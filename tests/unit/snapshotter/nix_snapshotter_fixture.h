@@ -139,8 +139,7 @@ class NixSnapshotterTest : public ::testing::Test {
   /// one realise of the closure alone, one query of its closure.
   void closureLayer(const std::string& name, const std::string& parent, const std::string& closure,
                     const std::vector<std::string>& members) {
-    EXPECT_CALL(*store_, realise(ElementsAre(fs::path(closure)), _))
-        .WillOnce(Return(Status::ok()));
+    EXPECT_CALL(*store_, realise(ElementsAre(fs::path(closure)), _)).WillOnce(Return(Status::ok()));
     expectRequisites(closure, members);
     Labels labels{{kClosure, closure}};
     auto p = sn_->prepare(name + "-a", parent, labels);

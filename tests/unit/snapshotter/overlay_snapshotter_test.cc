@@ -7,11 +7,11 @@
 #include <thread>
 
 #include "metadata/sqlite_meta_store.h"
+#include "mocks/common_mocks.h"
+#include "mocks/nix_mocks.h"
 #include "mount/linux_mounter.h"
 #include "mount/scoped_mount.h"
 #include "snapshotter/factory.h"
-#include "mocks/common_mocks.h"
-#include "mocks/nix_mocks.h"
 #include "support/test_env.h"
 
 namespace nixsnap::testing {
@@ -49,8 +49,12 @@ class OverlaySnapshotterTest : public ::testing::Test {
     sn_ = std::move(*sn);
   }
 
-  std::string upper(int64_t id) { return (root_ / "snapshots" / std::to_string(id) / "fs").string(); }
-  std::string work(int64_t id) { return (root_ / "snapshots" / std::to_string(id) / "work").string(); }
+  std::string upper(int64_t id) {
+    return (root_ / "snapshots" / std::to_string(id) / "fs").string();
+  }
+  std::string work(int64_t id) {
+    return (root_ / "snapshots" / std::to_string(id) / "work").string();
+  }
 
   void layer(const std::string& name, const std::string& parent, snapshotter::Labels labels = {}) {
     ASSERT_TRUE(sn_->prepare(name + "-a", parent, {}).isOk());
@@ -76,10 +80,12 @@ TEST_F(OverlaySnapshotterTest, LabelsOverContainerdSizeLimitAreRejected) {
   in.labels = big;
   EXPECT_EQ(sn_->update(in, {}).status().code(), ErrorCode::InvalidArgument);
   std::vector<std::string> names;
-  ASSERT_TRUE(sn_->walk({"labels.ok~=.*"}, [&](const snapshotter::Info& i) {
-                   names.push_back(i.name);
-                   return Status::ok();
-                 }).isOk());
+  ASSERT_TRUE(sn_->walk({"labels.ok~=.*"},
+                        [&](const snapshotter::Info& i) {
+                          names.push_back(i.name);
+                          return Status::ok();
+                        })
+                  .isOk());
   EXPECT_EQ(names, std::vector<std::string>{"a"});
 }
 
@@ -104,11 +110,13 @@ TEST_F(OverlaySnapshotterTest, ViewWithoutParentIsRoBindWithoutWorkDir) {
 }
 
 TEST_F(OverlaySnapshotterTest, ActiveOnParentsIsOverlayNearestParentFirst) {
-  layer("l1", "");  // id 1
-  layer("l2", "l1");  // id 2
+  layer("l1", "");                       // id 1
+  layer("l2", "l1");                     // id 2
   auto m = sn_->prepare("a", "l2", {});  // id 3
   ASSERT_TRUE(m.isOk());
-  EXPECT_EQ(*m, (std::vector<Mount>{{"overlay", "overlay", "",
+  EXPECT_EQ(*m, (std::vector<Mount>{{"overlay",
+                                     "overlay",
+                                     "",
                                      {"workdir=" + work(3), "upperdir=" + upper(3),
                                       "lowerdir=" + upper(2) + ":" + upper(1)}}}));
 }
@@ -165,8 +173,9 @@ TEST_F(OverlaySnapshotterTest, ViewOfTwoParentsIsLowerOnlyOverlay) {
   layer("l2", "l1");
   auto m = sn_->view("v", "l2", {});
   ASSERT_TRUE(m.isOk());
-  EXPECT_EQ(*m, (std::vector<Mount>{
-                    {"overlay", "overlay", "", {"lowerdir=" + upper(2) + ":" + upper(1)}}}));
+  EXPECT_EQ(
+      *m,
+      (std::vector<Mount>{{"overlay", "overlay", "", {"lowerdir=" + upper(2) + ":" + upper(1)}}}));
 }
 
 TEST_F(OverlaySnapshotterTest, FuseOverlayfsTypeInPrepareViewAndMounts) {
@@ -211,8 +220,8 @@ TEST_F(OverlaySnapshotterTest, RemoveIsRefusedWhileSomethingIsMountedInside) {
   ASSERT_TRUE(sn_->prepare("a", "", {}).isOk());  // id 1
   writeFile(upper(1) + "/keep", "x");
   std::string point = upper(1) + "/proc";
-  std::string table = "1 0 0:1 / / rw - ext4 /dev/vda rw\n2 1 0:2 / " + point +
-                      " rw - proc proc rw\n";
+  std::string table =
+      "1 0 0:1 / / rw - ext4 /dev/vda rw\n2 1 0:2 / " + point + " rw - proc proc rw\n";
   writeFile(c.mountinfo, table);
   Status st = sn_->remove("a");
   EXPECT_EQ(st.code(), ErrorCode::FailedPrecondition) << st.toString();
@@ -303,7 +312,8 @@ TEST_F(OverlaySnapshotterTest, ChildFsTakesOwnerOfParentFs) {
   layer("l1", "");
   ASSERT_EQ(::chmod(upper(1).c_str(), 0700), 0);
   ASSERT_TRUE(sn_->prepare("a", "l1", {}).isOk());
-  struct stat p {}, c {};
+  struct stat p {
+  }, c{};
   ASSERT_EQ(::stat(upper(1).c_str(), &p), 0);
   ASSERT_EQ(::stat(upper(2).c_str(), &c), 0);
   EXPECT_EQ(p.st_uid, c.st_uid);

@@ -3,6 +3,7 @@
 // daemon composes it. Ordering is shown with the slow fake's gate (a realisation is still
 // blocked when the other calls return), never with timings.
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,8 +12,6 @@
 
 #include "mocks/forwarding_nix_store.h"
 #include "mocks/slow_nix_store.h"
-#include <grpcpp/grpcpp.h>
-
 #include "nix/realise_scheduler.h"
 #include "snapshotter/nix_snapshotter_fixture.h"
 #include "snapshotter/snapshots_service.h"

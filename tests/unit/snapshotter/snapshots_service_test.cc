@@ -4,9 +4,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "made_up_store.h"
 #include "rpc/grpc_status.h"
 #include "snapshotter/factory.h"
-#include "made_up_store.h"
 #include "support/test_env.h"
 
 namespace nixsnap::testing {
@@ -141,10 +141,10 @@ TEST_F(SnapshotsServiceTest, MountTargetCarriesStorePathBinds) {
   pb::MountsResponse mresp;
   ASSERT_TRUE(stub_->Mounts(&ctx, mreq, &mresp).ok());
   EXPECT_EQ(mresp.mounts(1).target(), p);
-  EXPECT_EQ(prepare("bad", "", nullptr,
-                    {{"containerd.io/snapshot/nix-store-path.0", "/etc/passwd"}})
-                .error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      prepare("bad", "", nullptr, {{"containerd.io/snapshot/nix-store-path.0", "/etc/passwd"}})
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(SnapshotsServiceTest, StatUpdateUsageAndErrors) {

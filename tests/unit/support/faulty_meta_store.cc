@@ -30,9 +30,8 @@ class FaultyTransaction final : public metadata::Transaction {
     if (plan_.hit("ancestors")) return injected("ancestors");
     return inner_->ancestors(key);
   }
-  Result<Snapshot> create(snapshotter::Kind kind, const std::string& key,
-                          const std::string& parent, const snapshotter::Labels& labels,
-                          metadata::TimePoint now) override {
+  Result<Snapshot> create(snapshotter::Kind kind, const std::string& key, const std::string& parent,
+                          const snapshotter::Labels& labels, metadata::TimePoint now) override {
     if (plan_.hit("create")) return injected("create");
     return inner_->create(kind, key, parent, labels, now);
   }

@@ -35,9 +35,7 @@ std::string readFile(const fs::path& path) {
   return ss.str();
 }
 
-fs::path goldenPath(const std::string& name) {
-  return fs::path(NIXSNAP_TEST_DATA_DIR) / name;
-}
+fs::path goldenPath(const std::string& name) { return fs::path(NIXSNAP_TEST_DATA_DIR) / name; }
 
 void expectGolden(const std::string& name, const std::string& actual) {
   const char* accept = std::getenv("NIXSNAP_TEST_ACCEPT");

@@ -30,9 +30,9 @@ void expectGolden(const std::string& name, const std::string& actual);
 
 }  // namespace nixsnap::testing
 
-#define NIXSNAP_REQUIRE_ROOT()                                                     \
-  do {                                                                             \
-    if (!::nixsnap::testing::rootTestsEnabled()) {                                 \
+#define NIXSNAP_REQUIRE_ROOT()                                                        \
+  do {                                                                                \
+    if (!::nixsnap::testing::rootTestsEnabled()) {                                    \
       GTEST_SKIP() << "needs root and NIXSNAP_TEST_ROOT=1 (mounts real filesystems)"; \
-    }                                                                              \
+    }                                                                                 \
   } while (0)
