@@ -30,28 +30,38 @@ class FaultyTransaction final : public metadata::Transaction {
     if (plan_.hit("ancestors")) return injected("ancestors");
     return inner_->ancestors(key);
   }
-  Result<Snapshot> create(snapshotter::Kind kind, const std::string& key, const std::string& parent,
-                          const snapshotter::Labels& labels, metadata::TimePoint now) override {
+  Result<Snapshot> create(snapshots::Kind kind, const std::string& key, const std::string& parent,
+                          const snapshots::Labels& labels, metadata::TimePoint now) override {
     if (plan_.hit("create")) return injected("create");
     return inner_->create(kind, key, parent, labels, now);
+  }
+  Result<Snapshot> createWithId(int64_t id, snapshots::Kind kind, const std::string& key,
+                                const std::string& parent, const snapshots::Labels& labels,
+                                metadata::TimePoint now) override {
+    if (plan_.hit("createWithId")) return injected("createWithId");
+    return inner_->createWithId(id, kind, key, parent, labels, now);
+  }
+  Result<int64_t> lastId() override {
+    if (plan_.hit("lastId")) return injected("lastId");
+    return inner_->lastId();
   }
   Status reserveIds(int64_t through) override {
     if (plan_.hit("reserveIds")) return injected("reserveIds");
     return inner_->reserveIds(through);
   }
-  Result<Record> update(const snapshotter::Info& info, const std::vector<std::string>& paths,
+  Result<Record> update(const snapshots::Info& info, const std::vector<std::string>& paths,
                         metadata::TimePoint now) override {
     if (plan_.hit("update")) return injected("update");
     return inner_->update(info, paths, now);
   }
   Result<int64_t> commitActive(const std::string& key, const std::string& name,
-                               const snapshotter::Labels& labels,
-                               std::optional<snapshotter::Usage> usage,
+                               const snapshots::Labels& labels,
+                               std::optional<snapshots::Usage> usage,
                                metadata::TimePoint now) override {
     if (plan_.hit("commitActive")) return injected("commitActive");
     return inner_->commitActive(key, name, labels, usage, now);
   }
-  Status setUsage(const std::string& name, const snapshotter::Usage& usage) override {
+  Status setUsage(const std::string& name, const snapshots::Usage& usage) override {
     if (plan_.hit("setUsage")) return injected("setUsage");
     return inner_->setUsage(name, usage);
   }
