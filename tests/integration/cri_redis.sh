@@ -47,43 +47,11 @@ redis="$("${NIXSNAP_FIXTURES}/redis_closure.sh" --out-link "${T}/redis")"
 note "${redis}"
 
 step "nix image archive built by a Nix derivation that runs nix2container build"
-# nixbld users run the builder: give them nix2container in a world-readable directory
-# (imported into the store with builtins.path); its shared libraries are Debian's.
-mkdir -p "${T}/n2c" "${T}/bb/bin"
-cp "${N2C}" "${T}/n2c/nix2container"
-chmod -R a+rX "${T}/n2c"
-cp /bin/busybox "${T}/bb/bin/busybox"
-chmod -R a+rX "${T}/bb"
-# The closure as nixpkgs' closureInfo lists it (fixtures/closure_info.nix): nix2container
-# then writes the closure format (one nix-closure annotation), as buildImage does.
-make_busybox_dir "${T}/bbl"
-cat >"${T}/image.nix" <<NIX
-let
-  n2c = builtins.path { path = ${T}/n2c; name = "nix2container-bin"; };
-  busybox = builtins.path { path = ${T}/bb; name = "busybox-static"; };
-  redis = builtins.storePath ${redis};
-  info = import ${NIXSNAP_FIXTURES}/closure_info.nix { busyboxDir = ${T}/bbl; rootPath = "${redis}"; };
-  config = builtins.toJSON {
-    Entrypoint = [ "\${redis}/bin/redis-server" ];
-    Env = [ "PATH=\${redis}/bin" ];
-  };
-in
-derivation {
-  # As buildImage { resolvedByNix = true; } does: the archive is \$out, named nix:0\$out:latest.
-  name = "nix-image-redis.tar";
-  system = builtins.currentSystem;
-  builder = "\${busybox}/bin/busybox";
-  PATH = "\${busybox}/bin";
-  inherit config info;
-  args = [ "sh" "-e" "-c" ''
-    echo "\$config" > config.json
-    \${n2c}/nix2container build --config config.json --closure "\$info/store-paths" \\
-      --ref "nix:0\$out:latest" "\$out"
-  '' ];
-}
-NIX
-archive="$(nix-build --out-link "${T}/image" "${T}/image.nix" 2>"${T}/nix-build.log")" ||
-  fail "nix-build of the image failed: $(tail -20 "${T}/nix-build.log")"
+# As buildImage { resolvedByNix = true; } makes it (fixtures/nix_image_archive.nix): the
+# closure format (one nix-closure annotation), the archive $out named nix:0$out:latest.
+archive="$(build_nix_image_archive "${T}" nix-image-redis.tar "${N2C}" "${redis}" \
+  "{\"Entrypoint\":[\"${redis}/bin/redis-server\"],\"Env\":[\"PATH=${redis}/bin\"]}")" ||
+  fail "nix-build of the image failed"
 note "${archive}"
 [[ "${archive}" == /nix/store/*-nix-image-redis.tar ]] || fail "unexpected archive path ${archive}"
 nix_ref="nix:0${archive}"

@@ -234,34 +234,9 @@ CRI="${NIXSNAP_TOOLS_DIR}/cri/cri-client"
 if ((!fuse)) && [[ -x "${CRI}" ]]; then
   step "CRI PullImage nix:0 through the user's nix-snapshotter image service"
   # The archive as buildImage { resolvedByNix = true; } makes it: $out named nix:0$out.
-  # nixbld users run the builder: nix2container and busybox in world-readable folders.
-  mkdir -p "${T}/n2c" "${T}/bb/bin"
-  cp "${N2C}" "${T}/n2c/nix2container"
-  cp /bin/busybox "${T}/bb/bin/busybox"
-  chmod -R a+rX "${T}/n2c" "${T}/bb"
-  make_busybox_dir "${T}/bbl"
-  cat >"${T}/image.nix" <<NIX
-let
-  n2c = builtins.path { path = ${T}/n2c; name = "nix2container-bin"; };
-  busybox = builtins.path { path = ${T}/bb; name = "busybox-static"; };
-  info = import ${NIXSNAP_FIXTURES}/closure_info.nix { busyboxDir = ${T}/bbl; rootPath = "${hello}"; };
-  config = builtins.toJSON { Entrypoint = [ "${hello}/bin/hello" ]; };
-in
-derivation {
-  name = "nix-image-hello.tar";
-  system = builtins.currentSystem;
-  builder = "\${busybox}/bin/busybox";
-  PATH = "\${busybox}/bin";
-  inherit config info;
-  args = [ "sh" "-e" "-c" ''
-    echo "\$config" > config.json
-    \${n2c}/nix2container build --config config.json --closure "\$info/store-paths" \\
-      --ref "nix:0\$out:latest" "\$out"
-  '' ];
-}
-NIX
-  archive="$(nix-build --out-link "${T}/image" "${T}/image.nix" 2>"${T}/nix-build.log")" ||
-    fail "nix-build of the nix:0 archive failed: $(tail -20 "${T}/nix-build.log")"
+  archive="$(build_nix_image_archive "${T}" nix-image-hello.tar "${N2C}" "${hello}" \
+    "{\"Entrypoint\":[\"${hello}/bin/hello\"]}")" ||
+    fail "nix-build of the nix:0 archive failed"
   ucri() { in_ns "${CRI}" --image-endpoint "${snap_sock}" --runtime-endpoint "${cd_sock}" --timeout 60 "$@"; }
   image_ref="$(ucri pull "nix:0${archive}")"
   [[ "${image_ref}" == sha256:* ]] || fail "PullImage nix:0${archive}: ${image_ref}"
