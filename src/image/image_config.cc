@@ -47,11 +47,46 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+/// Appends at most `budget` characters of `v`'s JSON text. Not json::dump(): that recurses
+/// once per nesting level, and a hostile config nests deep enough to overflow the stack;
+/// here every level spends at least one character, so the depth stays within `budget`.
+void appendExcerpt(const json& v, std::string& out, size_t budget) {
+  if (out.size() >= budget) {
+    return;
+  }
+  if (!v.is_structured()) {
+    out += v.dump().substr(0, budget - out.size());
+    return;
+  }
+  out += v.is_array() ? '[' : '{';
+  bool first = true;
+  for (auto it = v.begin(); it != v.end() && out.size() < budget; ++it) {
+    if (!first) {
+      out += ',';
+    }
+    first = false;
+    if (v.is_object()) {
+      out += json(it.key()).dump() + ':';
+    }
+    appendExcerpt(*it, out, budget);
+  }
+  if (out.size() < budget) {
+    out += v.is_array() ? ']' : '}';
+  }
+  out.resize(std::min(out.size(), budget));
+}
+
+/// The first 64 characters of `v` as JSON, for error messages.
+std::string excerpt(const json& v) {
+  std::string out;
+  appendExcerpt(v, out, 64);
+  return out;
+}
+
 /// `what` names the value in errors: "image config key \"Env\"".
 Status checkValue(const std::string& what, Kind kind, const json& v) {
   auto bad = [&](const char* want) {
-    return invalidArgument(what + " must be " + want + ", got " + v.type_name() + " " +
-                           v.dump().substr(0, 64));
+    return invalidArgument(what + " must be " + want + ", got " + v.type_name() + " " + excerpt(v));
   };
   switch (kind) {
     case Kind::StringList:
@@ -62,7 +97,7 @@ Status checkValue(const std::string& what, Kind kind, const json& v) {
         if (!v[i].is_string()) {
           return invalidArgument(what + " must be a list of strings, " + "but element " +
                                  std::to_string(i) + " is " + v[i].type_name() + " " +
-                                 v[i].dump().substr(0, 64));
+                                 excerpt(v[i]));
         }
       }
       break;

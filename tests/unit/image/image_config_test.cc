@@ -37,6 +37,26 @@ TEST(ImageConfigTest, WrongTypeIsAnError) {
   EXPECT_FALSE(parseUserConfig(R"({)").isOk());
 }
 
+// A value nested 200,000 deep overflowed the stack in json::dump() while the error
+// message was being written (SIGSEGV); now its first 64 characters are quoted.
+TEST(ImageConfigTest, DeeplyNestedValueIsAnErrorNotACrash) {
+  const size_t depth = 200000;
+  std::string nested = std::string(depth, '[') + std::string(depth, ']');
+  auto cmd = parseUserConfig(R"({"Cmd":[)" + nested + "]}");
+  ASSERT_FALSE(cmd.isOk());
+  EXPECT_EQ(cmd.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(cmd.status().message().find("element 0 is array " + std::string(64, '[')),
+            std::string::npos)
+      << cmd.status().message().substr(0, 200);
+  auto labels = parseUserConfig(R"({"Labels":)" + nested + "}");
+  ASSERT_FALSE(labels.isOk());
+  EXPECT_EQ(labels.status().code(), ErrorCode::InvalidArgument);
+  auto image = parseImageConfig(R"({"architecture":"amd64","os":"linux","config":{"Cmd":[)" +
+                                nested + "]}}");
+  ASSERT_FALSE(image.isOk());
+  EXPECT_EQ(image.status().code(), ErrorCode::InvalidArgument);
+}
+
 TEST(ImageConfigTest, NonStringListElementIsNamed) {
   auto r = parseUserConfig(R"({"Env":["A=1",2]})");
   ASSERT_FALSE(r.isOk());
