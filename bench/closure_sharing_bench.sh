@@ -184,30 +184,9 @@ done
 
 # --- the nix:0 archive: a store path built by Nix, as buildImage makes it -------------------
 step "nix:0 archive built by a Nix derivation running nix2container build (as cri_redis.sh)"
-mkdir -p "${T}/n2c"
-cp "${N2C}" "${T}/n2c/nix2container"
-chmod -R a+rX "${T}/n2c" "${T}/bb"
-cat >"${T}/image.nix" <<NIX
-let
-  n2c = builtins.path { path = ${T}/n2c; name = "nix2container-bin"; };
-  busybox = builtins.path { path = ${T}/bb; name = "busybox-static"; };
-  info = builtins.storePath ${info};
-  config = builtins.readFile ${T}/config-1.json;
-in
-derivation {
-  name = "sharing-bench-image.tar";
-  system = builtins.currentSystem;
-  builder = "\${busybox}/bin/busybox";
-  PATH = "\${busybox}/bin";
-  inherit config info;
-  args = [ "sh" "-e" "-c" ''
-    echo "\$config" > config.json
-    \${n2c}/nix2container build --config config.json --closure "\$info/store-paths" \\
-      --ref "nix:0\$out:latest" "\$out"
-  '' ];
-}
-NIX
-archive="$(nix-build "${T}/image.nix" --quiet --out-link "${T}/archive-root" --option substituters '')"
+build_nix_image_archive "${T}/nix-archive" "sharing-bench-image.tar" "${N2C}" "${top}" \
+  "$(cat "${T}/config-1.json")" || fail "could not build the nix:0 archive"
+archive="$(readlink -f "${T}/nix-archive/image")"
 nix_ref="nix:0${archive}"
 # The set to delete for a cold node: the archive, the closure (with our own busybox) and
 # the derivations naming them (Nix deletes no path that a valid path still references).
@@ -226,7 +205,7 @@ make_cold() {
 # drop the roots on our paths and delete what is still valid of them.
 forget_store_paths() {
   rm -rf "${T}/ns-root/gcroots"
-  rm -f "${T}/hello-root" "${T}/fan-root" "${T}/top-root" "${T}/info-root" "${T}/archive-root"
+  rm -f "${T}/hello-root" "${T}/fan-root" "${T}/top-root" "${T}/info-root" "${T}/nix-archive/image"
   (make_cold) || printf 'warning: some store paths of this bench could not be deleted\n' >&2
 }
 defer forget_store_paths
@@ -353,7 +332,7 @@ cold_start() {
   drain
 }
 step "2. cold start: removing the local roots of the closure and the archive"
-rm -f "${T}/hello-root" "${T}/fan-root" "${T}/top-root" "${T}/info-root" "${T}/archive-root"
+rm -f "${T}/hello-root" "${T}/fan-root" "${T}/top-root" "${T}/info-root" "${T}/nix-archive/image"
 : >"${T}/nix.results"
 : >"${T}/plain.results"
 for ((r = 1; r <= RUNS; r++)); do

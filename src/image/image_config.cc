@@ -4,6 +4,9 @@
 #include <array>
 #include <cctype>
 #include <string>
+#include <utility>
+
+#include "common/json.h"
 
 namespace nixsnap::image {
 namespace {
@@ -185,12 +188,11 @@ std::string envName(const std::string& entry) { return entry.substr(0, entry.fin
 }  // namespace
 
 Result<json> parseUserConfig(std::string_view text) {
-  json in;
-  try {
-    in = json::parse(text);
-  } catch (const json::exception& e) {
-    return invalidArgument(std::string("parsing image config: ") + e.what());
+  auto parsed = parseJson(text, "image config");
+  if (!parsed.isOk()) {
+    return parsed.status();
   }
+  json in = std::move(*parsed);
   if (!in.is_object()) {
     return invalidArgument("parsing image config: not a JSON object");
   }
@@ -216,12 +218,11 @@ Result<json> parseUserConfig(std::string_view text) {
 }
 
 Result<json> parseImageConfig(std::string_view text) {
-  json c;
-  try {
-    c = json::parse(text);
-  } catch (const json::exception& e) {
-    return invalidArgument(std::string("parsing image config: ") + e.what());
+  auto parsed = parseJson(text, "image config");
+  if (!parsed.isOk()) {
+    return parsed.status();
   }
+  json c = std::move(*parsed);
   if (!c.is_object()) {
     return invalidArgument(std::string("image config must be a JSON object, got ") + c.type_name());
   }
