@@ -7,7 +7,7 @@
 #include "common/temp_dir.h"
 #include "image/closure_input.h"
 #include "image/image_config.h"
-#include "image/nix_layer.h"
+#include "image/nix_layer_format.h"
 #include "oci/archive_reader.h"
 #include "oci/digest.h"
 #include "oci/layout.h"

@@ -2,7 +2,7 @@
 
 #include <sys/stat.h>
 
-#include "image/nix_layer.h"
+#include "image/nix_layer_format.h"
 #include "nix/store_path.h"
 #include "oci/archive_reader.h"
 
