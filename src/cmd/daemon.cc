@@ -7,6 +7,7 @@
 
 #include "cmd/image_services.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "server/notifier.h"
 #include "server/root_lock.h"
 #include "server/rootless_mode.h"
@@ -65,7 +66,9 @@ Status runDaemon(const config::Config& config) {
     services.push_back(s.get());
   }
   server::NotifierPtr notifier = server::makeSdNotifier();
-  return server::serve(config.address, services, *notifier, server::waitForTerminationSignal);
+  RandomPtr random = makeSystemRandom();
+  return server::serve(config.address, services, *notifier, *random,
+                       server::waitForTerminationSignal);
 }
 
 }  // namespace nixsnap::cmd
