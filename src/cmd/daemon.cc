@@ -60,9 +60,9 @@ Status runDaemon(const config::Config& config) {
   NIXSNAP_LOG(Info, "snapshotter opened", {{"root", config.root}, {"store_dir", config.store_dir}});
 
   snapshotter::SnapshotsService snapshots(**snap);
-  std::vector<std::unique_ptr<grpc::Service>> image_services = makeImageServices(config);
+  ImageServices image_services = makeImageServices(config);
   std::vector<grpc::Service*> services{&snapshots};
-  for (auto& s : image_services) {
+  for (auto& s : image_services.services) {
     services.push_back(s.get());
   }
   server::NotifierPtr notifier = server::makeSdNotifier();
