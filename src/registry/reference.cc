@@ -16,9 +16,7 @@ namespace {
 constexpr std::string_view kDockerHub = "docker.io";
 constexpr std::string_view kDockerHubLegacy = "index.docker.io";
 
-bool isHexId(std::string_view s) {
-  return s.size() == 64 && isLowerHex(s);
-}
+bool isHexId(std::string_view s) { return s.size() == 64 && isLowerHex(s); }
 
 }  // namespace
 

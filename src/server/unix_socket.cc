@@ -96,7 +96,7 @@ fs::path stagingSocketPath(const fs::path& address, Random& random) {
   // The random part keeps names apart across pid namespaces sharing the directory and
   // makes them unguessable for others who can write there.
   fs::path staging = address.parent_path() / ("." + std::to_string(::getpid()) + "-" +
-                                               randomHex(random, 8) + std::string(kStagingSuffix));
+                                              randomHex(random, 8) + std::string(kStagingSuffix));
   return staging.string().size() < kMaxSunPath ? staging : address;
 }
 

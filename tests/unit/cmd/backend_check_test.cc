@@ -25,7 +25,8 @@ using std::chrono::milliseconds;
 // containerd 2.x's verbose Status: runtime config only, no disableSnapshotAnnotations.
 const char* kStatus2 = R"({"containerd":{"defaultRuntimeName":"runc"}})";
 // containerd 1.7's: the setting is reported.
-const char* kStatus17 = R"({"containerd":{"snapshotter":"nix","disableSnapshotAnnotations":false}})";
+const char* kStatus17 =
+    R"({"containerd":{"snapshotter":"nix","disableSnapshotAnnotations":false}})";
 const char* kDump2 = R"(version = 3
 [plugins]
   [plugins.'io.containerd.cri.v1.images']
@@ -95,7 +96,9 @@ TEST_F(BackendCheckTest, UnreadableConfigIsOnlyLogged) {
 TEST_F(BackendCheckTest, RetriesWithDoublingWaitsCappedAtTenSecondsUntilCriAnswers) {
   {
     ::testing::InSequence seq;
-    EXPECT_CALL(backend_->runtime_stub, Version(_, _, _)).Times(8).WillRepeatedly(Return(unreachable()));
+    EXPECT_CALL(backend_->runtime_stub, Version(_, _, _))
+        .Times(8)
+        .WillRepeatedly(Return(unreachable()));
     answerVersion();
   }
   answerStatus(kStatus17);

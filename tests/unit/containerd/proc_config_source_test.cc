@@ -18,9 +18,9 @@ namespace {
 
 using ::testing::_;
 using ::testing::HasSubstr;
+using testing::MockProcessRunner;
 using ::testing::Return;
 using ::testing::StrictMock;
-using testing::MockProcessRunner;
 
 // What `config dump` prints is passed through unchanged; its content does not matter here.
 const char* kDump = "version = 3\nroot = '/var/lib/containerd'\n";
@@ -99,8 +99,7 @@ class FakeProc {
 class ProcContainerdConfigSourceTest : public ::testing::Test {
  protected:
   void answerServer(uint64_t pid, uint64_t pidns) {
-    EXPECT_CALL(*containerd_, serverInfo(_))
-        .WillOnce(Return(ServerInfo{"uuid", pid, pidns}));
+    EXPECT_CALL(*containerd_, serverInfo(_)).WillOnce(Return(ServerInfo{"uuid", pid, pidns}));
   }
   std::vector<std::string> dumpArgv(const fs::path& config) const {
     return {(proc_.pidDir() / "exe").string(), "--config", config.string(), "config", "dump"};

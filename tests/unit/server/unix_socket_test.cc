@@ -108,8 +108,10 @@ TEST(UnixSocketTest, StagingNameIsHiddenInTheSameDirectoryFromTheRandomSource) {
   const fs::path sock = "/run/nix-snapshotter/nix-snapshotter.sock";
   testing::CountingRandom random;  // 1, 2, ...: randomHex writes the low nibble first
   const std::string pid = std::to_string(::getpid());
-  EXPECT_EQ(stagingSocketPath(sock, random), sock.parent_path() / ("." + pid + "-10000000.sock.new"));
-  EXPECT_EQ(stagingSocketPath(sock, random), sock.parent_path() / ("." + pid + "-20000000.sock.new"));
+  EXPECT_EQ(stagingSocketPath(sock, random),
+            sock.parent_path() / ("." + pid + "-10000000.sock.new"));
+  EXPECT_EQ(stagingSocketPath(sock, random),
+            sock.parent_path() / ("." + pid + "-20000000.sock.new"));
 }
 
 TEST(UnixSocketTest, StagingNameOfTheSystemRandomSourceIsUnpredictable) {
