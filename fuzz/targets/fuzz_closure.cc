@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "fuzz_util.h"
-#include "image/nix_layer.h"
+#include "image/nix_layer_format.h"
 #include "nix/store_path.h"
 
 using namespace nixsnap;

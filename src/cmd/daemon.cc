@@ -7,6 +7,7 @@
 
 #include "cmd/image_services.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "server/notifier.h"
 #include "server/root_lock.h"
 #include "server/rootless_mode.h"
@@ -59,13 +60,15 @@ Status runDaemon(const config::Config& config) {
   NIXSNAP_LOG(Info, "snapshotter opened", {{"root", config.root}, {"store_dir", config.store_dir}});
 
   snapshotter::SnapshotsService snapshots(**snap);
-  std::vector<std::unique_ptr<grpc::Service>> image_services = makeImageServices(config);
+  ImageServices image_services = makeImageServices(config);
   std::vector<grpc::Service*> services{&snapshots};
-  for (auto& s : image_services) {
+  for (auto& s : image_services.services) {
     services.push_back(s.get());
   }
   server::NotifierPtr notifier = server::makeSdNotifier();
-  return server::serve(config.address, services, *notifier, server::waitForTerminationSignal);
+  RandomPtr random = makeSystemRandom();
+  return server::serve(config.address, services, *notifier, *random,
+                       server::waitForTerminationSignal);
 }
 
 }  // namespace nixsnap::cmd

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   }
   Config config = std::move(loaded).value();
   nixsnap::config::applyOverrides(config, overrides);
-  if (auto st = nixsnap::config::validate(config); !st.isOk()) {
+  if (auto st = nixsnap::config::validate(config, overrides); !st.isOk()) {
     return fail(st);
   }
   nixsnap::log::Level level = nixsnap::log::Level::Info;

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <memory>
 
+#include "common/hex.h"
+
 namespace nixsnap::log {
 namespace {
 
@@ -57,7 +59,6 @@ void appendValue(std::string& out, std::string_view v) {
     out += v;
     return;
   }
-  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (char c : v) {
     switch (c) {
@@ -70,8 +71,7 @@ void appendValue(std::string& out, std::string_view v) {
         if (isControl(c)) {
           auto u = static_cast<unsigned char>(c);
           out += "\\x";
-          out += kHex[u >> 4];
-          out += kHex[u & 0xf];
+          appendHexByte(out, u);
         } else {
           out += c;
         }
@@ -135,7 +135,6 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
 }
 
 std::string escapeControls(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
@@ -143,13 +142,11 @@ std::string escapeControls(std::string_view text) {
     const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
     if (u == 0xc2 && next >= 0x80 && next <= 0x9f) {  // U+0080..U+009F
       out += "\\u00";
-      out += kHex[next >> 4];
-      out += kHex[next & 0xf];
+      appendHexByte(out, next);
       ++i;
     } else if (isControl(text[i])) {
       out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
+      appendHexByte(out, u);
     } else {
       out += text[i];
     }

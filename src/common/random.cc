@@ -3,6 +3,8 @@
 #include <mutex>
 #include <random>
 
+#include "common/hex.h"
+
 namespace nixsnap {
 namespace {
 class SystemRandom final : public Random {
@@ -21,14 +23,13 @@ class SystemRandom final : public Random {
 RandomPtr makeSystemRandom() { return std::make_shared<SystemRandom>(); }
 
 std::string randomHex(Random& random, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string s;
   uint64_t bits = 0;
   for (size_t i = 0; i < n; ++i) {
     if (i % 16 == 0) {
       bits = random.next();
     }
-    s.push_back(kHex[bits & 0xf]);
+    s.push_back(hexDigit(static_cast<unsigned>(bits)));
     bits >>= 4;
   }
   return s;

@@ -102,15 +102,23 @@ Status readTopLevel(const toml::table& table, std::string_view origin, Config& o
   return Status::ok();
 }
 
-Status requireAbsolute(const std::string& value, std::string_view key) {
+/// How a message names a setting: `config: key "<key>"`, or `flag <flag>` when its value
+/// came from the command line (the user looks for what they typed).
+std::string settingName(std::string_view key, bool from_flag = false, std::string_view flag = {}) {
+  if (from_flag) {
+    return "flag " + std::string(flag);
+  }
+  return "config: key \"" + std::string(key) + "\"";
+}
+
+/// @param name as settingName gives it.
+Status requireAbsolute(const std::string& value, const std::string& name) {
   if (value.empty() || value.front() != '/') {
-    return invalidArgument("config: key \"" + std::string(key) +
-                           "\" must be an absolute path, got \"" + value + "\"");
+    return invalidArgument(name + " must be an absolute path, got \"" + value + "\"");
   }
   for (unsigned char c : value) {
     if (c < 0x20 || c == 0x7f) {
-      return invalidArgument("config: key \"" + std::string(key) +
-                             "\" must not contain control characters (a newline, say)");
+      return invalidArgument(name + " must not contain control characters (a newline, say)");
     }
   }
   return Status::ok();
@@ -119,7 +127,7 @@ Status requireAbsolute(const std::string& value, std::string_view key) {
 /// Store-path labels are checked by prefix against store_dir, so it must be spelled
 /// canonically and cannot be the root directory itself.
 Status requireStoreDir(const std::string& value) {
-  NIXSNAP_RETURN_IF_ERROR(requireAbsolute(value, "store_dir"));
+  NIXSNAP_RETURN_IF_ERROR(requireAbsolute(value, settingName("store_dir")));
   if (value == "/") {
     return invalidArgument("config: key \"store_dir\" must not be \"/\"");
   }
@@ -221,21 +229,23 @@ void applyOverrides(Config& config, const Overrides& overrides) {
   }
 }
 
-Status validate(const Config& config) {
-  NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.address, "address"));
-  NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.root, "root"));
+Status validate(const Config& config, const Overrides& flags) {
+  const std::string address = settingName("address", flags.address.has_value(), "--address (-a)");
+  NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.address, address));
+  NIXSNAP_RETURN_IF_ERROR(
+      requireAbsolute(config.root, settingName("root", flags.root.has_value(), "--root")));
   NIXSNAP_RETURN_IF_ERROR(requireStoreDir(config.store_dir));
   if (config.address.size() >= sizeof(sockaddr_un{}.sun_path)) {
-    return invalidArgument("config: key \"address\" is too long for a unix socket (" +
+    return invalidArgument(address + " is too long for a unix socket (" +
                            std::to_string(config.address.size()) + " bytes, at most " +
                            std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + ")");
   }
   log::Level level;
   if (!log::parseLevel(config.log_level, level)) {
     return invalidArgument(
-        "config: key \"log_level\" must be one of trace, debug, info, warn, "
-        "error, fatal, panic; got \"" +
-        config.log_level + "\"");
+        settingName("log_level", flags.log_level.has_value(), "--log-level (-l)") +
+        " must be one of trace, debug, info, warn, error, fatal, panic; got \"" + config.log_level +
+        "\"");
   }
   if (config.max_parallel_realisations < 1 ||
       config.max_parallel_realisations > kMaxParallelRealisations) {
@@ -245,7 +255,7 @@ Status validate(const Config& config) {
   }
   if (config.image_service.enable) {
     NIXSNAP_RETURN_IF_ERROR(requireAbsolute(config.image_service.containerd_address,
-                                            "image_service.containerd_address"));
+                                            settingName("image_service.containerd_address")));
   }
   return Status::ok();
 }

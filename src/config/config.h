@@ -77,7 +77,9 @@ void applyOverrides(Config& config, const Overrides& overrides);
 
 /// Checks a merged config: absolute paths for address, root and store_dir, a known log
 /// level, a socket path short enough for sockaddr_un.
-/// @return Ok or InvalidArgument naming the key.
-Status validate(const Config& config);
+/// @param flags the overrides applied to `config`: a bad value that came from a flag is
+///              reported under the flag (`flag --log-level ...`), not the file's key.
+/// @return Ok or InvalidArgument naming the key or flag.
+Status validate(const Config& config, const Overrides& flags = {});
 
 }  // namespace nixsnap::config

@@ -3,11 +3,9 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/server_context.h>
 
-#include <algorithm>
 #include <utility>
 
 #include "common/log.h"
-#include "cri/backend_check.h"
 #include "nix/image_ref.h"
 #include "rpc/grpc_status.h"
 
@@ -29,90 +27,6 @@ ImageService::ImageService(CriBackendPtr backend, image::NixImagePullerPtr nix_p
   if (options_.clock == nullptr) {
     options_.clock = makeSystemClock();
   }
-}
-
-ImageService::~ImageService() {
-  {
-    std::lock_guard lock(check_mu_);
-    stopping_ = true;
-  }
-  check_cv_.notify_all();
-  if (check_thread_.joinable()) {
-    check_thread_.join();
-  }
-}
-
-// ------------------------------------------------------------------ start-up check
-
-void ImageService::startBackendCheck() {
-  std::lock_guard lock(check_mu_);
-  if (!check_thread_.joinable()) {
-    check_thread_ = std::thread([this] { backendCheckLoop(); });
-  }
-}
-
-void ImageService::backendCheckLoop() {
-  std::chrono::milliseconds wait(200);
-  bool reported_down = false;
-  for (;;) {
-    auto facts = queryBackend(*backend_, *options_.clock);
-    if (facts.isOk()) {
-      NIXSNAP_LOG(Info, "containerd CRI reachable",
-                  {{"address", backend_->address()}, {"version", facts->runtime_version}});
-      for (const auto& warning : backendWarnings(*facts, options_.snapshotter)) {
-        NIXSNAP_LOG(Warn, warning, {{"address", backend_->address()}});
-      }
-      if (reportsSnapshotAnnotations(*facts)) {
-        NIXSNAP_LOG(Info, "checked containerd's CRI image config", {{"source", "CRI Status"}});
-      } else {
-        checkEffectiveConfig();
-      }
-      return;
-    }
-    if (!reported_down) {
-      NIXSNAP_LOG(Warn, "containerd CRI not reachable yet; image service calls fail until it is",
-                  {{"error", facts.status().message()}});
-      reported_down = true;
-    }
-    std::unique_lock lock(check_mu_);
-    if (check_cv_.wait_for(lock, wait, [this] { return stopping_; })) {
-      return;
-    }
-    wait = std::min(wait * 2, std::chrono::milliseconds(10000));
-  }
-}
-
-void ImageService::checkEffectiveConfig() {
-  // containerd 2.x: CRI Status carries the runtime config only; the image config
-  // (disable_snapshot_annotations, snapshotter) is read from the running containerd's
-  // effective configuration instead.
-  Status st = Status::ok();
-  if (options_.containerd_config == nullptr) {
-    st = Status(ErrorCode::Unimplemented, "no config source");
-  } else if (auto text = options_.containerd_config->effectiveConfig(); !text.isOk()) {
-    st = text.status();
-  } else if (auto config = criImageConfigFromToml(*text); !config.isOk()) {
-    st = config.status();
-  } else if (!config->disable_snapshot_annotations.has_value()) {
-    st = Status(ErrorCode::NotFound, "containerd's config dump has no CRI image section");
-  } else {
-    for (const auto& warning : configWarnings(*config, options_.snapshotter)) {
-      NIXSNAP_LOG(Warn, warning,
-                  {{"address", backend_->address()}, {"source", "containerd config dump"}});
-    }
-    NIXSNAP_LOG(
-        Info, "checked containerd's CRI image config",
-        {{"disable_snapshot_annotations", *config->disable_snapshot_annotations ? "true" : "false"},
-         {"snapshotter", config->snapshotter},
-         {"source", "containerd config dump"}});
-    return;
-  }
-  NIXSNAP_LOG(Info,
-              "cannot check containerd's disable_snapshot_annotations: its CRI Status does not "
-              "report it (containerd 2.x) and its config could not be read; registry pulls of "
-              "Nix images through containerd need it false "
-              "([plugins.\"io.containerd.cri.v1.images\"])",
-              {{"address", backend_->address()}, {"error", st.message()}});
 }
 
 // ------------------------------------------------------------------ forwarding

@@ -1,14 +1,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "common/clock.h"
 #include "common/status.h"
-#include "cri/containerd_config_source.h"
 #include "cri/cri_backend.h"
 #include "cri/runtime/v1/api.grpc.pb.h"
 #include "image/nix_image_pull.h"
@@ -17,14 +13,8 @@ namespace nixsnap::cri {
 
 /// Settings of the image service.
 struct ImageServiceOptions {
-  std::string snapshotter = "nix";  ///< snapshotter the start-up check expects containerd to use
   /// Deadline of a forwarded call whose caller set none (PullImage excepted).
   std::chrono::milliseconds forward_timeout{120000};
-  /// Deadline of the image service's own calls to containerd's CRI.
-  std::chrono::milliseconds probe_timeout{5000};
-  /// Where the start-up check reads containerd's effective config when CRI Status does not
-  /// report disable_snapshot_annotations (containerd 2.x); null: that check is skipped.
-  ContainerdConfigSourcePtr containerd_config;
   /// Wall clock the deadlines of forwarded calls count from; null: the system clock.
   ClockPtr clock;
 };
@@ -42,14 +32,9 @@ class ImageService final : public runtime::v1::ImageService::Service {
  public:
   ImageService(CriBackendPtr backend, image::NixImagePullerPtr nix_pull,
                ImageServiceOptions options = {});
-  ~ImageService() override;
 
   ImageService(const ImageService&) = delete;
   ImageService& operator=(const ImageService&) = delete;
-
-  /// Starts a background thread that queries containerd's CRI (retrying with backoff until
-  /// it answers) and logs warnings about settings that break Nix images. Idempotent.
-  void startBackendCheck();
 
   grpc::Status ListImages(grpc::ServerContext* ctx, const runtime::v1::ListImagesRequest* req,
                           runtime::v1::ListImagesResponse* resp) override;
@@ -66,18 +51,10 @@ class ImageService final : public runtime::v1::ImageService::Service {
   grpc::Status annotate(const grpc::Status& status, const char* rpc) const;
   std::unique_ptr<grpc::ClientContext> forwardContext(grpc::ServerContext* ctx,
                                                       bool default_deadline) const;
-  void backendCheckLoop();
-  /// The start-up check's second source (containerd 2.x): containerd's effective config.
-  void checkEffectiveConfig();
 
   CriBackendPtr backend_;
   image::NixImagePullerPtr nix_pull_;
   ImageServiceOptions options_;
-
-  std::mutex check_mu_;
-  std::condition_variable check_cv_;
-  bool stopping_ = false;
-  std::thread check_thread_;
 };
 
 }  // namespace nixsnap::cri

@@ -4,10 +4,11 @@
 #include <optional>
 #include <set>
 
+#include "common/small_file.h"
 #include "common/temp_dir.h"
 #include "image/closure_input.h"
 #include "image/image_config.h"
-#include "image/nix_layer.h"
+#include "image/nix_layer_format.h"
 #include "oci/archive_reader.h"
 #include "oci/digest.h"
 #include "oci/layout.h"
@@ -24,7 +25,7 @@ constexpr int64_t kMaxInputBytes = 16 << 20;
 constexpr const char* kEpoch = "1970-01-01T00:00:01Z";
 
 Result<std::string> readInput(const fs::path& p, const char* what) {
-  auto r = oci::readSmallFile(p, kMaxInputBytes);
+  auto r = readSmallFile(p, kMaxInputBytes);
   if (!r.isOk()) {
     return r.status().wrap(std::string("reading ") + what);
   }

@@ -2,9 +2,9 @@
 
 #include <sys/stat.h>
 
-#include "image/nix_layer.h"
+#include "common/small_file.h"
+#include "image/nix_layer_format.h"
 #include "nix/store_path.h"
-#include "oci/archive_reader.h"
 
 namespace nixsnap::image {
 namespace {
@@ -47,7 +47,7 @@ Result<ClosureInput> readClosureInput(const fs::path& arg, const fs::path& store
   } else if (arg.filename() == kStorePathsFile) {
     in.closure_info = asStorePath(fs::absolute(arg).lexically_normal().parent_path(), store_dir);
   }
-  auto text = oci::readSmallFile(list, max_bytes);
+  auto text = readSmallFile(list, max_bytes);
   if (!text.isOk()) {
     return text.status().wrap("reading --closure");
   }

@@ -8,7 +8,7 @@
 #include "common/scope_guard.h"
 #include "common/temp_dir.h"
 #include "image/archive_validation.h"
-#include "image/nix_layer.h"
+#include "image/nix_layer_format.h"
 #include "oci/archive_reader.h"
 #include "oci/digest.h"
 #include "oci/layout.h"

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "common/small_file.h"
 #include "common/temp_dir.h"
 #include "oci/archive_reader.h"
 #include "oci/layout.h"
@@ -47,7 +48,7 @@ Result<std::string> pushImage(registry::RegistryClient& client, const fs::path& 
     NIXSNAP_RETURN_IF_ERROR(client.uploadBlob(*ref, d.digest, layout->blobPath(d.digest)));
     report(blobEvent(Kind::BlobWritten, d.digest, d.size));
   }
-  auto manifest = oci::readSmallFile(layout->blobPath(img.manifest_desc.digest), 4 << 20);
+  auto manifest = readSmallFile(layout->blobPath(img.manifest_desc.digest), 4 << 20);
   if (!manifest.isOk()) {
     return manifest.status();
   }

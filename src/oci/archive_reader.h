@@ -30,11 +30,4 @@ struct ExtractLimits {
 Status extractImageArchive(const fs::path& archive, const fs::path& dest,
                            const ExtractLimits& limits = {});
 
-/// Reads a small regular file fully, refusing files larger than `max_bytes` and anything
-/// that is not a regular file (a FIFO fails at once, it does not block), both with
-/// InvalidArgument. A symlink is refused (ELOOP) unless `follow_symlinks`: archive
-/// members must not point elsewhere; a user's own file (an auth file) may.
-Result<std::string> readSmallFile(const fs::path& path, int64_t max_bytes,
-                                  bool follow_symlinks = false);
-
 }  // namespace nixsnap::oci

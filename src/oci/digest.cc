@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 
+#include "common/hex.h"
 #include "common/unique_fd.h"
 
 namespace nixsnap::oci {
@@ -28,13 +29,7 @@ std::string Sha256::digest() {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
   EVP_DigestFinal_ex(impl_->ctx, md.data(), &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xf]);
-  }
-  return out;
+  return "sha256:" + hexEncode(std::string_view(reinterpret_cast<const char*>(md.data()), len));
 }
 
 std::string digestOf(std::string_view data) {
@@ -72,14 +67,7 @@ Result<FileDigest> digestFile(const fs::path& path) {
 Status validateDigest(std::string_view digest) {
   constexpr std::string_view kPrefix = "sha256:";
   bool ok = digest.size() == kPrefix.size() + 64 && digest.substr(0, kPrefix.size()) == kPrefix;
-  if (ok) {
-    for (char c : digest.substr(kPrefix.size())) {
-      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-        ok = false;
-        break;
-      }
-    }
-  }
+  ok = ok && isLowerHex(digest.substr(kPrefix.size()));
   if (!ok) {
     return invalidArgument("invalid digest \"" + std::string(digest.substr(0, 100)) +
                            "\": want sha256:<64 lower-case hex>");

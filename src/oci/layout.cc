@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
+#include "common/small_file.h"
 #include "common/unique_fd.h"
-#include "oci/archive_reader.h"
 #include "oci/digest.h"
 #include "oci/reference.h"
 

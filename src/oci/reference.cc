@@ -2,12 +2,13 @@
 
 #include <string>
 
+#include "oci/digest.h"
+
 namespace nixsnap::oci {
 namespace {
 
 constexpr size_t kMaxNameLength = 255;
 constexpr size_t kMaxTagLength = 128;
-constexpr size_t kSha256HexLength = 64;
 
 bool lowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool anyAlnum(char c) { return lowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
@@ -62,19 +63,6 @@ bool validTag(std::string_view t) {
   return true;
 }
 
-bool validDigest(std::string_view d) {
-  constexpr std::string_view kAlg = "sha256:";
-  if (d.substr(0, kAlg.size()) != kAlg || d.size() != kAlg.size() + kSha256HexLength) {
-    return false;
-  }
-  for (char c : d.substr(kAlg.size())) {
-    if (!digit(c) && !(c >= 'a' && c <= 'f')) {
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 bool isValidReferenceComponent(std::string_view p) {
@@ -109,7 +97,7 @@ Status validateImageReference(std::string_view ref, std::string_view what) {
   std::string_view name = ref;
   size_t at = name.find('@');
   if (at != std::string_view::npos) {
-    if (!validDigest(name.substr(at + 1))) {
+    if (!validateDigest(name.substr(at + 1)).isOk()) {  // one digest grammar: digest.h
       return bad("digest must be sha256:<64 lowercase hex>");
     }
     name = name.substr(0, at);

@@ -20,6 +20,45 @@ bool isIn(std::string_view v, std::initializer_list<std::string_view> set) {
   return false;
 }
 
+Status checkSchema(const json& j, const char* what) {
+  if (!j.is_object()) {
+    return invalidArgument(std::string("parsing ") + what + ": not a JSON object");
+  }
+  if (!j.contains("schemaVersion") || j["schemaVersion"] != 2) {
+    return invalidArgument(std::string("parsing ") + what + ": schemaVersion is not 2");
+  }
+  return Status::ok();
+}
+
+// The "annotations" object of `j`, empty when absent; throws json::exception when it is
+// not a string-to-string object (parseDocument turns that into InvalidArgument).
+std::map<std::string, std::string> annotationsOf(const json& j) {
+  if (!j.contains("annotations")) {
+    return {};
+  }
+  return j["annotations"].get<std::map<std::string, std::string>>();
+}
+
+// The inverse of annotationsOf: no member for none.
+void putAnnotations(json& j, const std::map<std::string, std::string>& annotations) {
+  if (!annotations.empty()) {
+    j["annotations"] = annotations;
+  }
+}
+
+// Parses `text` as a schemaVersion 2 document `what` and hands it to `read`; malformed JSON
+// or a value of the wrong type anywhere is InvalidArgument "parsing <what>: ...".
+template <typename T, typename Read>
+Result<T> parseDocument(std::string_view text, const char* what, Read read) {
+  try {
+    json j = json::parse(text);
+    NIXSNAP_RETURN_IF_ERROR(checkSchema(j, what));
+    return read(j);
+  } catch (const json::exception& e) {
+    return invalidArgument(std::string("parsing ") + what + ": " + e.what());
+  }
+}
+
 Status descriptorFromJson(const json& j, const std::string& where, Descriptor& out) {
   if (!j.is_object()) {
     return invalidArgument(where + ": descriptor is not an object");
@@ -34,9 +73,7 @@ Status descriptorFromJson(const json& j, const std::string& where, Descriptor& o
     return invalidArgument(where + ": negative size");
   }
   NIXSNAP_RETURN_IF_ERROR(validateDigest(out.digest).wrap(where));
-  if (j.contains("annotations")) {
-    out.annotations = j["annotations"].get<std::map<std::string, std::string>>();
-  }
+  out.annotations = annotationsOf(j);
   if (j.contains("platform")) {
     const auto& p = j["platform"];
     out.platform = Platform{p.value("architecture", ""), p.value("os", ""), p.value("variant", "")};
@@ -46,9 +83,7 @@ Status descriptorFromJson(const json& j, const std::string& where, Descriptor& o
 
 json descriptorToJson(const Descriptor& d) {
   json j = {{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}};
-  if (!d.annotations.empty()) {
-    j["annotations"] = d.annotations;
-  }
+  putAnnotations(j, d.annotations);
   if (d.platform) {
     j["platform"] = {{"architecture", d.platform->architecture}, {"os", d.platform->os}};
     if (!d.platform->variant.empty()) {
@@ -56,16 +91,6 @@ json descriptorToJson(const Descriptor& d) {
     }
   }
   return j;
-}
-
-Status checkSchema(const json& j, const char* what) {
-  if (!j.is_object()) {
-    return invalidArgument(std::string("parsing ") + what + ": not a JSON object");
-  }
-  if (!j.contains("schemaVersion") || j["schemaVersion"] != 2) {
-    return invalidArgument(std::string("parsing ") + what + ": schemaVersion is not 2");
-  }
-  return Status::ok();
 }
 
 }  // namespace
@@ -85,9 +110,7 @@ bool isConfigMediaType(std::string_view m) {
 }
 
 Result<Manifest> parseManifest(std::string_view text) {
-  try {
-    json j = json::parse(text);
-    NIXSNAP_RETURN_IF_ERROR(checkSchema(j, "manifest"));
+  return parseDocument<Manifest>(text, "manifest", [](const json& j) -> Result<Manifest> {
     Manifest m;
     m.media_type = j.value("mediaType", std::string(media::kOciManifest));
     if (!isManifestMediaType(m.media_type)) {
@@ -114,19 +137,13 @@ Result<Manifest> parseManifest(std::string_view text) {
       }
       m.layers.push_back(std::move(d));
     }
-    if (j.contains("annotations")) {
-      m.annotations = j["annotations"].get<std::map<std::string, std::string>>();
-    }
+    m.annotations = annotationsOf(j);
     return m;
-  } catch (const json::exception& e) {
-    return invalidArgument(std::string("parsing manifest: ") + e.what());
-  }
+  });
 }
 
 Result<Index> parseIndex(std::string_view text) {
-  try {
-    json j = json::parse(text);
-    NIXSNAP_RETURN_IF_ERROR(checkSchema(j, "index"));
+  return parseDocument<Index>(text, "index", [](const json& j) -> Result<Index> {
     Index idx;
     idx.media_type = j.value("mediaType", std::string(media::kOciIndex));
     if (!j.contains("manifests") || !j["manifests"].is_array()) {
@@ -139,13 +156,9 @@ Result<Index> parseIndex(std::string_view text) {
           descriptorFromJson(mj, "parsing index manifest " + std::to_string(i++), d));
       idx.manifests.push_back(std::move(d));
     }
-    if (j.contains("annotations")) {
-      idx.annotations = j["annotations"].get<std::map<std::string, std::string>>();
-    }
+    idx.annotations = annotationsOf(j);
     return idx;
-  } catch (const json::exception& e) {
-    return invalidArgument(std::string("parsing index: ") + e.what());
-  }
+  });
 }
 
 std::string toJson(const Manifest& m) {
@@ -156,9 +169,7 @@ std::string toJson(const Manifest& m) {
   for (const auto& l : m.layers) {
     j["layers"].push_back(descriptorToJson(l));
   }
-  if (!m.annotations.empty()) {
-    j["annotations"] = m.annotations;
-  }
+  putAnnotations(j, m.annotations);
   return j.dump();
 }
 
@@ -167,9 +178,7 @@ std::string toJson(const Index& idx) {
   for (const auto& d : idx.manifests) {
     j["manifests"].push_back(descriptorToJson(d));
   }
-  if (!idx.annotations.empty()) {
-    j["annotations"] = idx.annotations;
-  }
+  putAnnotations(j, idx.annotations);
   return j.dump();
 }
 

@@ -5,7 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "oci/archive_reader.h"
+#include "common/small_file.h"
 
 namespace nixsnap::registry {
 namespace {
@@ -210,7 +210,7 @@ Result<CredentialSourcePtr> loadAuthFile(const AuthFile& file, ProcessRunnerPtr 
   }
   const std::string name = "auth file " + file.path.string();
   // Symlinks are followed: Kubernetes secret volumes and home-manager make them.
-  auto text = oci::readSmallFile(file.path, kMaxAuthFileBytes, /*follow_symlinks=*/true);
+  auto text = readSmallFile(file.path, kMaxAuthFileBytes, /*follow_symlinks=*/true);
   if (!text.isOk()) {
     if (text.status().code() == ErrorCode::NotFound && !file.required) {
       return make();  // no default file: anonymous

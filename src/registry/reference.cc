@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "common/hex.h"
 #include "registry/client.h"
 #include "registry/http_transport.h"
 
@@ -15,9 +16,7 @@ namespace {
 constexpr std::string_view kDockerHub = "docker.io";
 constexpr std::string_view kDockerHubLegacy = "index.docker.io";
 
-bool isHexId(std::string_view s) {
-  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
+bool isHexId(std::string_view s) { return s.size() == 64 && isLowerHex(s); }
 
 }  // namespace
 

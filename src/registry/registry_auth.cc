@@ -5,6 +5,8 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "common/hex.h"
+
 namespace nixsnap::registry {
 namespace {
 
@@ -41,13 +43,13 @@ std::string basicAuthorization(const std::string& user, const std::string& secre
 }
 
 std::string percentEncode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
     if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
       out.push_back(static_cast<char>(c));
     } else {
-      out += {'%', kHex[c >> 4], kHex[c & 15]};
+      out += '%';
+      appendHexByte(out, c, HexCase::Upper);  // RFC 3986 2.1: upper case
     }
   }
   return out;

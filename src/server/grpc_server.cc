@@ -15,7 +15,8 @@ GrpcServer::GrpcServer(fs::path address, SocketFile socket, std::unique_ptr<grpc
 GrpcServer::~GrpcServer() { shutdown(std::chrono::milliseconds(0)); }
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const fs::path& address,
-                                                      const std::vector<grpc::Service*>& services) {
+                                                      const std::vector<grpc::Service*>& services,
+                                                      Random& random) {
   NIXSNAP_RETURN_IF_ERROR(prepareSocketPath(address));
   // gRPC reports a failed bind without its cause: check what it would hit first.
   if (::access(address.parent_path().c_str(), W_OK | X_OK) != 0) {
@@ -23,7 +24,7 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const fs::path& address,
                                   address.parent_path().string());
   }
   // Bound under another name and published once listening: see publishSocket.
-  const fs::path staging = stagingSocketPath(address);
+  const fs::path staging = stagingSocketPath(address, random);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + staging.string(), grpc::InsecureServerCredentials());
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);

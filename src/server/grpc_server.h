@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/fs.h"
+#include "common/random.h"
 #include "common/status.h"
 #include "server/unix_socket.h"
 
@@ -25,10 +26,12 @@ class GrpcServer {
   /// `address` never exists without accepting connections (see publishSocket).
   /// @param address  absolute unix socket path.
   /// @param services not owned; must outlive the server.
+  /// @param random   names the staging socket (stagingSocketPath).
   /// @return the running server; the errors of prepareSocketPath and publishSocket;
   ///         Unavailable when gRPC cannot bind.
   static Result<std::unique_ptr<GrpcServer>> start(const fs::path& address,
-                                                   const std::vector<grpc::Service*>& services);
+                                                   const std::vector<grpc::Service*>& services,
+                                                   Random& random);
 
   ~GrpcServer();
   GrpcServer(const GrpcServer&) = delete;

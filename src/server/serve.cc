@@ -12,9 +12,9 @@
 namespace nixsnap::server {
 
 Status serve(const fs::path& address, const std::vector<grpc::Service*>& services,
-             Notifier& notifier, const std::function<int()>& wait_for_stop,
+             Notifier& notifier, Random& random, const std::function<int()>& wait_for_stop,
              std::chrono::milliseconds grace) {
-  auto server = GrpcServer::start(address, services);
+  auto server = GrpcServer::start(address, services, random);
   if (!server.isOk()) {
     return server.status();
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/fs.h"
+#include "common/random.h"
 #include "common/status.h"
 #include "server/notifier.h"
 
@@ -23,13 +24,14 @@ inline constexpr std::chrono::seconds kChildKillAfter{3};
 /// when the stop begins.
 /// @param address       absolute unix socket path (see prepareSocketPath).
 /// @param services      not owned; live for the whole call.
+/// @param random        names the socket's staging file (stagingSocketPath).
 /// @param wait_for_stop blocks until the daemon must stop; returns the signal number (or
 ///                      any code) for the log.
 /// @param grace         in-flight calls get this long to finish; then they are cancelled
 ///                      and their child processes stopped (terminateRunningProcesses).
 /// @return Ok after a clean stop; the errors of GrpcServer::start.
 Status serve(const fs::path& address, const std::vector<grpc::Service*>& services,
-             Notifier& notifier, const std::function<int()>& wait_for_stop,
+             Notifier& notifier, Random& random, const std::function<int()>& wait_for_stop,
              std::chrono::milliseconds grace = kDefaultShutdownGrace);
 
 }  // namespace nixsnap::server

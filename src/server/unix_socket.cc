@@ -6,12 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <random>
 #include <string>
 #include <string_view>
 
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
 
@@ -60,8 +59,7 @@ bool isStagingName(const std::string& name) {
   const std::string middle = name.substr(1, name.size() - 1 - kStagingSuffix.size());
   const size_t dash = middle.find('-');
   return dash != std::string::npos && dash > 0 && middle.find_first_not_of("0123456789") == dash &&
-         middle.size() == dash + 9 &&
-         middle.find_first_not_of("0123456789abcdef", dash + 1) == std::string::npos;
+         middle.size() == dash + 9 && isLowerHex(std::string_view(middle).substr(dash + 1));
 }
 
 /// Removes staging sockets that a daemon killed between bind(2) and rename(2) left in
@@ -94,14 +92,11 @@ bool socketIsServed(const fs::path& address) {
   return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
 }
 
-fs::path stagingSocketPath(const fs::path& address) {
+fs::path stagingSocketPath(const fs::path& address, Random& random) {
   // The random part keeps names apart across pid namespaces sharing the directory and
   // makes them unguessable for others who can write there.
-  std::random_device random;
-  char suffix[16];
-  std::snprintf(suffix, sizeof(suffix), "-%08x", static_cast<unsigned>(random()));
-  fs::path staging = address.parent_path() /
-                     ("." + std::to_string(::getpid()) + suffix + std::string(kStagingSuffix));
+  fs::path staging = address.parent_path() / ("." + std::to_string(::getpid()) + "-" +
+                                              randomHex(random, 8) + std::string(kStagingSuffix));
   return staging.string().size() < kMaxSunPath ? staging : address;
 }
 

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include "common/fs.h"
+#include "common/random.h"
 #include "common/status.h"
 
 namespace nixsnap::server {
@@ -24,7 +25,8 @@ bool socketIsServed(const fs::path& address);
 /// name `.<pid>-<8 random hex>.sock.new` in the same directory, or `address` itself when
 /// that name would not fit in sockaddr_un.sun_path.
 /// @param address absolute socket path that passed prepareSocketPath.
-fs::path stagingSocketPath(const fs::path& address);
+/// @param random  source of the hex part (makeSystemRandom() in the daemon).
+fs::path stagingSocketPath(const fs::path& address, Random& random);
 
 /// Identity of a socket file this process published.
 struct SocketFile {

@@ -1,13 +1,11 @@
 #include "snapshotter/nix_closure.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <string_view>
 
-#include "common/unique_fd.h"
+#include "common/small_file.h"
 #include "nix/store_path.h"
 
 namespace nixsnap::snapshotter {
@@ -41,42 +39,6 @@ Status checkRegularFile(const fs::path& closure, const std::string& name) {
   return Status::ok();
 }
 
-Result<std::string> readCapped(const fs::path& closure, const fs::path& file) {
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (fd.get() < 0) {
-    return errnoStatus(errno, "opening \"" + file.string() + "\"");
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
-    return errnoStatus(errno, "inspecting \"" + file.string() + "\"");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return notClosureInfo(closure, "\"store-paths\" is not a regular file");
-  }
-  if (static_cast<uint64_t>(st.st_size) > kMaxClosureFileBytes) {
-    return invalidArgument("closure \"" + closure.string() + "\": \"store-paths\" has " +
-                           std::to_string(st.st_size) + " bytes, more than the limit of " +
-                           std::to_string(kMaxClosureFileBytes));
-  }
-  std::string data(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return errnoStatus(errno, "reading \"" + file.string() + "\"");
-    }
-    if (n == 0) {
-      break;  // shorter than fstat said: a store path never changes, but stay in bounds
-    }
-    done += static_cast<size_t>(n);
-  }
-  data.resize(done);
-  return data;
-}
-
 }  // namespace
 
 Result<std::vector<fs::path>> readClosureStorePaths(
@@ -92,9 +54,9 @@ Result<std::vector<fs::path>> readClosureStorePaths(
   NIXSNAP_RETURN_IF_ERROR(checkRegularFile(closure, "registration"));
   NIXSNAP_RETURN_IF_ERROR(checkRegularFile(closure, "store-paths"));
   fs::path file = closure / "store-paths";
-  Result<std::string> data = readCapped(closure, file);
+  Result<std::string> data = readSmallFile(file, static_cast<int64_t>(kMaxClosureFileBytes));
   if (!data.isOk()) {
-    return data.status();
+    return data.status().wrap("closure \"" + closure.string() + "\"");
   }
   std::vector<fs::path> out;
   std::unordered_set<std::string_view> seen;

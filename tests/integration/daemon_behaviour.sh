@@ -39,7 +39,7 @@ assert_contains "${ASSERT_OUTPUT}" "absent.toml"
 step "bad --log-level is an error"
 : >"${T}/empty.toml"
 assert_fails "${NIXSNAP_BIN}" --config "${T}/empty.toml" --log-level loud --address "${T}/l.sock" --root "${T}/l-root"
-assert_contains "${ASSERT_OUTPUT}" "log_level"
+assert_contains "${ASSERT_OUTPUT}" "flag --log-level"
 
 step "the original's spellings: -v/--version print the CMake project version; -c -a -l"
 want="$(sed -n 's/^project(nix_snapshotter VERSION \([0-9.]*\).*/\1/p' "${NIXSNAP_REPO_ROOT}/CMakeLists.txt")"
@@ -47,7 +47,7 @@ want="$(sed -n 's/^project(nix_snapshotter VERSION \([0-9.]*\).*/\1/p' "${NIXSNA
 assert_eq "nix-snapshotter version ${want}" "$("${NIXSNAP_BIN}" --version)" "--version"
 assert_eq "nix-snapshotter version ${want}" "$("${NIXSNAP_BIN}" -v)" "-v"
 assert_fails "${NIXSNAP_BIN}" -c "${T}/empty.toml" -l loud -a "${T}/s.sock" --root "${T}/s-root"
-assert_contains "${ASSERT_OUTPUT}" "log_level"
+assert_contains "${ASSERT_OUTPUT}" "flag --log-level"
 assert_contains "${ASSERT_OUTPUT}" '"loud"'
 
 step "a root holding the original's bolt metadata.db is refused, saying what to do"

@@ -10,7 +10,9 @@ namespace {
 TEST(ImageServicesTest, DisabledInConfigGivesNoServices) {
   config::Config c;
   c.image_service.enable = false;
-  EXPECT_TRUE(makeImageServices(c).empty());
+  ImageServices made = makeImageServices(c);
+  EXPECT_TRUE(made.services.empty());
+  EXPECT_EQ(made.check, nullptr);
 }
 
 // The composition connects lazily: with containerd absent it still builds the service
@@ -21,9 +23,10 @@ TEST(ImageServicesTest, EnabledInConfigGivesTheCriImageService) {
   c.root = (dir.path() / "root").string();
   c.image_service.enable = true;
   c.image_service.containerd_address = (dir.path() / "absent.sock").string();
-  auto services = makeImageServices(c);
-  ASSERT_EQ(services.size(), 1u);
-  EXPECT_NE(services.front(), nullptr);
+  ImageServices made = makeImageServices(c);
+  ASSERT_EQ(made.services.size(), 1u);
+  EXPECT_NE(made.services.front(), nullptr);
+  EXPECT_NE(made.check, nullptr);  // started; stopped when `made` goes
 }
 
 }  // namespace

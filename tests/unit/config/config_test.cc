@@ -256,6 +256,27 @@ TEST(ConfigTest, ValidateRejectsRelativePathsBadLevelAndLongSocket) {
   EXPECT_TRUE(validate(c).isOk());
 }
 
+TEST(ConfigTest, ValidateNamesTheFlagABadValueCameFrom) {
+  Overrides flags;
+  flags.log_level = "bogus";
+  flags.root = "relative/root";
+  flags.address = "/" + std::string(120, 'a');
+  Config c;
+  applyOverrides(c, flags);
+  Status st = validate(c, flags);
+  EXPECT_EQ(st.code(), ErrorCode::InvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("flag --root must be an absolute path"));
+  c.root = "/r";
+  EXPECT_THAT(validate(c, flags).message(), HasSubstr("flag --address (-a) is too long"));
+  c.address = "/a.sock";
+  st = validate(c, flags);
+  EXPECT_THAT(st.message(), HasSubstr("flag --log-level (-l) must be one of"));
+  EXPECT_THAT(st.message(), HasSubstr("\"bogus\""));
+  EXPECT_THAT(st.message(), ::testing::Not(HasSubstr("log_level")));
+  // The same values from the file: named by their keys.
+  EXPECT_THAT(validate(c).message(), HasSubstr("config: key \"log_level\""));
+}
+
 TEST(ConfigTest, StoreDirMustBeANormalisedPathBelowTheRoot) {
   for (const char* bad : {"/", "/nix/store/../../etc", "/nix/./store", "/nix//store", "/nix/.."}) {
     Config c;

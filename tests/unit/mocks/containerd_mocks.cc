@@ -6,6 +6,8 @@ namespace nixsnap::testing {
 
 MockContainerdClient::MockContainerdClient() = default;
 MockContainerdClient::~MockContainerdClient() = default;
+MockContainerdConfigSource::MockContainerdConfigSource() = default;
+MockContainerdConfigSource::~MockContainerdConfigSource() = default;
 
 Result<containerd::ContentInfo> FakeContainerdClient::contentInfo(const CallContext&,
                                                                   const std::string& d) {

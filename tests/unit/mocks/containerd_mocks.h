@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "containerd/client.h"
+#include "containerd/config_source.h"
 
 namespace nixsnap::testing {
 
@@ -124,6 +125,14 @@ class FakeContainerdClient : public containerd::ContainerdClient {
   Result<containerd::ServerInfo> serverInfo(const CallContext&) override {
     return containerd::ServerInfo{"fake", 1, 1};
   }
+};
+
+/// GoogleMock double of containerd::ContainerdConfigSource.
+class MockContainerdConfigSource : public containerd::ContainerdConfigSource {
+ public:
+  MockContainerdConfigSource();
+  ~MockContainerdConfigSource() override;
+  MOCK_METHOD(Result<std::string>, effectiveConfig, (), (override));
 };
 
 }  // namespace nixsnap::testing

@@ -16,6 +16,7 @@
 
 #include "common/unique_fd.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "mocks/common_mocks.h"
 #include "mocks/server_mocks.h"
 #include "server/unix_socket.h"
 #include "support/test_env.h"
@@ -81,6 +82,7 @@ class ServeTest : public ::testing::Test {
   std::optional<TempDir> dir_;
   fs::path sock_;
   StrictMock<MockNotifier> notifier_;
+  ::nixsnap::testing::CountingRandom random_;
 };
 
 TEST_F(ServeTest, NotifiesReadyServesCallsThenNotifiesStopping) {
@@ -92,7 +94,7 @@ TEST_F(ServeTest, NotifiesReadyServesCallsThenNotifiesStopping) {
   }
   std::string name;
   grpc::Status call;
-  Status st = serve(sock_, {&service}, notifier_, [&] {
+  Status st = serve(sock_, {&service}, notifier_, random_, [&] {
     call = callStat(sock_, "default/1/k", &name);
     return 15;
   });
@@ -110,7 +112,7 @@ TEST_F(ServeTest, InFlightCallFinishesDuringGracefulShutdown) {
   std::future<grpc::Status> call;
   std::string name;
   Status st = serve(
-      sock_, {&service}, notifier_,
+      sock_, {&service}, notifier_, random_,
       [&] {
         call = std::async(std::launch::async, [&] { return callStat(sock_, "inflight", &name); });
         entered.wait();
@@ -131,7 +133,7 @@ TEST_F(ServeTest, CallsStillRunningAfterTheGraceAreCancelled) {
   std::future<grpc::Status> call;
   const auto t0 = std::chrono::steady_clock::now();
   Status st = serve(
-      sock_, {&service}, notifier_,
+      sock_, {&service}, notifier_, random_,
       [&] {
         call = std::async(std::launch::async, [&] { return callStat(sock_, "slow", nullptr); });
         entered.wait();
@@ -149,9 +151,9 @@ TEST_F(ServeTest, SecondServerOnTheSameSocketIsRefused) {
   EXPECT_CALL(notifier_, notify(std::string_view("READY=1")));
   EXPECT_CALL(notifier_, notify(std::string_view("STOPPING=1")));
   Status inner;
-  Status st = serve(sock_, {&first}, notifier_, [&] {
+  Status st = serve(sock_, {&first}, notifier_, random_, [&] {
     StrictMock<MockNotifier> other;  // never told READY: it did not start
-    inner = serve(sock_, {&second}, other, [] { return 0; });
+    inner = serve(sock_, {&second}, other, random_, [] { return 0; });
     return 15;
   });
   ASSERT_TRUE(st.isOk());
@@ -171,7 +173,7 @@ TEST_F(ServeTest, StaleSocketLeftByACrashedDaemonIsReplaced) {
   EXPECT_CALL(notifier_, notify(std::string_view("READY=1")));
   EXPECT_CALL(notifier_, notify(std::string_view("STOPPING=1")));
   grpc::Status call;
-  ASSERT_TRUE(serve(sock_, {&service}, notifier_, [&] {
+  ASSERT_TRUE(serve(sock_, {&service}, notifier_, random_, [&] {
                 call = callStat(sock_, "k", nullptr);
                 return 0;
               }).isOk());
@@ -191,7 +193,7 @@ TEST_F(ServeTest, SocketNameAppearsOnlyOnceListening) {
   EXPECT_CALL(notifier_, notify(std::string_view("READY=1")));
   EXPECT_CALL(notifier_, notify(std::string_view("STOPPING=1")));
   bool served = false;
-  ASSERT_TRUE(serve(sock_, {&service}, notifier_, [&] {
+  ASSERT_TRUE(serve(sock_, {&service}, notifier_, random_, [&] {
                 served = socketIsServed(sock_);
                 return 0;
               }).isOk());

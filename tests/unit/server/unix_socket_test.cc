@@ -10,7 +10,9 @@
 #include <cstring>
 #include <string>
 
+#include "common/random.h"
 #include "common/unique_fd.h"
+#include "mocks/common_mocks.h"
 #include "support/test_env.h"
 
 namespace nixsnap::server {
@@ -102,26 +104,39 @@ TEST(UnixSocketTest, ParentThatIsAFileFails) {
   EXPECT_FALSE(st.isOk());
 }
 
-TEST(UnixSocketTest, StagingNameIsHiddenInTheSameDirectoryAndUnpredictable) {
+TEST(UnixSocketTest, StagingNameIsHiddenInTheSameDirectoryFromTheRandomSource) {
   const fs::path sock = "/run/nix-snapshotter/nix-snapshotter.sock";
-  const fs::path staging = stagingSocketPath(sock);
+  testing::CountingRandom random;  // 1, 2, ...: randomHex writes the low nibble first
+  const std::string pid = std::to_string(::getpid());
+  EXPECT_EQ(stagingSocketPath(sock, random),
+            sock.parent_path() / ("." + pid + "-10000000.sock.new"));
+  EXPECT_EQ(stagingSocketPath(sock, random),
+            sock.parent_path() / ("." + pid + "-20000000.sock.new"));
+}
+
+TEST(UnixSocketTest, StagingNameOfTheSystemRandomSourceIsUnpredictable) {
+  const fs::path sock = "/run/nix-snapshotter/nix-snapshotter.sock";
+  RandomPtr random = makeSystemRandom();
+  const fs::path staging = stagingSocketPath(sock, *random);
   EXPECT_EQ(staging.parent_path(), sock.parent_path());
   EXPECT_THAT(
       staging.filename().string(),
       ::testing::MatchesRegex("\\." + std::to_string(::getpid()) + "-[0-9a-f]{8}\\.sock\\.new"));
-  EXPECT_NE(stagingSocketPath(sock), staging);  // 1 in 2^32 to collide
+  EXPECT_NE(stagingSocketPath(sock, *random), staging);  // 1 in 2^32 to collide
 }
 
 TEST(UnixSocketTest, StagingFallsBackToTheAddressWhenTheNameWouldNotFit) {
+  testing::CountingRandom random;
   // 98 bytes fit in sun_path (108 with the NUL); "/.<pid>-<hex>.sock.new" beside it does not.
   const fs::path sock = "/" + std::string(95, 'x') + "/s";
-  EXPECT_EQ(stagingSocketPath(sock), sock);
+  EXPECT_EQ(stagingSocketPath(sock, random), sock);
 }
 
 TEST(UnixSocketTest, PublishLinksTheListeningSocketAtTheAddress) {
+  testing::CountingRandom random;
   auto dir = shortTempDir();
   const fs::path sock = dir.path() / "ns.sock";
-  const fs::path staging = stagingSocketPath(sock);
+  const fs::path staging = stagingSocketPath(sock, random);
   UniqueFd live = bindSocket(staging, /*listen_too=*/true);
   auto published = publishSocket(staging, sock);
   ASSERT_TRUE(published.isOk()) << published.status().toString();
@@ -132,10 +147,11 @@ TEST(UnixSocketTest, PublishLinksTheListeningSocketAtTheAddress) {
 }
 
 TEST(UnixSocketTest, PublishNeverReplacesASocketSomeoneElseCreated) {
+  testing::CountingRandom random;
   auto dir = shortTempDir();
   const fs::path sock = dir.path() / "ns.sock";
   UniqueFd winner = bindSocket(sock, /*listen_too=*/true);
-  const fs::path staging = stagingSocketPath(sock);
+  const fs::path staging = stagingSocketPath(sock, random);
   UniqueFd loser = bindSocket(staging, /*listen_too=*/true);
   auto published = publishSocket(staging, sock);
   EXPECT_EQ(published.status().code(), ErrorCode::AlreadyExists);
@@ -145,9 +161,10 @@ TEST(UnixSocketTest, PublishNeverReplacesASocketSomeoneElseCreated) {
 }
 
 TEST(UnixSocketTest, RemoveSocketLeavesASocketThatIsNoLongerOurs) {
+  testing::CountingRandom random;
   auto dir = shortTempDir();
   const fs::path sock = dir.path() / "ns.sock";
-  const fs::path staging = stagingSocketPath(sock);
+  const fs::path staging = stagingSocketPath(sock, random);
   UniqueFd fd = bindSocket(staging, /*listen_too=*/true);  // open, as a serving daemon's
   auto ours = publishSocket(staging, sock);
   ASSERT_TRUE(ours.isOk());
@@ -158,8 +175,9 @@ TEST(UnixSocketTest, RemoveSocketLeavesASocketThatIsNoLongerOurs) {
 }
 
 TEST(UnixSocketTest, FailedPublishRemovesTheStagingSocket) {
+  testing::CountingRandom random;
   auto dir = shortTempDir();
-  const fs::path staging = stagingSocketPath(dir.path() / "ns.sock");
+  const fs::path staging = stagingSocketPath(dir.path() / "ns.sock", random);
   UniqueFd live = bindSocket(staging, /*listen_too=*/true);
   auto st = publishSocket(staging, dir.path() / "missing" / "ns.sock");
   EXPECT_EQ(st.status().code(), ErrorCode::NotFound);

@@ -5,9 +5,10 @@
 
 #include "common/status.h"
 
-namespace nixsnap::cri {
+namespace nixsnap::containerd {
 
-/// The effective configuration of the containerd whose CRI the image service forwards to.
+/// The effective configuration of the running containerd (the daemon's start-up check reads
+/// its CRI image settings).
 /// It exists because containerd 2.x answers CRI Status(verbose) with its runtime config
 /// only: the image config (`disable_snapshot_annotations`, `snapshotter`, in plugin
 /// "io.containerd.cri.v1.images") is exposed by no API (not by Status, not by the
@@ -28,4 +29,4 @@ class ContainerdConfigSource {
 };
 using ContainerdConfigSourcePtr = std::shared_ptr<ContainerdConfigSource>;
 
-}  // namespace nixsnap::cri
+}  // namespace nixsnap::containerd

@@ -1,4 +1,4 @@
-#include "image/nix_layer.h"
+#include "image/nix_layer_format.h"
 
 #include <gtest/gtest.h>
 
@@ -22,14 +22,14 @@ std::string sp(char c, const std::string& name) {
   return "/nix/store/" + std::string(32, c) + "-" + name;
 }
 
-TEST(NixLayerTest, ClosureParsingKeepsOrderDropsBlanksAndDuplicates) {
+TEST(NixLayerFormatTest, ClosureParsingKeepsOrderDropsBlanksAndDuplicates) {
   auto c =
       parseClosure(sp('a', "x") + "\n\n" + sp('b', "y") + "\n" + sp('a', "x") + "\n", "/nix/store");
   ASSERT_TRUE(c.isOk());
   EXPECT_EQ(*c, (std::vector<std::string>{sp('a', "x"), sp('b', "y")}));
 }
 
-TEST(NixLayerTest, NonStoreLineIsRejectedWithLineNumber) {
+TEST(NixLayerFormatTest, NonStoreLineIsRejectedWithLineNumber) {
   for (const std::string& bad :
        std::vector<std::string>{"/etc/passwd", sp('a', "x") + "/bin", "/nix/store/../etc",
                                 "/nix/store/short-x", "relative"}) {
@@ -39,13 +39,13 @@ TEST(NixLayerTest, NonStoreLineIsRejectedWithLineNumber) {
   }
 }
 
-TEST(NixLayerTest, CopyToRootRejectsPathsOutsideTheStore) {
+TEST(NixLayerFormatTest, CopyToRootRejectsPathsOutsideTheStore) {
   EXPECT_FALSE(parseCopyToRoot(R"(["/etc"])", "/nix/store").isOk());
   EXPECT_FALSE(parseCopyToRoot(R"({"a":1})", "/nix/store").isOk());
   EXPECT_TRUE(parseCopyToRoot("[\"" + sp('c', "z") + "\"]", "/nix/store").isOk());
 }
 
-TEST(NixLayerTest, ClosurePathsBecomeMountpointsFileOrDirectory) {
+TEST(NixLayerFormatTest, ClosurePathsBecomeMountpointsFileOrDirectory) {
   auto dir = testing::makeTempDir();
   fs::path store = dir.path() / "store";
   std::string d = (store / (std::string(32, 'a') + "-dir")).string();
@@ -66,7 +66,7 @@ TEST(NixLayerTest, ClosurePathsBecomeMountpointsFileOrDirectory) {
   EXPECT_NE(find(*es, rel), nullptr);
 }
 
-TEST(NixLayerTest, CopyToRootFirstTreeWinsAndNothingShadowsTheStore) {
+TEST(NixLayerFormatTest, CopyToRootFirstTreeWinsAndNothingShadowsTheStore) {
   auto dir = testing::makeTempDir();
   fs::path store = dir.path() / "nix/store";
   fs::path r1 = store / (std::string(32, 'a') + "-one");
@@ -97,7 +97,7 @@ TEST(NixLayerTest, CopyToRootFirstTreeWinsAndNothingShadowsTheStore) {
 
 // A store path that is a symlink to a directory is bind-mounted as that directory (mount
 // follows the source), so its mountpoint must be a directory, not lstat's empty file.
-TEST(NixLayerTest, SymlinkStorePathGetsTheMountpointOfItsTarget) {
+TEST(NixLayerFormatTest, SymlinkStorePathGetsTheMountpointOfItsTarget) {
   auto dir = testing::makeTempDir();
   fs::path store = dir.path() / "nix/store";
   fs::path target = store / (std::string(32, 'a') + "-target");
@@ -118,7 +118,7 @@ TEST(NixLayerTest, SymlinkStorePathGetsTheMountpointOfItsTarget) {
   EXPECT_EQ(f->type, TarEntry::Type::File);
 }
 
-TEST(NixLayerTest, ClosurePathMissingFromTheStoreIsRefusedNamingIt) {
+TEST(NixLayerFormatTest, ClosurePathMissingFromTheStoreIsRefusedNamingIt) {
   auto dir = testing::makeTempDir();
   fs::path store = dir.path() / "nix/store";
   fs::path present = store / (std::string(32, 'a') + "-present");
@@ -137,7 +137,7 @@ TEST(NixLayerTest, ClosurePathMissingFromTheStoreIsRefusedNamingIt) {
 
 // The original's #165: a copyToRoot root that is a symlink to another store path (e.g. a
 // wrapper output pointing at the real package) is followed into that store path.
-TEST(NixLayerTest, CopyToRootSymlinkRootIsFollowedIntoItsTarget) {
+TEST(NixLayerFormatTest, CopyToRootSymlinkRootIsFollowedIntoItsTarget) {
   auto dir = testing::makeTempDir();
   fs::path store = dir.path() / "nix/store";
   fs::path target = store / (std::string(32, 'a') + "-hello");
@@ -157,7 +157,7 @@ TEST(NixLayerTest, CopyToRootSymlinkRootIsFollowedIntoItsTarget) {
   ASSERT_NE(find(*es, "share/doc/README"), nullptr);
 }
 
-TEST(NixLayerTest, CopyToRootSymlinkLeavingTheStoreIsRefused) {
+TEST(NixLayerFormatTest, CopyToRootSymlinkLeavingTheStoreIsRefused) {
   auto dir = testing::makeTempDir();
   fs::path store = dir.path() / "nix/store";
   fs::path outside = dir.path() / "etc";
@@ -171,7 +171,7 @@ TEST(NixLayerTest, CopyToRootSymlinkLeavingTheStoreIsRefused) {
   EXPECT_NE(es.status().message().find(link.string()), std::string::npos) << es.status().toString();
 }
 
-TEST(NixLayerAnnotationsTest, AcceptsNixLayersAndPlainLayers) {
+TEST(NixLayerFormatAnnotationsTest, AcceptsNixLayersAndPlainLayers) {
   const std::string p = "/nix/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-a";
   EXPECT_TRUE(checkNixLayerAnnotations("sha256:aa", {}, "/nix/store").isOk());
   EXPECT_TRUE(checkNixLayerAnnotations("sha256:aa",
@@ -181,7 +181,7 @@ TEST(NixLayerAnnotationsTest, AcceptsNixLayersAndPlainLayers) {
                   .isOk());
 }
 
-TEST(NixLayerAnnotationsTest, StorePathsWithoutNixLayerAreRefused) {
+TEST(NixLayerFormatAnnotationsTest, StorePathsWithoutNixLayerAreRefused) {
   Status st = checkNixLayerAnnotations("sha256:aa",
                                        {{"containerd.io/snapshot/nix-store-path.0",
                                          "/nix/store/0c8yrjx3fndm2d9w4y2sqq3b1rbn4pcr-a"}},
@@ -192,7 +192,7 @@ TEST(NixLayerAnnotationsTest, StorePathsWithoutNixLayerAreRefused) {
   EXPECT_NE(st.message().find("containerd.io/snapshot/nix-layer"), std::string::npos);
 }
 
-TEST(NixLayerAnnotationsTest, HostileStorePathIsRefused) {
+TEST(NixLayerFormatAnnotationsTest, HostileStorePathIsRefused) {
   Status st = checkNixLayerAnnotations("sha256:aa",
                                        {{"containerd.io/snapshot/nix-layer", "true"},
                                         {"containerd.io/snapshot/nix-store-path.0", "/etc/passwd"}},

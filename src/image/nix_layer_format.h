@@ -1,5 +1,9 @@
 #pragma once
 
+// The Nix layer of a nix2container image (docs/image-format.md): what `build` reads for it
+// (closure and copy-to-root lists), the tar members it writes, and its annotations, which
+// `load` checks. Not the snapshotter's snapshotter::NixLayer (realising and mounting).
+
 #include <map>
 #include <string>
 #include <string_view>

@@ -8,9 +8,9 @@
 #include "common/fs.h"
 #include "common/process_runner.h"
 #include "containerd/client.h"
-#include "cri/containerd_config_source.h"
+#include "containerd/config_source.h"
 
-namespace nixsnap::cri {
+namespace nixsnap::containerd {
 
 /// containerd's default configuration file (`containerd --config`'s default).
 inline constexpr const char* kContainerdDefaultConfig = "/etc/containerd/config.toml";
@@ -39,21 +39,21 @@ class ProcContainerdConfigSource final : public ContainerdConfigSource {
   /// @param runner     runs the `config dump` command.
   /// @param proc_root  procfs mount point, "/proc" (a fake tree in tests).
   /// @param timeout    deadline of `config dump`.
-  ProcContainerdConfigSource(containerd::ContainerdClientPtr containerd, ProcessRunnerPtr runner,
+  ProcContainerdConfigSource(ContainerdClientPtr containerd, ProcessRunnerPtr runner,
                              fs::path proc_root = "/proc",
                              std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
 
   Result<std::string> effectiveConfig() override;
 
  private:
-  containerd::ContainerdClientPtr containerd_;
+  ContainerdClientPtr containerd_;
   ProcessRunnerPtr runner_;
   fs::path proc_root_;
   std::chrono::milliseconds timeout_;
 };
 
 /// ProcContainerdConfigSource over `containerd` with the real /proc and `runner`.
-ContainerdConfigSourcePtr makeProcContainerdConfigSource(containerd::ContainerdClientPtr containerd,
+ContainerdConfigSourcePtr makeProcContainerdConfigSource(ContainerdClientPtr containerd,
                                                          ProcessRunnerPtr runner);
 
-}  // namespace nixsnap::cri
+}  // namespace nixsnap::containerd

@@ -1,4 +1,4 @@
-#include "cri/proc_containerd_config_source.h"
+#include "containerd/proc_config_source.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <sstream>
 #include <utility>
 
-namespace nixsnap::cri {
+namespace nixsnap::containerd {
 namespace {
 
 // stat(2) of `path` (following symlinks) or the errno Status naming it.
@@ -82,7 +82,7 @@ std::string containerdConfigPath(const std::vector<std::string>& argv) {
   return config;
 }
 
-ProcContainerdConfigSource::ProcContainerdConfigSource(containerd::ContainerdClientPtr containerd,
+ProcContainerdConfigSource::ProcContainerdConfigSource(ContainerdClientPtr containerd,
                                                        ProcessRunnerPtr runner, fs::path proc_root,
                                                        std::chrono::milliseconds timeout)
     : containerd_(std::move(containerd)),
@@ -91,11 +91,11 @@ ProcContainerdConfigSource::ProcContainerdConfigSource(containerd::ContainerdCli
       timeout_(timeout) {}
 
 Result<std::string> ProcContainerdConfigSource::effectiveConfig() {
-  auto info = containerd_->serverInfo(containerd::CallContext{});
+  auto info = containerd_->serverInfo(CallContext{});
   if (!info.isOk()) {
     return info.status().wrap("asking containerd's introspection service for its pid");
   }
-  const containerd::ServerInfo& server = *info;
+  const ServerInfo& server = *info;
   const std::string pid = std::to_string(server.pid);
   if (server.pid == 0) {
     return Status(ErrorCode::FailedPrecondition, "containerd reported no pid");
@@ -155,9 +155,9 @@ Result<std::string> ProcContainerdConfigSource::effectiveConfig() {
   return std::move(run->stdout_data);
 }
 
-ContainerdConfigSourcePtr makeProcContainerdConfigSource(containerd::ContainerdClientPtr containerd,
+ContainerdConfigSourcePtr makeProcContainerdConfigSource(ContainerdClientPtr containerd,
                                                          ProcessRunnerPtr runner) {
   return std::make_shared<ProcContainerdConfigSource>(std::move(containerd), std::move(runner));
 }
 
-}  // namespace nixsnap::cri
+}  // namespace nixsnap::containerd

@@ -1,4 +1,4 @@
-#include "image/nix_layer.h"
+#include "image/nix_layer_format.h"
 
 #include <sys/stat.h>
 

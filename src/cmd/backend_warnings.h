@@ -1,21 +1,18 @@
 #pragma once
 
-#include <map>
+// What the start-up check (backend_check.h) concludes from containerd's CRI facts and
+// effective config: warnings about settings that break Nix images. Pure functions.
+
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
 #include "common/status.h"
-#include "cri/cri_backend.h"
+#include "cri/backend_facts.h"
 
-namespace nixsnap::cri {
+namespace nixsnap::cmd {
 
-/// What the image service needs to know about containerd's CRI to warn early.
-struct BackendFacts {
-  std::string runtime_version;              ///< VersionResponse.runtime_version, e.g. "v1.7.24"
-  std::map<std::string, std::string> info;  ///< verbose StatusResponse.info (JSON values)
-};
+using cri::BackendFacts;
 
 /// Problems in containerd's setup that make Nix images fail later, as human-readable
 /// warnings: snapshot annotations disabled (Nix layers would unpack as plain tars and
@@ -55,9 +52,4 @@ Result<CriImageConfig> criImageConfigFromToml(const std::string& toml);
 std::vector<std::string> configWarnings(const CriImageConfig& config,
                                         const std::string& snapshotter);
 
-/// Asks containerd's CRI for Version and Status(verbose) once (5 s deadline each).
-/// @return the facts; Unavailable (naming the address) when containerd cannot be reached;
-///         other gRPC classes as returned.
-Result<BackendFacts> queryBackend(CriBackend& backend, const Clock& clock);
-
-}  // namespace nixsnap::cri
+}  // namespace nixsnap::cmd
