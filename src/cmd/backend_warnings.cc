@@ -6,6 +6,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
+
 namespace nixsnap::cmd {
 namespace {
 
@@ -106,16 +108,16 @@ std::vector<std::string> backendWarnings(const BackendFacts& facts,
   bool annotations_disabled = false;
   std::vector<std::string> snapshotters;
   for (const auto& [key, value] : facts.info) {
-    json doc = json::parse(value, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) {
+    auto doc = parseJson(value, "CRI status info");
+    if (!doc.isOk()) {
       continue;
     }
-    findKey(doc, "disableSnapshotAnnotations", [&](const json& v) {
+    findKey(*doc, "disableSnapshotAnnotations", [&](const json& v) {
       if (v.is_boolean() && v.get<bool>()) {
         annotations_disabled = true;
       }
     });
-    findKey(doc, "snapshotter", [&](const json& v) {
+    findKey(*doc, "snapshotter", [&](const json& v) {
       if (v.is_string() && !v.get<std::string>().empty()) {
         snapshotters.push_back(v.get<std::string>());
       }
@@ -136,9 +138,9 @@ std::vector<std::string> backendWarnings(const BackendFacts& facts,
 bool reportsSnapshotAnnotations(const BackendFacts& facts) {
   bool found = false;
   for (const auto& [key, value] : facts.info) {
-    json doc = json::parse(value, nullptr, /*allow_exceptions=*/false);
-    if (!doc.is_discarded()) {
-      findKey(doc, "disableSnapshotAnnotations", [&](const json&) { found = true; });
+    auto doc = parseJson(value, "CRI status info");
+    if (doc.isOk()) {
+      findKey(*doc, "disableSnapshotAnnotations", [&](const json&) { found = true; });
     }
   }
   return found;

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/json.h"
 #include "nix/store_path.h"
 
 namespace nixsnap::image {
@@ -177,8 +178,12 @@ Result<std::vector<std::string>> parseClosure(std::string_view text, const fs::p
 
 Result<std::vector<std::string>> parseCopyToRoot(std::string_view text, const fs::path& store_dir) {
   std::vector<std::string> out;
+  auto parsed = parseJson(text, "copyToRoot");
+  if (!parsed.isOk()) {
+    return parsed.status();
+  }
   try {
-    auto j = nlohmann::json::parse(text);
+    const nlohmann::json& j = *parsed;
     if (!j.is_array()) {
       return invalidArgument("parsing copyToRoot: want a JSON list of store paths");
     }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "common/small_file.h"
 #include "common/unique_fd.h"
 #include "oci/digest.h"
@@ -75,10 +76,11 @@ Status loadImage(Layout& layout, Descriptor manifest_desc) {
     return config.status();
   }
   img.config_json = std::move(*config);
-  json c = json::parse(img.config_json, nullptr, /*allow_exceptions=*/false);
-  if (c.is_discarded()) {
-    return invalidArgument("parsing image config: not valid JSON");
+  auto parsed_config = parseJson(img.config_json, "image config");
+  if (!parsed_config.isOk()) {
+    return parsed_config.status();
   }
+  json& c = *parsed_config;
   const json* ids = nullptr;
   if (c.is_object() && c.contains("rootfs") && c["rootfs"].is_object() &&
       c["rootfs"].contains("diff_ids")) {
@@ -186,8 +188,12 @@ Status openDocker(Layout& layout) {
   }
   Manifest m;
   std::vector<std::string> names;
+  auto parsed = parseJson(*text, "manifest.json");
+  if (!parsed.isOk()) {
+    return parsed.status();
+  }
   try {
-    json j = json::parse(*text);
+    const json& j = *parsed;
     if (!j.is_array() || j.size() != 1) {
       return invalidArgument("reading manifest.json: want exactly one image, found " +
                              std::to_string(j.is_array() ? j.size() : 0));

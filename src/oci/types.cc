@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "oci/digest.h"
 
 namespace nixsnap::oci {
@@ -50,8 +51,12 @@ void putAnnotations(json& j, const std::map<std::string, std::string>& annotatio
 // or a value of the wrong type anywhere is InvalidArgument "parsing <what>: ...".
 template <typename T, typename Read>
 Result<T> parseDocument(std::string_view text, const char* what, Read read) {
+  auto parsed = parseJson(text, what);
+  if (!parsed.isOk()) {
+    return parsed.status();
+  }
   try {
-    json j = json::parse(text);
+    const json& j = *parsed;
     NIXSNAP_RETURN_IF_ERROR(checkSchema(j, what));
     return read(j);
   } catch (const json::exception& e) {

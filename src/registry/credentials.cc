@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "common/small_file.h"
 
 namespace nixsnap::registry {
@@ -120,7 +121,8 @@ class AuthFileSource : public CredentialSource {
                          std::to_string(run->exit_code) + (first.empty() ? "" : ": ") +
                          first.substr(0, 200));
     }
-    json reply = json::parse(run->stdout_data, nullptr, /*allow_exceptions=*/false);
+    auto parsed = parseJson(run->stdout_data, "credential helper answer");
+    const json reply = parsed.isOk() ? std::move(*parsed) : json();
     if (!reply.is_object() || !reply.contains("Secret") || !reply["Secret"].is_string()) {
       return unavailable("getting credentials for " + host + " from " + program +
                          ": its answer is not {\"Username\", \"Secret\"}");
@@ -217,7 +219,11 @@ Result<CredentialSourcePtr> loadAuthFile(const AuthFile& file, ProcessRunnerPtr 
     }
     return text.status().wrap("reading " + name);
   }
-  json doc = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  auto parsed = parseJson(*text, name);
+  if (!parsed.isOk()) {
+    return parsed.status();
+  }
+  const json& doc = *parsed;
   if (!doc.is_object()) {
     return invalidArgument(name + ": not a JSON object");
   }

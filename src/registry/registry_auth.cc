@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/hex.h"
+#include "common/json.h"
 
 namespace nixsnap::registry {
 namespace {
@@ -15,7 +16,8 @@ constexpr size_t kMaxTokenBytes = 64 * 1024;
 }  // namespace
 
 std::string registryErrorMessage(const std::string& body) {
-  const auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto parsed = parseJson(body, "registry error");
+  const nlohmann::json doc = parsed.isOk() ? std::move(*parsed) : nlohmann::json();
   std::string msg;
   if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array() &&
       !doc["errors"].empty() && doc["errors"][0].is_object()) {
@@ -56,7 +58,8 @@ std::string percentEncode(const std::string& s) {
 }
 
 Result<std::string> parseTokenResponse(const std::string& body) {
-  const auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto parsed = parseJson(body, "token server answer");
+  const nlohmann::json doc = parsed.isOk() ? std::move(*parsed) : nlohmann::json();
   if (!doc.is_object()) {
     return invalidArgument("token server answer is not a JSON object");
   }

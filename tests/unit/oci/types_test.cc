@@ -45,6 +45,21 @@ TEST(TypesTest, MalformedJsonIsInvalidArgumentNotException) {
             ErrorCode::InvalidArgument);
 }
 
+TEST(TypesTest, HostileNestingIsInvalidArgumentNotACrash) {
+  const std::string nested = std::string(500000, '[') + std::string(500000, ']');
+  for (const std::string& doc : {R"({"schemaVersion":2,"x":)" + nested + "}",
+                                 R"({"schemaVersion":2,"manifests":)" + nested + "}"}) {
+    auto index = parseIndex(doc);
+    ASSERT_FALSE(index.isOk());
+    EXPECT_EQ(index.status().code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(index.status().message().find("nested deeper than"), std::string::npos)
+        << index.status().message();
+    auto manifest = parseManifest(doc);
+    ASSERT_FALSE(manifest.isOk());
+    EXPECT_EQ(manifest.status().code(), ErrorCode::InvalidArgument);
+  }
+}
+
 TEST(TypesTest, IndexRoundTripsAnnotations) {
   Index idx;
   idx.manifests.push_back({std::string(media::kOciManifest),
