@@ -12,7 +12,18 @@ std::optional<CliExit> parseWith(CLI::App& app, const std::vector<std::string>& 
     std::ostringstream out;
     std::ostringstream err;
     CliExit exit;
-    exit.code = app.exit(e, out, err);
+    std::vector<std::string> extras = app.remaining(/*recurse=*/true);
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !extras.empty()) {
+      // CLI11 checks requirements before extras: "nix2container --bogus" would otherwise
+      // say "A subcommand is required" and never name what it did not understand.
+      exit.code = app.exit(CLI::ExtrasError(extras), out, err);
+    } else {
+      exit.code = app.exit(e, out, err);
+    }
+    // Usage errors end with 2, as a bad --log-level does; CLI11's own codes are >= 100.
+    if (exit.code != 0) {
+      exit.code = 2;
+    }
     exit.out = out.str();
     exit.err = err.str();
     return exit;

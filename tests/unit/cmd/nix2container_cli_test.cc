@@ -85,6 +85,19 @@ TEST(Nix2ContainerCliTest, UnknownLogLevelIsAUsageErrorNamingIt) {
   EXPECT_THAT(e.err, HasSubstr("fatal or panic"));
 }
 
+TEST(Nix2ContainerCliTest, UnknownFlagIsNamedEvenWithoutASubcommand) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--bogus"}, {"-v"}, {"load", "--bogus", "x"}}) {
+    auto e = exits(args);
+    EXPECT_EQ(e.code, 2) << ::testing::PrintToString(args);
+    EXPECT_THAT(e.err, HasSubstr(args.size() == 1 ? args[0] : "--bogus"))
+        << ::testing::PrintToString(args);
+  }
+  auto none = exits({});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_THAT(none.err, HasSubstr("subcommand is required"));
+}
+
 TEST(Nix2ContainerCliTest, VersionPrintsTheProjectVersionAndExitsZero) {
   auto e = exits({"--version"});
   EXPECT_EQ(e.code, 0);
