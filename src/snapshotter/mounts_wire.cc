@@ -8,7 +8,7 @@
 
 namespace nixsnap::snapshotter {
 
-namespace pb = containerd::services::snapshots::v1;
+namespace pb = ::containerd::services::snapshots::v1;
 
 namespace {
 

@@ -39,36 +39,42 @@ class SnapshotsService final : public detail::SnapshotsServiceBase {
   /// 16 MiB (containerd's garbage collector).
   static constexpr size_t kListBatchBytes = 1 << 20;
 
-  grpc::Status Prepare(grpc::ServerContext* context,
-                       const detail::snapshotsv1::PrepareSnapshotRequest* request,
-                       detail::snapshotsv1::PrepareSnapshotResponse* response) override;
+  grpc::Status Prepare(
+      grpc::ServerContext* context,
+      const ::containerd::services::snapshots::v1::PrepareSnapshotRequest* request,
+      ::containerd::services::snapshots::v1::PrepareSnapshotResponse* response) override;
   grpc::Status View(grpc::ServerContext* context,
-                    const detail::snapshotsv1::ViewSnapshotRequest* request,
-                    detail::snapshotsv1::ViewSnapshotResponse* response) override;
+                    const ::containerd::services::snapshots::v1::ViewSnapshotRequest* request,
+                    ::containerd::services::snapshots::v1::ViewSnapshotResponse* response) override;
   /// Raw callback: `request` is a serialized MountsRequest, `response` a serialized
   /// MountsResponse (see encodeMountsReply). INVALID_ARGUMENT for undecodable bytes.
   grpc::ServerUnaryReactor* Mounts(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;
   grpc::Status Commit(grpc::ServerContext* context,
-                      const detail::snapshotsv1::CommitSnapshotRequest* request,
+                      const ::containerd::services::snapshots::v1::CommitSnapshotRequest* request,
                       google::protobuf::Empty* response) override;
   grpc::Status Remove(grpc::ServerContext* context,
-                      const detail::snapshotsv1::RemoveSnapshotRequest* request,
+                      const ::containerd::services::snapshots::v1::RemoveSnapshotRequest* request,
                       google::protobuf::Empty* response) override;
-  grpc::ServerUnaryReactor* Stat(grpc::CallbackServerContext* context,
-                                 const detail::snapshotsv1::StatSnapshotRequest* request,
-                                 detail::snapshotsv1::StatSnapshotResponse* response) override;
-  grpc::Status Update(grpc::ServerContext* context,
-                      const detail::snapshotsv1::UpdateSnapshotRequest* request,
-                      detail::snapshotsv1::UpdateSnapshotResponse* response) override;
+  grpc::ServerUnaryReactor* Stat(
+      grpc::CallbackServerContext* context,
+      const ::containerd::services::snapshots::v1::StatSnapshotRequest* request,
+      ::containerd::services::snapshots::v1::StatSnapshotResponse* response) override;
+  grpc::Status Update(
+      grpc::ServerContext* context,
+      const ::containerd::services::snapshots::v1::UpdateSnapshotRequest* request,
+      ::containerd::services::snapshots::v1::UpdateSnapshotResponse* response) override;
   grpc::Status List(
-      grpc::ServerContext* context, const detail::snapshotsv1::ListSnapshotsRequest* request,
-      grpc::ServerWriter<detail::snapshotsv1::ListSnapshotsResponse>* writer) override;
-  grpc::Status Usage(grpc::ServerContext* context, const detail::snapshotsv1::UsageRequest* request,
-                     detail::snapshotsv1::UsageResponse* response) override;
+      grpc::ServerContext* context,
+      const ::containerd::services::snapshots::v1::ListSnapshotsRequest* request,
+      grpc::ServerWriter<::containerd::services::snapshots::v1::ListSnapshotsResponse>* writer)
+      override;
+  grpc::Status Usage(grpc::ServerContext* context,
+                     const ::containerd::services::snapshots::v1::UsageRequest* request,
+                     ::containerd::services::snapshots::v1::UsageResponse* response) override;
   grpc::Status Cleanup(grpc::ServerContext* context,
-                       const detail::snapshotsv1::CleanupRequest* request,
+                       const ::containerd::services::snapshots::v1::CleanupRequest* request,
                        google::protobuf::Empty* response) override;
 
  private:
