@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -130,8 +131,10 @@ class PosixProcessRunner final : public ProcessRunner {
       ::fcntl(in.get(), F_SETFL, O_NONBLOCK);
     }
     auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    const bool can_cancel = options.cancel.canCancel();
     bool timed_out = false;
     bool too_much = false;
+    bool cancelled = false;
     char buf[65536];
     while (out.valid() || err.valid() || (in.valid() && written < options.stdin_data.size())) {
       pollfd fds[3];
@@ -158,6 +161,14 @@ class PosixProcessRunner final : public ProcessRunner {
           break;
         }
         wait_ms = static_cast<int>(left.count());
+      }
+      if (can_cancel) {
+        if (options.cancel.cancelled()) {
+          cancelled = true;
+          break;
+        }
+        int poll_ms = static_cast<int>(kProcessCancelPoll.count());
+        wait_ms = wait_ms < 0 ? poll_ms : std::min(wait_ms, poll_ms);
       }
       int r = ::poll(fds, nfds, wait_ms);
       if (r < 0) {
@@ -193,7 +204,49 @@ class PosixProcessRunner final : public ProcessRunner {
       }
     }
     in.reset();  // a child waiting for EOF on stdin may exit now
+    // Output can end (closed pipes) before the child does: a cancel still stops it.
+    if (!timed_out && !too_much && !cancelled && can_cancel) {
+      cancelled = waitUnlessCancelled(pid, options.cancel);
+    }
+    if (cancelled) {
+      stop(pid, options.cancel_grace);
+      return Status(ErrorCode::Canceled, "running " + name + ": stopped, the caller gave up");
+    }
     return finish(pid, timed_out, too_much, options, name, std::move(result));
+  }
+
+  /// Waits for `pid` to exit (not reaping it) while polling `cancel`.
+  /// @return true when the caller gave up first.
+  static bool waitUnlessCancelled(pid_t pid, const CancelToken& cancel) {
+    while (!exited(pid)) {
+      if (cancel.cancelled()) {
+        return true;
+      }
+      std::this_thread::sleep_for(kProcessCancelPoll);
+    }
+    return false;
+  }
+
+  /// True once `pid` has exited (a zombie, not reaped: its pid stays ours).
+  static bool exited(pid_t pid) {
+    siginfo_t info{};
+    int r = 0;
+    while ((r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT)) < 0 &&
+           errno == EINTR) {
+    }
+    return r < 0 || info.si_pid == pid;
+  }
+
+  /// Stops a child whose caller gave up: SIGTERM to its process group, SIGKILL after
+  /// `grace` (or as soon as the leader is gone, for anything left in the group), reaped.
+  static void stop(pid_t pid, std::chrono::milliseconds grace) {
+    ::kill(-pid, SIGTERM);
+    auto until = std::chrono::steady_clock::now() + grace;
+    while (!exited(pid) && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(-pid, SIGKILL);  // the leader is unreaped, so -pid is still our group
+    reap(pid, nullptr);
   }
 
   /// Kills a child that overran, reaps it and turns its end into the call's result.
