@@ -19,12 +19,12 @@ struct Nix2ContainerArgs {
   Command command = Command::Build;
   image::BuildOptions build;  ///< build's flags (tmp_dir is left for main)
   std::string archive;        ///< load's and push's ARCHIVE
-  /// load --store-dir: the store the layers' store-path annotations must name (the
-  /// snapshotter's `store_dir`); absolute, no trailing slash.
-  std::string store_dir = "/nix/store";
   std::string push_ref;       ///< push --ref
   bool plain_http = false;    ///< push --plain-http
   std::string authfile;       ///< push --authfile
+  /// load --store-dir: the store the layers' store-path annotations must name (the
+  /// snapshotter's `store_dir`); absolute, no trailing slash.
+  std::string store_dir = "/nix/store";
 };
 
 /// Parses nix2container's arguments (`args` without the program name) with the original's

@@ -131,7 +131,6 @@ class PosixProcessRunner final : public ProcessRunner {
       ::fcntl(in.get(), F_SETFL, O_NONBLOCK);
     }
     auto deadline = std::chrono::steady_clock::now() + options.timeout;
-    const bool can_cancel = options.cancel.canCancel();
     bool timed_out = false;
     bool too_much = false;
     bool cancelled = false;
@@ -152,23 +151,14 @@ class PosixProcessRunner final : public ProcessRunner {
         idx_in = nfds;
         fds[nfds++] = {in.get(), POLLOUT, 0};
       }
-      int wait_ms = -1;
-      if (options.timeout.count() > 0) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-          timed_out = true;
-          break;
-        }
-        wait_ms = static_cast<int>(left.count());
+      if (options.cancel.cancelled()) {
+        cancelled = true;
+        break;
       }
-      if (can_cancel) {
-        if (options.cancel.cancelled()) {
-          cancelled = true;
-          break;
-        }
-        int poll_ms = static_cast<int>(kProcessCancelPoll.count());
-        wait_ms = wait_ms < 0 ? poll_ms : std::min(wait_ms, poll_ms);
+      int wait_ms = pollWait(options, deadline);
+      if (wait_ms == 0) {
+        timed_out = true;
+        break;
       }
       int r = ::poll(fds, nfds, wait_ms);
       if (r < 0) {
@@ -204,15 +194,27 @@ class PosixProcessRunner final : public ProcessRunner {
       }
     }
     in.reset();  // a child waiting for EOF on stdin may exit now
-    // Output can end (closed pipes) before the child does: a cancel still stops it.
-    if (!timed_out && !too_much && !cancelled && can_cancel) {
-      cancelled = waitUnlessCancelled(pid, options.cancel);
+    return finish(pid, {timed_out, too_much, cancelled}, options, name, std::move(result));
+  }
+
+  /// poll()'s timeout: the time left until the deadline (0 once it has passed), at most
+  /// kProcessCancelPoll while the caller may give up, else -1 (none).
+  static int pollWait(const ProcessOptions& options,
+                      std::chrono::steady_clock::time_point deadline) {
+    int wait_ms = -1;
+    if (options.timeout.count() > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      wait_ms = static_cast<int>(std::max<int64_t>(0, left.count()));
+      if (wait_ms == 0) {
+        return 0;
+      }
     }
-    if (cancelled) {
-      stop(pid, options.cancel_grace);
-      return Status(ErrorCode::Canceled, "running " + name + ": stopped, the caller gave up");
+    if (options.cancel.canCancel()) {
+      int poll_ms = static_cast<int>(kProcessCancelPoll.count());
+      wait_ms = wait_ms < 0 ? poll_ms : std::min(wait_ms, poll_ms);
     }
-    return finish(pid, timed_out, too_much, options, name, std::move(result));
+    return wait_ms;
   }
 
   /// Waits for `pid` to exit (not reaping it) while polling `cancel`.
@@ -249,10 +251,27 @@ class PosixProcessRunner final : public ProcessRunner {
     reap(pid, nullptr);
   }
 
-  /// Kills a child that overran, reaps it and turns its end into the call's result.
-  static Result<ProcessResult> finish(pid_t pid, bool timed_out, bool too_much,
-                                      const ProcessOptions& options, const std::string& name,
-                                      ProcessResult result) {
+  /// Why pump() stopped reading before the output ended.
+  struct Stopped {
+    bool timed_out = false;
+    bool too_much = false;
+    bool cancelled = false;
+  };
+
+  /// Kills a child that overran or whose caller gave up, reaps it and turns its end into
+  /// the call's result.
+  static Result<ProcessResult> finish(pid_t pid, Stopped why, const ProcessOptions& options,
+                                      const std::string& name, ProcessResult result) {
+    const bool timed_out = why.timed_out;
+    const bool too_much = why.too_much;
+    // Output can end (closed pipes) before the child does: a cancel still stops it.
+    if (!timed_out && !too_much && !why.cancelled && options.cancel.canCancel()) {
+      why.cancelled = waitUnlessCancelled(pid, options.cancel);
+    }
+    if (why.cancelled) {
+      stop(pid, options.cancel_grace);
+      return Status(ErrorCode::Canceled, "running " + name + ": stopped, the caller gave up");
+    }
     if (timed_out || too_much) {
       ::kill(-pid, SIGKILL);
     }
