@@ -39,6 +39,8 @@ std::variant<Nix2ContainerArgs, CliExit> parseNix2ContainerArgs(
 
   auto* l = app.add_subcommand("load", "import an image archive into containerd and unpack it");
   l->add_option("ARCHIVE", a.archive, "OCI or docker archive")->required();
+  l->add_option("--store-dir", a.store_dir,
+                "Nix store directory of the layers' store paths (default /nix/store)");
 
   auto* p = app.add_subcommand("push", "push an image archive to a registry");
   p->add_option("--ref", a.push_ref,
@@ -59,6 +61,12 @@ std::variant<Nix2ContainerArgs, CliExit> parseNix2ContainerArgs(
     return CliExit{2, "",
                    "nix2container: invalid --log-level \"" + log::escapeControls(level) +
                        "\" (trace, debug, info, warn, error, fatal or panic)\n"};
+  }
+  if (a.store_dir.empty() || a.store_dir.front() != '/' ||
+      (a.store_dir.size() > 1 && a.store_dir.back() == '/')) {
+    return CliExit{2, "",
+                   "nix2container: invalid --store-dir \"" + log::escapeControls(a.store_dir) +
+                       "\" (an absolute path without a trailing slash)\n"};
   }
   a.command = *b   ? Nix2ContainerArgs::Command::Build
               : *l ? Nix2ContainerArgs::Command::Load

@@ -22,6 +22,9 @@ struct Nix2ContainerArgs {
   std::string push_ref;       ///< push --ref
   bool plain_http = false;    ///< push --plain-http
   std::string authfile;       ///< push --authfile
+  /// load --store-dir: the store the layers' store-path annotations must name (the
+  /// snapshotter's `store_dir`); absolute, no trailing slash.
+  std::string store_dir = "/nix/store";
 };
 
 /// Parses nix2container's arguments (`args` without the program name) with the original's

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
                                    scratch->path());
     image::LoadOptions opts;
     opts.ns = ns;
+    opts.store_dir = args.store_dir;
     opts.progress = image::makeConsoleProgress(std::cerr, ::isatty(STDERR_FILENO) == 1);
     auto r = loader.load(archive, opts);
     if (!r.isOk()) {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -132,6 +133,7 @@ class PosixProcessRunner final : public ProcessRunner {
     auto deadline = std::chrono::steady_clock::now() + options.timeout;
     bool timed_out = false;
     bool too_much = false;
+    bool cancelled = false;
     char buf[65536];
     while (out.valid() || err.valid() || (in.valid() && written < options.stdin_data.size())) {
       pollfd fds[3];
@@ -149,15 +151,14 @@ class PosixProcessRunner final : public ProcessRunner {
         idx_in = nfds;
         fds[nfds++] = {in.get(), POLLOUT, 0};
       }
-      int wait_ms = -1;
-      if (options.timeout.count() > 0) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-          timed_out = true;
-          break;
-        }
-        wait_ms = static_cast<int>(left.count());
+      if (options.cancel.cancelled()) {
+        cancelled = true;
+        break;
+      }
+      int wait_ms = pollWait(options, deadline);
+      if (wait_ms == 0) {
+        timed_out = true;
+        break;
       }
       int r = ::poll(fds, nfds, wait_ms);
       if (r < 0) {
@@ -193,13 +194,84 @@ class PosixProcessRunner final : public ProcessRunner {
       }
     }
     in.reset();  // a child waiting for EOF on stdin may exit now
-    return finish(pid, timed_out, too_much, options, name, std::move(result));
+    return finish(pid, {timed_out, too_much, cancelled}, options, name, std::move(result));
   }
 
-  /// Kills a child that overran, reaps it and turns its end into the call's result.
-  static Result<ProcessResult> finish(pid_t pid, bool timed_out, bool too_much,
-                                      const ProcessOptions& options, const std::string& name,
-                                      ProcessResult result) {
+  /// poll()'s timeout: the time left until the deadline (0 once it has passed), at most
+  /// kProcessCancelPoll while the caller may give up, else -1 (none).
+  static int pollWait(const ProcessOptions& options,
+                      std::chrono::steady_clock::time_point deadline) {
+    int wait_ms = -1;
+    if (options.timeout.count() > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      wait_ms = static_cast<int>(std::max<int64_t>(0, left.count()));
+      if (wait_ms == 0) {
+        return 0;
+      }
+    }
+    if (options.cancel.canCancel()) {
+      int poll_ms = static_cast<int>(kProcessCancelPoll.count());
+      wait_ms = wait_ms < 0 ? poll_ms : std::min(wait_ms, poll_ms);
+    }
+    return wait_ms;
+  }
+
+  /// Waits for `pid` to exit (not reaping it) while polling `cancel`.
+  /// @return true when the caller gave up first.
+  static bool waitUnlessCancelled(pid_t pid, const CancelToken& cancel) {
+    while (!exited(pid)) {
+      if (cancel.cancelled()) {
+        return true;
+      }
+      std::this_thread::sleep_for(kProcessCancelPoll);
+    }
+    return false;
+  }
+
+  /// True once `pid` has exited (a zombie, not reaped: its pid stays ours).
+  static bool exited(pid_t pid) {
+    siginfo_t info{};
+    int r = 0;
+    while ((r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT)) < 0 &&
+           errno == EINTR) {
+    }
+    return r < 0 || info.si_pid == pid;
+  }
+
+  /// Stops a child whose caller gave up: SIGTERM to its process group, SIGKILL after
+  /// `grace` (or as soon as the leader is gone, for anything left in the group), reaped.
+  static void stop(pid_t pid, std::chrono::milliseconds grace) {
+    ::kill(-pid, SIGTERM);
+    auto until = std::chrono::steady_clock::now() + grace;
+    while (!exited(pid) && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(-pid, SIGKILL);  // the leader is unreaped, so -pid is still our group
+    reap(pid, nullptr);
+  }
+
+  /// Why pump() stopped reading before the output ended.
+  struct Stopped {
+    bool timed_out = false;
+    bool too_much = false;
+    bool cancelled = false;
+  };
+
+  /// Kills a child that overran or whose caller gave up, reaps it and turns its end into
+  /// the call's result.
+  static Result<ProcessResult> finish(pid_t pid, Stopped why, const ProcessOptions& options,
+                                      const std::string& name, ProcessResult result) {
+    const bool timed_out = why.timed_out;
+    const bool too_much = why.too_much;
+    // Output can end (closed pipes) before the child does: a cancel still stops it.
+    if (!timed_out && !too_much && !why.cancelled && options.cancel.canCancel()) {
+      why.cancelled = waitUnlessCancelled(pid, options.cancel);
+    }
+    if (why.cancelled) {
+      stop(pid, options.cancel_grace);
+      return Status(ErrorCode::Canceled, "running " + name + ": stopped, the caller gave up");
+    }
     if (timed_out || too_much) {
       ::kill(-pid, SIGKILL);
     }

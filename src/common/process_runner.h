@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cancel.h"
 #include "common/status.h"
 
 namespace nixsnap {
@@ -28,6 +29,11 @@ struct ProcessOptions {
   /// the stdout read so far (or stdout closes): for programs that take a closed stdin as
   /// the client hanging up, e.g. `nix-daemon --stdio`, which then stops mid-session.
   std::function<bool(const std::string& stdout_so_far)> close_stdin_when;
+  /// Polled while the child runs (every kProcessCancelPoll, only when it canCancel()): once it
+  /// reports the caller gave up, the child's process group gets SIGTERM, then SIGKILL
+  /// after `cancel_grace`, and run() returns Canceled.
+  CancelToken cancel;
+  std::chrono::milliseconds cancel_grace{2000};  ///< SIGTERM to SIGKILL on cancel
 };
 
 /// Runs external programs (nix-store, external builders). The seam that lets unit tests
@@ -40,16 +46,21 @@ class ProcessRunner {
   /// @param argv non-empty program and arguments.
   /// @return the result for any exit status (callers judge exit_code); Unavailable when
   ///         the program cannot be started (not found, not executable);
-  ///         DeadlineExceeded on timeout; Internal for pipe/fork failures and for output
-  ///         over max_output_bytes.
+  ///         DeadlineExceeded on timeout; Canceled (naming the program) once
+  ///         options.cancel fired, after the child was stopped and reaped; Internal for
+  ///         pipe/fork failures and for output over max_output_bytes.
   /// Thread-safe.
   virtual Result<ProcessResult> run(const std::vector<std::string>& argv,
                                     const ProcessOptions& options = {}) = 0;
 };
 using ProcessRunnerPtr = std::shared_ptr<ProcessRunner>;
 
+/// How often run() polls ProcessOptions::cancel while its child runs.
+inline constexpr std::chrono::milliseconds kProcessCancelPoll{50};
+
 /// fork/exec implementation with pipes and poll(2). Each child runs in a process group
-/// of its own (setpgid), which a timeout or terminateRunningProcesses() signals whole.
+/// of its own (setpgid), which a timeout, a cancel or terminateRunningProcesses() signals
+/// whole.
 ProcessRunnerPtr makePosixProcessRunner();
 
 /// For a daemon's shutdown once its grace period is over: sends SIGTERM to the process

@@ -67,6 +67,11 @@ NixStoreCli::NixStoreCli(ProcessRunnerPtr runner, fs::path nix_state_dir, std::s
                                  runner_, siblingProgram(program_, "nix-daemon"))) {}
 
 Status NixStoreCli::realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) {
+  return realise(store_paths, gc_root_dir, CancelToken());
+}
+
+Status NixStoreCli::realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir,
+                            const CancelToken& cancel) {
   if (store_paths.empty()) {
     return Status::ok();
   }
@@ -92,7 +97,9 @@ Status NixStoreCli::realise(const std::vector<fs::path>& store_paths, const fs::
     for (size_t i = begin; i < end; ++i) {
       argv.push_back(store_paths[i].string());
     }
-    Result<ProcessResult> r = runner_->run(argv);
+    ProcessOptions options;
+    options.cancel = cancel;  // stops nix-store; `undo` then removes the roots
+    Result<ProcessResult> r = runner_->run(argv, options);
     if (!r.isOk()) {
       return r.status().wrap("realising store paths with " + program_);
     }

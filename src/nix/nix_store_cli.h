@@ -27,6 +27,10 @@ class NixStoreCli final : public NixStore {
               RootRegistrarPtr registrar = nullptr);
 
   Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) override;
+  /// Once `cancel` fires, nix-store is stopped (its process group: SIGTERM, then SIGKILL)
+  /// and the roots made for this call are removed before Canceled is returned.
+  Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir,
+                 const CancelToken& cancel) override;
   /// Detaches the roots at once and deletes them in the background (RootReaper).
   Status removeRoots(const fs::path& gc_root_dir) override;
   /// Nix's database, else `nix-store --query --requisites P` (requisitesOf).

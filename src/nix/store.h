@@ -28,13 +28,29 @@ class NixStore {
   /// Thread-safe for distinct `gc_root_dir`s.
   virtual Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir) = 0;
 
-  /// realise() for a caller that may give up: once `cancel` reports it, the call may end
-  /// early with Canceled, and then leaves no root in `gc_root_dir` behind (removed when
-  /// the realisation it abandoned ends). The default ignores `cancel`.
+  /// realise() for a caller that may give up. Once `cancel` reports it, the call stops
+  /// its work (kills the nix-store or builder process) and returns Canceled, having
+  /// removed every root it created: all or nothing, like any failure. (A cancel that
+  /// comes too late may still see Ok: the roots are then the caller's, as on success.)
+  /// The default ignores `cancel` and runs to the end.
   virtual Status realise(const std::vector<fs::path>& store_paths, const fs::path& gc_root_dir,
                          const CancelToken& cancel) {
     (void)cancel;
     return realise(store_paths, gc_root_dir);
+  }
+
+  /// realise(…, cancel) when the caller knows some of the paths are valid already: a
+  /// realise() of this store made them valid moments ago and its roots still hold them
+  /// (RealiseScheduler's single-flight). A store whose realisation of a valid path only
+  /// roots it (nix-store) ignores the hint, as the default does; one whose work is costly
+  /// even then (an external builder) roots those paths itself instead of redoing it.
+  /// Same roots, contract and errors as realise().
+  /// @param known_valid a subset of `store_paths`.
+  virtual Status realiseKnownValid(const std::vector<fs::path>& store_paths,
+                                   const fs::path& gc_root_dir, const CancelToken& cancel,
+                                   const std::vector<fs::path>& known_valid) {
+    (void)known_valid;
+    return realise(store_paths, gc_root_dir, cancel);
   }
 
   /// Removes every root in `gc_root_dir` (and any registration of it with Nix), then the

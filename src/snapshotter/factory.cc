@@ -47,7 +47,8 @@ Result<SnapshotterPtr> makeSnapshotter(const Options& options) {
                                                         options.nix_state_dir);
   }
   // Realisations run outside the metadata writer lock, several at once, once per path;
-  // at shutdown the ones whose callers gave up are stopped with every other child.
+  // one whose callers all gave up is stopped (its process killed), and at shutdown any
+  // abandoned one still running is stopped with every other child.
   store = std::make_unique<nix::RealiseScheduler>(
       std::move(store), options.max_parallel_realisations,
       [] { terminateRunningProcesses(kStopAbandonedAfter); });

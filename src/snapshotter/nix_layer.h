@@ -61,7 +61,10 @@ class NixLayer {
   /// @return the NixStore's error (with Nix's text); InvalidArgument naming the label
   ///         whose realised path fails the disk check, or the closure and the bad line of
   ///         its file. On any failure the roots made here are removed again.
-  /// `cancel`: passed to NixStore::realise; Canceled once the caller gave up.
+  /// `cancel`: passed to NixStore::realise; Canceled once the caller gave up. The roots of
+  /// a realise() that failed or was cancelled are the store's to remove (RealiseScheduler
+  /// owns those of a realisation it let run on for other callers); this removes only
+  /// roots of a realise() that succeeded.
   Status root(int64_t id, const Labels& labels, const CancelToken& cancel = CancelToken());
 
   /// Forgets the cached `store-paths` of a removed snapshot's closure label, so the cache

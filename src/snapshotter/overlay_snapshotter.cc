@@ -314,6 +314,9 @@ Result<std::vector<Mount>> OverlaySnapshotter::createSnapshot(Kind kind, const s
   // Realise and root outside the writer lock (it can take minutes) under an id of our
   // own; while in flight, cleanup() leaves gcroots/<id> alone. A crash leaves roots that
   // no record owns, which cleanup() removes. Released last: after any unroot below.
+  // A failed or cancelled root() leaves nothing for us to remove: the NixStore removes
+  // those roots (the RealiseScheduler, once, for a realisation it lets run on for others;
+  // a cleanup() meanwhile leaves that folder to it).
   const int64_t id = takeId();
   ScopeGuard in_flight([&] { releaseId(id); });
   bool nix_layer = kind == Kind::Active && NixLayer::isNixLayer(labels);

@@ -136,6 +136,18 @@ TEST(Nix2ContainerCliTest, BuildFlags) {
   EXPECT_EQ(a.build.out, "out.tar");
 }
 
+TEST(Nix2ContainerCliTest, LoadStoreDir) {
+  EXPECT_EQ(ok({"load", "img.tar"}).store_dir, "/nix/store");
+  auto a = ok({"load", "--store-dir", "/tmp/x/store", "img.tar"});
+  EXPECT_EQ(a.command, Nix2ContainerArgs::Command::Load);
+  EXPECT_EQ(a.store_dir, "/tmp/x/store");
+  for (const char* bad : {"store", "/nix/store/", ""}) {
+    auto e = exits({"load", "--store-dir", bad, "img.tar"});
+    EXPECT_EQ(e.code, 2) << bad;
+    EXPECT_THAT(e.err, HasSubstr("--store-dir")) << bad;
+  }
+}
+
 TEST(Nix2ContainerCliTest, UsageErrorsExitNonZeroOnStderr) {
   for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
            {}, {"load"}, {"push", "x"}, {"--bogus", "load", "x"}, {"frobnicate"}, {"-a"}}) {

@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <csignal>
+#include <fstream>
 #include <thread>
 
 #include "common/temp_dir.h"
@@ -11,6 +13,60 @@
 
 namespace nixsnap {
 namespace {
+
+/// Waits until `file` holds a pid (written by the child), then returns it; 0 if it never
+/// does (the loop bound only keeps a broken build from hanging).
+pid_t waitForPidFile(const fs::path& file) {
+  for (int i = 0; i < 3000; ++i) {
+    std::ifstream in(file.string());
+    pid_t pid = 0;
+    if (in >> pid && pid > 0) {
+      return pid;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return 0;
+}
+
+/// True while `pid` names a process that is not a zombie (a zombie has stopped running;
+/// a grandchild's zombie is init's to reap, not ours).
+bool runningProcess(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) {
+    return false;
+  }
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+/// Waits until `pid` no longer runs; the bound (60 s) only keeps a regression from
+/// hanging: it is a wait, not a timing assertion.
+bool waitGone(pid_t pid) {
+  for (int i = 0; i < 6000 && runningProcess(pid); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return !runningProcess(pid);
+}
+
+/// Runs `script` (which writes a pid to $PIDFILE) with a token the test flips once the
+/// pid is there; returns the run's result and the pid.
+std::pair<Result<ProcessResult>, pid_t> runAndCancel(const std::string& script,
+                                                     std::chrono::milliseconds grace) {
+  TempDir dir = testing::makeTempDir();
+  const fs::path pid_file = dir.path() / "pid";
+  std::atomic<bool> gave_up{false};
+  ProcessOptions o;
+  o.env["PIDFILE"] = pid_file.string();
+  o.cancel = CancelToken([&] { return gave_up.load(); });
+  o.cancel_grace = grace;
+  Result<ProcessResult> r = internalError("not run");
+  std::thread t([&] { r = makePosixProcessRunner()->run({"sh", "-c", script}, o); });
+  pid_t pid = waitForPidFile(pid_file);
+  gave_up = true;
+  t.join();
+  return {std::move(r), pid};
+}
 
 TEST(PosixProcessRunnerTest, CapturesStdoutStderrAndExitCode) {
   auto runner = makePosixProcessRunner();
@@ -113,6 +169,51 @@ TEST(PosixProcessRunnerTest, TerminateRunningProcessesStopsTheWholeProcessGroup)
   auto after = makePosixProcessRunner()->run({"sh", "-c", "echo ok"});
   ASSERT_TRUE(after.isOk());
   EXPECT_EQ(after->stdout_data, "ok\n");
+}
+
+TEST(PosixProcessRunnerTest, CancelStopsTheChildAndReportsCanceled) {
+  // `exec`: the pid written is the one run() started and must reap.
+  auto [r, pid] = runAndCancel("echo $$ > \"$PIDFILE\"; exec sleep 60", std::chrono::seconds(5));
+  ASSERT_GT(pid, 0) << "the child never wrote its pid";
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::Canceled);
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("running sh"));
+  // Reaped by run(): no process, not even a zombie, by that pid.
+  EXPECT_FALSE(fs::exists("/proc/" + std::to_string(pid)));
+}
+
+TEST(PosixProcessRunnerTest, CancelReachesTheWholeProcessGroup) {
+  // The shell waits for a background sleep that holds the output pipes.
+  auto [r, pid] = runAndCancel("sleep 60 & echo $! > \"$PIDFILE\"; wait", std::chrono::seconds(5));
+  ASSERT_GT(pid, 0) << "the child never wrote its pid";
+  EXPECT_EQ(r.status().code(), ErrorCode::Canceled) << r.status().toString();
+  EXPECT_TRUE(waitGone(pid)) << "the grandchild " << pid << " still runs";
+}
+
+TEST(PosixProcessRunnerTest, CancelKillsAChildThatIgnoresSigterm) {
+  // SIG_IGN is inherited across exec: the whole group ignores SIGTERM.
+  auto [r, pid] = runAndCancel("trap '' TERM; echo $$ > \"$PIDFILE\"; while :; do sleep 1; done",
+                               std::chrono::milliseconds(100));
+  ASSERT_GT(pid, 0) << "the child never wrote its pid";
+  EXPECT_EQ(r.status().code(), ErrorCode::Canceled) << r.status().toString();
+  EXPECT_FALSE(fs::exists("/proc/" + std::to_string(pid)));
+}
+
+TEST(PosixProcessRunnerTest, TokenThatNeverFiresChangesNothing) {
+  ProcessOptions o;
+  o.cancel = CancelToken([] { return false; });
+  auto r = makePosixProcessRunner()->run({"sh", "-c", "echo out; exit 4"}, o);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->exit_code, 4);
+  EXPECT_EQ(r->stdout_data, "out\n");
+}
+
+TEST(PosixProcessRunnerTest, ChildThatClosedItsOutputIsStillCancellable) {
+  auto [r, pid] =
+      runAndCancel("exec >&- 2>&-; echo $$ > \"$PIDFILE\"; exec sleep 60", std::chrono::seconds(5));
+  ASSERT_GT(pid, 0) << "the child never wrote its pid";
+  EXPECT_EQ(r.status().code(), ErrorCode::Canceled) << r.status().toString();
+  EXPECT_FALSE(fs::exists("/proc/" + std::to_string(pid)));
 }
 
 }  // namespace

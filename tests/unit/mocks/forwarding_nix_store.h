@@ -16,6 +16,10 @@ class ForwardingNixStore : public nix::NixStore {
   Status realise(const std::vector<fs::path>& p, const fs::path& d, const CancelToken& c) override {
     return target_.realise(p, d, c);
   }
+  Status realiseKnownValid(const std::vector<fs::path>& p, const fs::path& d, const CancelToken& c,
+                           const std::vector<fs::path>& valid) override {
+    return target_.realiseKnownValid(p, d, c, valid);
+  }
   Status removeRoots(const fs::path& d) override { return target_.removeRoots(d); }
   Result<std::vector<fs::path>> requisites(const fs::path& p) override {
     return target_.requisites(p);

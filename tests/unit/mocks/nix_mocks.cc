@@ -4,5 +4,7 @@ namespace nixsnap::testing {
 
 MockNixStore::MockNixStore() = default;
 MockNixStore::~MockNixStore() = default;
+MockRootRegistrar::MockRootRegistrar() = default;
+MockRootRegistrar::~MockRootRegistrar() = default;
 
 }  // namespace nixsnap::testing

@@ -19,12 +19,25 @@ namespace nixsnap::testing {
 class SlowNixStore : public nix::NixStore {
  public:
   /// Realising a path that is not valid yet blocks until open() (or fails with
-  /// `fail_with` once failNext() was called). A valid path is only rooted, at once.
+  /// `fail_with` once failNext() was called, or ends Canceled once the CancelToken fires,
+  /// unless ignore_cancel_). A valid path is only rooted, at once.
   Status realise(const std::vector<fs::path>& paths, const fs::path& dir) override {
+    return realiseKnownValid(paths, dir, CancelToken(), {});
+  }
+  Status realise(const std::vector<fs::path>& paths, const fs::path& dir,
+                 const CancelToken& cancel) override {
+    return realiseKnownValid(paths, dir, cancel, {});
+  }
+  Status realiseKnownValid(const std::vector<fs::path>& paths, const fs::path& dir,
+                           const CancelToken& cancel,
+                           const std::vector<fs::path>& known_valid) override {
     std::unique_lock<std::mutex> lock(mu_);
     ++calls_;
     ++running_;
     max_running_ = std::max(max_running_, running_);
+    for (const fs::path& p : known_valid) {
+      known_valid_[dir.string()].insert(p.string());
+    }
     std::vector<std::string> fresh;
     for (const fs::path& p : paths) {
       if (in_calls_.count(p.string()) > 0) {
@@ -37,12 +50,19 @@ class SlowNixStore : public nix::NixStore {
     }
     roots_[dir.string()];  // the folder exists from the start, like the real stores
     cv_.notify_all();
-    bool failed = false;
+    enum { Done, Failed, Cancelled } end = Done;
     if (!fresh.empty()) {
-      cv_.wait(lock, [&] { return open_ || fail_next_ > 0; });
+      auto over = [&] {
+        return open_ || fail_next_ > 0 || (!ignore_cancel_ && cancel.cancelled());
+      };
+      while (!over()) {  // the token is polled, like the real runner does
+        cv_.wait_for(lock, std::chrono::milliseconds(5));
+      }
       if (!open_ && fail_next_ > 0) {
         --fail_next_;
-        failed = true;
+        end = Failed;
+      } else if (!open_) {
+        end = Cancelled;
       }
     }
     for (const fs::path& p : paths) {
@@ -50,8 +70,12 @@ class SlowNixStore : public nix::NixStore {
     }
     --running_;
     cv_.notify_all();
-    if (failed) {
-      roots_.erase(dir.string());
+    if (end != Done) {
+      roots_.erase(dir.string());  // all or nothing: the store removes its own roots
+      if (end == Cancelled) {
+        cancelled_.push_back(dir.string());
+        return Status(ErrorCode::Canceled, "substitution stopped");
+      }
       return Status(ErrorCode::Internal, "substituter failed");
     }
     for (const std::string& p : fresh) {
@@ -105,6 +129,7 @@ class SlowNixStore : public nix::NixStore {
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = false;
+  bool ignore_cancel_ = false;  ///< set: runs to its end whatever the token says
   int fail_next_ = 0;
   int calls_ = 0;
   int running_ = 0;
@@ -115,6 +140,8 @@ class SlowNixStore : public nix::NixStore {
   std::map<std::string, int> substituted_;
   std::map<std::string, std::set<std::string>> roots_;  ///< by gc root dir
   std::vector<std::string> removed_;
+  std::vector<std::string> cancelled_;                        ///< dirs of calls that ended Canceled
+  std::map<std::string, std::set<std::string>> known_valid_;  ///< hints, by gc root dir
 };
 
 }  // namespace nixsnap::testing

@@ -328,5 +328,21 @@ TEST_F(NixDbTest, UnreadableDatabaseFallsBackToNixStore) {
   EXPECT_TRUE(store.requisites(top_).isOk());
 }
 
+TEST_F(NixStoreCliTest, CancelReachesNixStoreAndCanceledRemovesRoots) {
+  fs::path a = path('a', "a");
+  fakeDaemon();
+  CancelToken cancel([] { return true; });
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-store", "--realise", a.string()), _))
+      .WillOnce(Invoke([&](const std::vector<std::string>&, const ProcessOptions& o) {
+        EXPECT_TRUE(o.cancel.cancelled());
+        return Result<ProcessResult>(
+            Status(ErrorCode::Canceled, "running nix-store: stopped, the caller gave up"));
+      }));
+  Status st = store_.realise({a}, roots_, cancel);
+  EXPECT_EQ(st.code(), ErrorCode::Canceled) << st.toString();
+  EXPECT_THAT(st.message(), HasSubstr("nix-store"));
+  EXPECT_FALSE(fs::exists(roots_));
+}
+
 }  // namespace
 }  // namespace nixsnap::testing

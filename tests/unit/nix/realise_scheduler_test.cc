@@ -99,6 +99,9 @@ TEST_F(RealiseSchedulerTest, PathNeededTwiceAtOnceIsRealisedOnceAndRootedTwice) 
   EXPECT_EQ(fake_.substituted_[kC.string()], 1);
   EXPECT_EQ(fake_.roots_["/roots/1"], (std::set<std::string>{kA.string(), kB.string()}));
   EXPECT_EQ(fake_.roots_["/roots/2"], (std::set<std::string>{kB.string(), kC.string()}));
+  // The second call was told kB is valid: a builder need not run for it again.
+  EXPECT_EQ(fake_.known_valid_["/roots/2"], std::set<std::string>{kB.string()});
+  EXPECT_EQ(fake_.known_valid_.count("/roots/1"), 0u);
 }
 
 TEST_F(RealiseSchedulerTest, WaiterRealisesItselfWhenTheFirstCallFails) {
@@ -117,6 +120,7 @@ TEST_F(RealiseSchedulerTest, WaiterRealisesItselfWhenTheFirstCallFails) {
   std::lock_guard<std::mutex> lock(fake_.mu_);
   EXPECT_EQ(fake_.roots_.count("/roots/1"), 0u);
   EXPECT_EQ(fake_.roots_["/roots/2"], (std::set<std::string>{kA.string()}));
+  EXPECT_EQ(fake_.known_valid_.count("/roots/2"), 0u);  // nothing was made valid for it
 }
 
 TEST_F(RealiseSchedulerTest, CallerGivingUpWhileQueuedLeavesNothing) {
@@ -137,21 +141,44 @@ TEST_F(RealiseSchedulerTest, CallerGivingUpWhileQueuedLeavesNothing) {
   EXPECT_TRUE(a.isOk());
 }
 
-TEST_F(RealiseSchedulerTest, CallerGivingUpWhileRunningGetsItsRootsRemovedWhenItEnds) {
+TEST_F(RealiseSchedulerTest, AbandonedRealisationNobodyWaitsForIsStopped) {
   make(4);
   Flag flag;
   Status a;
   std::thread ta([&] { a = sched_->realise({kA}, "/roots/1", flag.token()); });
   ASSERT_TRUE(fake_.waitFor([&] { return fake_.running_ == 1; }));
   flag.set = true;
-  ta.join();  // returns while the substitution is still blocked
+  ta.join();  // returns at once; the gate is never opened
   EXPECT_EQ(a.code(), ErrorCode::Canceled);
-  EXPECT_EQ(fake_.get(fake_.running_), 1);
+  // The inner call sees its own token fire, stops and removes the roots it made.
+  EXPECT_TRUE(fake_.waitFor([&] { return fake_.cancelled_.size() == 1; }));
+  sched_.reset();
+  std::lock_guard<std::mutex> lock(fake_.mu_);
+  EXPECT_EQ(fake_.cancelled_, std::vector<std::string>{"/roots/1"});
+  EXPECT_EQ(fake_.substituted_.count(kA.string()), 0u);
+  EXPECT_TRUE(fake_.roots_.empty());
+  EXPECT_TRUE(fake_.removed_.empty());  // removed once, by the inner store only
+}
+
+TEST_F(RealiseSchedulerTest, AbandonedRealisationThatEndsWellHasItsRootsRemovedOnce) {
+  fake_.ignore_cancel_ = true;  // a store that runs to its end whatever the token says
+  make(4);
+  Flag flag;
+  Status a;
+  std::thread ta([&] { a = sched_->realise({kA}, "/roots/1", flag.token()); });
+  ASSERT_TRUE(fake_.waitFor([&] { return fake_.running_ == 1; }));
+  flag.set = true;
+  ta.join();
+  EXPECT_EQ(a.code(), ErrorCode::Canceled);
+  // Cleanup meanwhile (no record owns the folder) leaves it to the realisation's end.
+  EXPECT_TRUE(sched_->removeRoots("/roots/1").isOk());
+  EXPECT_TRUE(fake_.get(fake_.removed_).empty());
   fake_.open();
   sched_.reset();  // waits for the abandoned realisation and its clean-up
   std::lock_guard<std::mutex> lock(fake_.mu_);
   EXPECT_EQ(fake_.roots_.count("/roots/1"), 0u);
   EXPECT_EQ(fake_.removed_, std::vector<std::string>{"/roots/1"});
+  EXPECT_TRUE(fake_.cancelled_.empty());
 }
 
 TEST_F(RealiseSchedulerTest, AbandonedRealisationStillServesAWaiterForItsPath) {
@@ -165,18 +192,50 @@ TEST_F(RealiseSchedulerTest, AbandonedRealisationStillServesAWaiterForItsPath) {
   flag.set = true;
   ta.join();
   EXPECT_EQ(a.code(), ErrorCode::Canceled);
+  // Not stopped: it runs on for the waiter, whose Remove-time Cleanup changes nothing.
+  EXPECT_EQ(fake_.get(fake_.running_), 1);
+  EXPECT_TRUE(sched_->removeRoots("/roots/1").isOk());
   fake_.open();
   tb.join();
   ASSERT_TRUE(b.isOk());
   sched_.reset();
   std::lock_guard<std::mutex> lock(fake_.mu_);
+  EXPECT_TRUE(fake_.cancelled_.empty());
   EXPECT_EQ(fake_.substituted_[kA.string()], 1);
+  EXPECT_EQ(fake_.known_valid_["/roots/2"], std::set<std::string>{kA.string()});
   EXPECT_EQ(fake_.roots_.count("/roots/1"), 0u);
   EXPECT_EQ(fake_.roots_["/roots/2"], (std::set<std::string>{kA.string()}));
+  EXPECT_EQ(fake_.removed_, std::vector<std::string>{"/roots/1"});  // exactly once
+}
+
+TEST_F(RealiseSchedulerTest, LastWaiterGivingUpStopsTheAbandonedRealisation) {
+  make(4);
+  Flag owner, waiter;
+  Status a, b;
+  std::thread ta([&] { a = sched_->realise({kA}, "/roots/1", owner.token()); });
+  ASSERT_TRUE(fake_.waitFor([&] { return fake_.running_ == 1; }));
+  std::thread tb([&] { b = sched_->realise({kA, kB}, "/roots/2", waiter.token()); });
+  ASSERT_TRUE(waitingCalls(1));
+  owner.set = true;
+  ta.join();
+  EXPECT_TRUE(fake_.get(fake_.cancelled_).empty());
+  waiter.set = true;
+  tb.join();
+  EXPECT_EQ(a.code(), ErrorCode::Canceled);
+  EXPECT_EQ(b.code(), ErrorCode::Canceled);
+  EXPECT_TRUE(fake_.waitFor([&] { return fake_.cancelled_.size() == 1; }));
+  sched_.reset();
+  std::lock_guard<std::mutex> lock(fake_.mu_);
+  EXPECT_EQ(fake_.cancelled_, std::vector<std::string>{"/roots/1"});
+  EXPECT_EQ(fake_.calls_, 1);  // the waiter never ran
+  EXPECT_TRUE(fake_.roots_.empty());
+  EXPECT_TRUE(fake_.removed_.empty());
 }
 
 TEST_F(RealiseSchedulerTest, ShutdownStopsRealisationsNobodyWaitsFor) {
-  // The daemon's hook ends child processes; here it ends the fake's blocked substitution.
+  // For an inner store that ignores its token: the daemon's hook ends child processes;
+  // here it ends the fake's blocked substitution.
+  fake_.ignore_cancel_ = true;
   bool stopped = false;
   make(4, [&] {
     stopped = true;

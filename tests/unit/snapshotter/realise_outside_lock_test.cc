@@ -159,7 +159,7 @@ TEST_F(RealiseOutsideLockTest, LoserOfASameKeyRaceGetsAlreadyExistsAndItsRootsRe
   EXPECT_EQ(dirs, std::vector<std::string>{a.isOk() ? "1" : "2"});
 }
 
-TEST_F(RealiseOutsideLockTest, PrepareThatGivesUpWhileRealisingLeavesNothing) {
+TEST_F(RealiseOutsideLockTest, PrepareThatGivesUpWhileRealisingStopsItAndLeavesNothing) {
   openSlow();
   std::atomic<bool> gave_up{false};
   CancelToken token([&] { return gave_up.load(); });
@@ -167,18 +167,55 @@ TEST_F(RealiseOutsideLockTest, PrepareThatGivesUpWhileRealisingLeavesNothing) {
   std::thread t([&] { r = sn_->prepare("c", "", nixLayer(sp(1)), token); });
   ASSERT_TRUE(slow_.waitFor([&] { return slow_.running_ == 1; }));
   gave_up = true;
-  t.join();  // returns although the realisation is still blocked
+  t.join();  // the gate is never opened
   EXPECT_EQ(r.status().code(), ErrorCode::Canceled) << r.status().toString();
-  EXPECT_EQ(slow_.get(slow_.running_), 1);
+  // Nobody else needs the path: the realisation itself is stopped, its roots gone.
+  EXPECT_TRUE(slow_.waitFor([&] { return slow_.cancelled_.size() == 1 && slow_.running_ == 0; }));
   EXPECT_EQ(sn_->stat("c").status().code(), ErrorCode::NotFound);
   EXPECT_TRUE(fs::is_empty(root_ / "snapshots"));
+  ASSERT_TRUE(sn_->cleanup().isOk());
+  {
+    std::lock_guard<std::mutex> lock(slow_.mu_);
+    EXPECT_EQ(slow_.cancelled_, std::vector<std::string>{(root_ / "gcroots" / "1").string()});
+    EXPECT_TRUE(slow_.roots_.empty());
+    EXPECT_EQ(slow_.substituted_.count(sp(1)), 0u);
+  }
   // The same key can be prepared again at once (its own id, its own roots).
   slow_.open();
   ASSERT_TRUE(sn_->prepare("c", "", nixLayer(sp(1))).isOk());
-  sn_.reset();  // waits for the abandoned realisation and removes its roots
+  sn_.reset();
   std::lock_guard<std::mutex> lock(slow_.mu_);
-  EXPECT_EQ(slow_.roots_.count((root_ / "gcroots" / "1").string()), 0u);
   EXPECT_EQ(slow_.roots_.count((root_ / "gcroots" / "2").string()), 1u);
+}
+
+TEST_F(RealiseOutsideLockTest, AbandonedRealisationOthersWaitForRunsOnAndIsRemovedOnce) {
+  openSlow();
+  std::atomic<bool> gave_up{false};
+  CancelToken token([&] { return gave_up.load(); });
+  Result<std::vector<Mount>> a = notFound(""), b = notFound("");
+  std::thread ta([&] { a = sn_->prepare("a", "", nixLayer(sp(1)), token); });
+  ASSERT_TRUE(slow_.waitFor([&] { return slow_.running_ == 1; }));
+  std::thread tb([&] { b = sn_->prepare("b", "", nixLayer(sp(1))); });
+  ASSERT_TRUE(waitingCalls(1));
+  gave_up = true;
+  ta.join();
+  EXPECT_EQ(a.status().code(), ErrorCode::Canceled) << a.status().toString();
+  // gcroots/1 has no record and no Prepare in flight: Cleanup finds it (the fake keeps
+  // roots in memory, so the folder is made here) and leaves it to the scheduler.
+  fs::create_directories(root_ / "gcroots" / "1");
+  ASSERT_TRUE(sn_->cleanup().isOk());
+  EXPECT_TRUE(slow_.get(slow_.removed_).empty());
+  slow_.open();
+  tb.join();
+  ASSERT_TRUE(b.isOk()) << b.status().toString();
+  sn_.reset();  // waits for the abandoned realisation's end and clean-up
+  std::lock_guard<std::mutex> lock(slow_.mu_);
+  const std::string abandoned = (root_ / "gcroots" / "1").string();
+  EXPECT_TRUE(slow_.cancelled_.empty());
+  EXPECT_EQ(slow_.substituted_[sp(1)], 1);
+  EXPECT_EQ(slow_.removed_, std::vector<std::string>{abandoned});  // exactly once
+  EXPECT_EQ(slow_.roots_.count(abandoned), 0u);
+  EXPECT_EQ(slow_.roots_[(root_ / "gcroots" / "2").string()], std::set<std::string>{sp(1)});
 }
 
 /// Forwards to a Snapshotter and reports when a Prepare with a CancelToken returns.
@@ -257,17 +294,17 @@ TEST_F(RealiseOutsideLockTest, GrpcCallerWhoseDeadlinePassesStopsWaitingAndLeave
   containerd::services::snapshots::v1::PrepareSnapshotResponse resp;
   grpc::Status st = stub->Prepare(&ctx, req, &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
-  // The handler gives up too, while the realisation is still blocked.
+  // The handler gives up too, and the realisation is stopped without the gate opening.
   Status returned = watcher.waitReturned();
   EXPECT_EQ(returned.code(), ErrorCode::Canceled) << returned.toString();
-  EXPECT_EQ(slow_.get(slow_.running_), 1);
+  EXPECT_TRUE(slow_.waitFor([&] { return slow_.cancelled_.size() == 1 && slow_.running_ == 0; }));
   EXPECT_FALSE(slow_.get(slow_.open_));
   EXPECT_EQ(sn_->stat("c").status().code(), ErrorCode::NotFound);
   server->Shutdown();
-  slow_.open();
-  sn_.reset();  // the abandoned realisation ends; its roots go
+  sn_.reset();
   std::lock_guard<std::mutex> lock(slow_.mu_);
   EXPECT_TRUE(slow_.roots_.empty());
+  EXPECT_TRUE(slow_.removed_.empty());
   EXPECT_TRUE(fs::is_empty(root_ / "snapshots"));
 }
 
