@@ -1,6 +1,7 @@
 #include "cmd/nix2container_cli.h"
 
 #include "cmd/cli_parse.h"
+#include "common/fs.h"
 
 namespace nixsnap::cmd {
 namespace {
@@ -62,11 +63,13 @@ std::variant<Nix2ContainerArgs, CliExit> parseNix2ContainerArgs(
                    "nix2container: invalid --log-level \"" + log::escapeControls(level) +
                        "\" (trace, debug, info, warn, error, fatal or panic)\n"};
   }
-  if (a.store_dir.empty() || a.store_dir.front() != '/' ||
-      (a.store_dir.size() > 1 && a.store_dir.back() == '/')) {
+  // Store paths are compared as text with the store dir as prefix: it must be canonical.
+  if (a.store_dir.size() < 2 || a.store_dir.front() != '/' || a.store_dir.back() == '/' ||
+      fs::path(a.store_dir).lexically_normal().string() != a.store_dir) {
     return CliExit{2, "",
                    "nix2container: invalid --store-dir \"" + log::escapeControls(a.store_dir) +
-                       "\" (an absolute path without a trailing slash)\n"};
+                       "\" (a canonical absolute path other than /, without a trailing slash, "
+                       "\"//\", \".\" or \"..\")\n"};
   }
   a.command = *b   ? Nix2ContainerArgs::Command::Build
               : *l ? Nix2ContainerArgs::Command::Load

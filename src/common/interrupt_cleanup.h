@@ -15,4 +15,12 @@ namespace nixsnap {
 /// Not for daemons (they finish in-flight work on SIGTERM instead).
 void removeOnInterrupt(const fs::path& dir);
 
+/// Marks `file` as being written in place (an output outside the scratch dir, e.g.
+/// nix2container's OUT): an interrupt from now on unlinks it too, so a signal never leaves
+/// a truncated output behind. Call only for a file this process created or truncated.
+/// Without removeOnInterrupt it is bookkeeping only. Thread-safe.
+void unlinkOnInterrupt(const fs::path& file);
+/// The file is complete (or removed by its writer): an interrupt leaves it alone.
+void keepOnInterrupt(const fs::path& file);
+
 }  // namespace nixsnap

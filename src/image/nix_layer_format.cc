@@ -166,8 +166,7 @@ Result<std::vector<std::string>> parseClosure(std::string_view text, const fs::p
     }
     Status st = nix::checkStorePathSyntax(store_dir, line);
     if (!st.isOk()) {
-      return invalidArgument("reading closure line " + std::to_string(n) + " \"" + line +
-                             "\": not a store path (" + st.message() + ")");
+      return invalidArgument("reading closure line " + std::to_string(n) + ": " + st.message());
     }
     if (seen.insert(line).second) {
       out.push_back(line);
@@ -187,11 +186,16 @@ Result<std::vector<std::string>> parseCopyToRoot(std::string_view text, const fs
     if (!j.is_array()) {
       return invalidArgument("parsing copyToRoot: want a JSON list of store paths");
     }
-    for (const auto& e : j) {
-      std::string p = e.get<std::string>();
+    for (size_t i = 0; i < j.size(); ++i) {
+      if (!j[i].is_string()) {
+        return invalidArgument("parsing copyToRoot: element " + std::to_string(i) + " is " +
+                               j[i].type_name() + ", not a store path string");
+      }
+      std::string p = j[i].get<std::string>();
       Status st = nix::checkStorePathSyntax(store_dir, p);
       if (!st.isOk()) {
-        return invalidArgument("parsing copyToRoot: \"" + p + "\" is not a store path");
+        return invalidArgument("parsing copyToRoot: element " + std::to_string(i) + ": " +
+                               st.message());
       }
       out.push_back(p);
     }

@@ -9,8 +9,15 @@ namespace nixsnap::nix {
 
 namespace {
 
+/// Longest part of a rejected path an error quotes: the input may be a hostile 10 MB line.
+constexpr size_t kQuoteMax = 256;
+
 Status bad(std::string_view text, std::string_view why) {
-  return invalidArgument("invalid store path \"" + std::string(text) + "\": " + std::string(why));
+  std::string quoted(text.substr(0, kQuoteMax));
+  if (text.size() > kQuoteMax) {
+    quoted += "... (" + std::to_string(text.size()) + " bytes)";
+  }
+  return invalidArgument("invalid store path \"" + quoted + "\": " + std::string(why));
 }
 
 bool validNameChar(char c) {

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <memory>
 
+#include "common/interrupt_cleanup.h"
 #include "common/scope_guard.h"
 #include "common/unique_fd.h"
 #include "oci/digest.h"
@@ -171,6 +172,8 @@ Result<WrittenTar> writeDeterministicTar(std::vector<TarEntry> entries, const fs
   if (!fd.valid()) {
     return errnoStatus(errno, "creating " + out.string());
   }
+  unlinkOnInterrupt(out);
+  ScopeGuard forget_partial([&] { keepOnInterrupt(out); });
   ScopeGuard remove_partial([&] { ::unlink(out.c_str()); });
   if (::fchmod(fd.get(), 0644) != 0) {
     return errnoStatus(errno, "chmod " + out.string());

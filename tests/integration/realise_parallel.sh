@@ -100,7 +100,8 @@ make_busybox_dir_image() { bash "${NIXSNAP_FIXTURES}/make_busybox_image.sh" "$@"
 make_busybox_dir_image "${T}/busybox.tar" "localhost/realise-parallel:${version}"
 
 load() { # load NAME: nix2container load of image NAME in the background; sets BG_PID
-  start_bg "load-$1" "${N2C}" --address "${CONTAINERD_ADDRESS}" --namespace default \
+  # Its scratch space in the test's root: one load is SIGKILLed, which nothing can clean up.
+  start_bg "load-$1" env TMPDIR="${T}" "${N2C}" --address "${CONTAINERD_ADDRESS}" --namespace default \
     load --store-dir "${store}" "${T}/$1.tar"
 }
 nixprep() { # nixprep KEY PATH: a nix-layer Prepare straight to the daemon, in the background

@@ -141,7 +141,8 @@ TEST(Nix2ContainerCliTest, LoadStoreDir) {
   auto a = ok({"load", "--store-dir", "/tmp/x/store", "img.tar"});
   EXPECT_EQ(a.command, Nix2ContainerArgs::Command::Load);
   EXPECT_EQ(a.store_dir, "/tmp/x/store");
-  for (const char* bad : {"store", "/nix/store/", ""}) {
+  for (const char* bad :
+       {"store", "/nix/store/", "", "/", "/nix//store", "/nix/../nix/store", "/nix/./store"}) {
     auto e = exits({"load", "--store-dir", bad, "img.tar"});
     EXPECT_EQ(e.code, 2) << bad;
     EXPECT_THAT(e.err, HasSubstr("--store-dir")) << bad;

@@ -14,7 +14,8 @@ namespace {
 
 /// Runs removeOnInterrupt in a forked child (it changes the process's signal handling),
 /// sends `sig` once the child has filled its scratch dir, and returns the wait status.
-int interruptChild(const fs::path& scratch, int sig) {
+int interruptChild(const fs::path& scratch, int sig, const fs::path& partial = {},
+                   const fs::path& complete = {}) {
   int ready[2];
   EXPECT_EQ(::pipe(ready), 0);
   pid_t pid = ::fork();
@@ -23,6 +24,15 @@ int interruptChild(const fs::path& scratch, int sig) {
     fs::create_directories(scratch / "blobs" / "sha256");
     std::ofstream(scratch / "blobs" / "sha256" / "layer") << "partial";
     removeOnInterrupt(scratch);
+    for (const fs::path& f : {partial, complete}) {
+      if (!f.empty()) {
+        std::ofstream(f) << "half an archive";
+        unlinkOnInterrupt(f);
+      }
+    }
+    if (!complete.empty()) {
+      keepOnInterrupt(complete);
+    }
     (void)::write(ready[1], "r", 1);
     for (;;) {
       ::pause();  // the signal is taken by the cleanup thread, never delivered here
@@ -54,6 +64,19 @@ TEST(InterruptCleanupTest, SigintToo) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT);
   EXPECT_FALSE(fs::exists(scratch));
+}
+
+TEST(InterruptCleanupTest, UnlinksAnOutputBeingWrittenButNotACompleteOne) {
+  TempDir dir = testing::makeTempDir();
+  const fs::path scratch = dir.path() / "nix2container-run";
+  const fs::path partial = dir.path() / "out.tar";
+  const fs::path complete = dir.path() / "done.tar";
+  int status = interruptChild(scratch, SIGHUP, partial, complete);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGHUP);
+  EXPECT_FALSE(fs::exists(scratch));
+  EXPECT_FALSE(fs::exists(partial));
+  EXPECT_TRUE(fs::exists(complete));
 }
 
 }  // namespace

@@ -45,6 +45,29 @@ TEST(NixLayerFormatTest, CopyToRootRejectsPathsOutsideTheStore) {
   EXPECT_TRUE(parseCopyToRoot("[\"" + sp('c', "z") + "\"]", "/nix/store").isOk());
 }
 
+TEST(NixLayerFormatTest, HugeBadLineIsQuotedOnceAndCapped) {
+  const std::string line = "/nix/store/" + std::string(32, 'a') + "-" + std::string(1000000, 'b');
+  auto c = parseClosure(line + "\n", "/nix/store");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_EQ(c.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_LT(c.status().message().size(), 1000u) << c.status().message().substr(0, 300);
+  EXPECT_NE(c.status().message().find("closure line 1: "), std::string::npos);
+  EXPECT_NE(c.status().message().find("(1000044 bytes)"), std::string::npos)
+      << c.status().message();
+}
+
+TEST(NixLayerFormatTest, CopyToRootNamesTheBadElement) {
+  auto number = parseCopyToRoot("[\"" + sp('c', "z") + "\", 1]", "/nix/store");
+  ASSERT_FALSE(number.isOk());
+  EXPECT_NE(number.status().message().find("element 1 is number"), std::string::npos)
+      << number.status().message();
+  auto outside = parseCopyToRoot(R"(["/etc"])", "/nix/store");
+  ASSERT_FALSE(outside.isOk());
+  EXPECT_NE(outside.status().message().find("element 0: invalid store path \"/etc\""),
+            std::string::npos)
+      << outside.status().message();
+}
+
 TEST(NixLayerFormatTest, ClosurePathsBecomeMountpointsFileOrDirectory) {
   auto dir = testing::makeTempDir();
   fs::path store = dir.path() / "store";
