@@ -351,6 +351,12 @@ Result<BuildResult> buildImage(const BuildOptions& o) {
   }
   addNixLayer(nixLayerDescriptor(*layer, *sel), *layer, layer_path, parts);
   std::string config_json = imageConfigJson(parts, *user_config);
+  if (static_cast<int64_t>(config_json.size()) > oci::kMaxJsonBlobBytes) {
+    return invalidArgument("the image config would be " + std::to_string(config_json.size()) +
+                           " bytes, more than the " + std::to_string(oci::kMaxJsonBlobBytes) +
+                           " a reader of the image (nix2container load, the daemon's nix:0 "
+                           "pull) accepts");
+  }
   parts.manifest.config = {std::string(oci::media::kOciConfig),
                            oci::digestOf(config_json),
                            static_cast<int64_t>(config_json.size()),

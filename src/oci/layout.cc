@@ -17,7 +17,6 @@ namespace nixsnap::oci {
 namespace {
 
 using nlohmann::json;
-constexpr int64_t kMaxJsonBytes = 4 << 20;
 
 Status verifyBlob(const Layout& layout, const Descriptor& d, const std::string& what) {
   NIXSNAP_RETURN_IF_ERROR(validateDigest(d.digest).wrap(what));
@@ -41,7 +40,11 @@ Status verifyBlob(const Layout& layout, const Descriptor& d, const std::string& 
 
 Result<std::string> readBlob(const Layout& layout, const Descriptor& d, const std::string& what) {
   NIXSNAP_RETURN_IF_ERROR(verifyBlob(layout, d, what));
-  return readSmallFile(layout.blobPath(d.digest), kMaxJsonBytes);
+  auto text = readSmallFile(layout.blobPath(d.digest), kMaxJsonBlobBytes);
+  if (!text.isOk()) {
+    return text.status().wrap(what + " blob " + d.digest);
+  }
+  return text;
 }
 
 /// A descriptor's name annotations; the ref.name counts only when it is a full name.
@@ -110,7 +113,7 @@ Status loadImage(Layout& layout, Descriptor manifest_desc) {
 }
 
 Status openOci(Layout& layout) {
-  auto text = readSmallFile(layout.root / "index.json", kMaxJsonBytes);
+  auto text = readSmallFile(layout.root / "index.json", kMaxJsonBlobBytes);
   if (!text.isOk()) {
     return text.status().wrap("reading index.json");
   }
@@ -179,7 +182,7 @@ Result<Descriptor> adoptBlob(Layout& layout, const std::string& member, std::str
 }
 
 Status openDocker(Layout& layout) {
-  auto text = readSmallFile(layout.root / "manifest.json", kMaxJsonBytes);
+  auto text = readSmallFile(layout.root / "manifest.json", kMaxJsonBlobBytes);
   if (!text.isOk()) {
     if (text.status().code() == ErrorCode::NotFound) {
       return invalidArgument("archive has neither index.json nor manifest.json");

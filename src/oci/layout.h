@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,10 @@
 #include "oci/types.h"
 
 namespace nixsnap::oci {
+
+/// Largest JSON document (index.json, manifest.json, a manifest or config blob) a layout
+/// reader accepts; writers refuse to produce a larger one, so what is built can be read.
+inline constexpr int64_t kMaxJsonBlobBytes = 4 << 20;
 
 /// The one image an archive holds, with its blobs verified on disk.
 struct LayoutImage {

@@ -2,6 +2,8 @@
 
 #include <sys/utsname.h>
 
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
@@ -73,7 +75,12 @@ Status descriptorFromJson(const json& j, const std::string& where, Descriptor& o
   if (!j.contains("size") || !j["size"].is_number_integer()) {
     return invalidArgument(where + ": descriptor has no integer \"size\"");
   }
-  out.size = j["size"].get<int64_t>();
+  const json& size = j["size"];
+  if (size.is_number_unsigned() &&
+      size.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return invalidArgument(where + ": size " + size.dump() + " is too large");
+  }
+  out.size = size.get<int64_t>();
   if (out.size < 0) {
     return invalidArgument(where + ": negative size");
   }

@@ -381,6 +381,19 @@ TEST_F(BuilderTest, BadInputsFailWithoutLeavingOutput) {
   EXPECT_EQ(buildImage(opts_).status().code(), ErrorCode::NotFound);
 }
 
+TEST_F(BuilderTest, ConfigTooLargeForReadersIsRefusedBeforeWritingOutput) {
+  // Under the 16 MiB input cap, over the 4 MiB a reader of the image accepts.
+  testing::writeFile(dir_.path() / "big.json",
+                     R"({"Env":["A=)" + std::string(5 << 20, 'x') + R"("]})");
+  opts_.config = dir_.path() / "big.json";
+  auto r = buildImage(opts_);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find("more than the 4194304"), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(fs::exists(opts_.out));
+}
+
 TEST_F(BuilderTest, ImageConfigGolden) {
   opts_.ref = "golden:1";
   ASSERT_TRUE(buildImage(opts_).isOk());

@@ -60,6 +60,17 @@ TEST(TypesTest, HostileNestingIsInvalidArgumentNotACrash) {
   }
 }
 
+TEST(TypesTest, SizeBeyondInt64IsTooLargeNotNegative) {
+  auto r = parseIndex(
+      R"({"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("digest":"sha256:)" +
+      std::string(64, 'a') + R"(","size":10000000000000000000}]})");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find("size 10000000000000000000 is too large"), std::string::npos)
+      << r.status().message();
+}
+
 TEST(TypesTest, IndexRoundTripsAnnotations) {
   Index idx;
   idx.manifests.push_back({std::string(media::kOciManifest),
