@@ -512,6 +512,16 @@ ctr_cmd() {
   "${CONTAINERD_BIN}/ctr" --address "${CONTAINERD_ADDRESS}" "$@"
 }
 
+# containerd_gc_now: runs containerd's garbage collection once, synchronously (a lease
+# deleted with --sync), so that snapshots removed in containerd are removed from a proxy
+# backend now rather than at the collector's next turn, which its scheduler spaces by the
+# last collection's duration: tens of seconds on a loaded machine.
+containerd_gc_now() {
+  local lease
+  lease="$(ctr_cmd leases create)" || fail "ctr leases create failed"
+  ctr_cmd leases delete --sync "${lease}" >/dev/null || fail "ctr leases delete --sync failed"
+}
+
 # containerd_kill_tasks BIN_DIR ADDRESS PID: kills and deletes every task (all namespaces)
 # of the containerd at ADDRESS, so that no shim or container outlives the test; then
 # kills any leftover shim of that containerd (found by its exact -address argument).
