@@ -5,7 +5,8 @@
 #   - `ctr version` answers; the proxy snapshotter "nix" and the CRI plugin are listed;
 #   - using the missing nix snapshotter fails (lazily, at use);
 #   - a tiny busybox image (fixtures/make_busybox_image.sh) imports and `ctr run` runs it
-#     with the built-in overlayfs snapshotter; a long-running task stops on SIGTERM.
+#     with the built-in overlayfs snapshotter, its runc state in the test's directory
+#     (not the host's /run/containerd/runc); a long-running task stops on SIGTERM.
 #
 # Usage: tests/integration/containerd_rig_test.sh 1.7|2.1     (root; exit 77 = skipped)
 set -euo pipefail
@@ -26,7 +27,7 @@ CONTAINERD_NIX_SOCKET="${NIXSNAP_TMP}/absent.sock" containerd_start "${version}"
 step "effective config (containerd config dump)"
 dump="$("${CONTAINERD_BIN}/containerd" --config "${CONTAINERD_DIR}/config.toml" config dump)"
 for want in "snapshotter = .nix." "disable_snapshot_annotations = false" \
-  "restrict_oom_score_adj = true" "BinaryName = .*runc" \
+  "restrict_oom_score_adj = true" "BinaryName = .*runc" "Root = .${NIXSNAP_TMP}/cd/runc." \
   "address = .${NIXSNAP_TMP}/absent.sock." "localhost/nixsnap-busybox:latest"; do
   grep -Eq -- "${want}" <<<"${dump}" || fail "config dump lacks /${want}/"
 done
@@ -68,6 +69,10 @@ note "container said: ${out}"
 step "ctr run: the image's default (pause-like) command stops on SIGTERM"
 ctr_cmd run -d --snapshotter overlayfs "${image}" rig-pause >/dev/null
 wait_until 10 bash -c "'${CONTAINERD_BIN}/ctr' --address '${CONTAINERD_ADDRESS}' task ls | grep -q 'rig-pause.*RUNNING'"
+[[ -f "${CONTAINERD_DIR}/runc/default/rig-pause/state.json" ]] ||
+  fail "runc state of rig-pause is not in ${CONTAINERD_DIR}/runc (ctr_cmd --runc-root)"
+[[ ! -e /run/containerd/runc/default/rig-pause ]] ||
+  fail "runc state of rig-pause is in the host's /run/containerd/runc"
 ctr_cmd task kill -s SIGTERM rig-pause
 wait_until 10 bash -c "'${CONTAINERD_BIN}/ctr' --address '${CONTAINERD_ADDRESS}' task ls | grep -q 'rig-pause.*STOPPED'"
 ctr_cmd task delete rig-pause >/dev/null

@@ -159,6 +159,8 @@ PODS["${pod_id}"]=1
 wait_until 30 redis-cli -p "${port}" ping
 assert_eq PONG "$(redis-cli -p "${port}" ping)" "redis-cli ping"
 assert_contains "$(cri container-status "${ctr_id}")" "CONTAINER_RUNNING"
+[[ -f "${CONTAINERD_DIR}/runc/k8s.io/${ctr_id}/state.json" ]] ||
+  fail "runc state of the redis container is not under the runtime's Root ${CONTAINERD_DIR}/runc"
 note "redis answered PONG on port ${port}"
 
 step "ListImages shows it; RemoveImage removes it"

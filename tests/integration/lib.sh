@@ -414,6 +414,7 @@ EOF
 
         [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
           BinaryName = $(_toml_str "${runc_bin}")
+          Root = $(_toml_str "${dir}/runc")
 
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = $(_toml_str "${dir}/cni/bin")
@@ -445,6 +446,7 @@ EOF
 
         [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
           BinaryName = $(_toml_str "${runc_bin}")
+          Root = $(_toml_str "${dir}/runc")
 
     [plugins."io.containerd.cri.v1.runtime".cni]
       bin_dirs = [$(_toml_str "${dir}/cni/bin")]
@@ -506,10 +508,25 @@ containerd_start() {
   note "containerd $("${bin}/containerd" --version | awk '{print $3}') ready on ${CONTAINERD_ADDRESS}"
 }
 
-# ctr_cmd ARGS...: the matching ctr against the last started containerd.
+# ctr_cmd ARGS...: the matching ctr against the last started containerd. A `run` gets
+# --runc-root in that containerd's directory: runc's default root (/run/containerd/runc,
+# by namespace and container id) is the host's, so two tests running the same container
+# id in parallel (the 1.7 and 2.1 variants do) would share, and delete, one state dir.
 ctr_cmd() {
   [[ -n "${CONTAINERD_ADDRESS}" ]] || fail "ctr_cmd: no containerd started"
-  "${CONTAINERD_BIN}/ctr" --address "${CONTAINERD_ADDRESS}" "$@"
+  local -a args=("$@")
+  local i=0
+  while ((i < ${#args[@]})); do
+    case "${args[i]}" in
+      -n | --namespace) i=$((i + 2)) ;;
+      -*) i=$((i + 1)) ;;
+      *) break ;;
+    esac
+  done
+  if ((i < ${#args[@]})) && [[ "${args[i]}" == run ]]; then
+    args=("${args[@]:0:i+1}" --runc-root "${CONTAINERD_DIR}/runc" "${args[@]:i+1}")
+  fi
+  "${CONTAINERD_BIN}/ctr" --address "${CONTAINERD_ADDRESS}" "${args[@]}"
 }
 
 # containerd_gc_now: runs containerd's garbage collection once, synchronously (a lease
