@@ -44,7 +44,19 @@ class RealiseSchedulerTest : public ::testing::Test {
     return false;
   }
 
+  /// Realises kA under /roots/1 with abandon_'s token and gives up once it runs.
+  void abandonRunningA() {
+    Status a;
+    std::thread ta([&] { a = sched_->realise({kA}, "/roots/1", abandon_.token()); });
+    const bool running = fake_.waitFor([&] { return fake_.running_ == 1; });
+    abandon_.set = true;
+    ta.join();  // returns at once; the gate is not opened
+    ASSERT_TRUE(running);
+    ASSERT_EQ(a.code(), ErrorCode::Canceled);
+  }
+
   SlowNixStore fake_;
+  Flag abandon_;  // outlives sched_, which may still read the token
   std::unique_ptr<RealiseScheduler> sched_;
 };
 
@@ -143,13 +155,7 @@ TEST_F(RealiseSchedulerTest, CallerGivingUpWhileQueuedLeavesNothing) {
 
 TEST_F(RealiseSchedulerTest, AbandonedRealisationNobodyWaitsForIsStopped) {
   make(4);
-  Flag flag;
-  Status a;
-  std::thread ta([&] { a = sched_->realise({kA}, "/roots/1", flag.token()); });
-  ASSERT_TRUE(fake_.waitFor([&] { return fake_.running_ == 1; }));
-  flag.set = true;
-  ta.join();  // returns at once; the gate is never opened
-  EXPECT_EQ(a.code(), ErrorCode::Canceled);
+  ASSERT_NO_FATAL_FAILURE(abandonRunningA());
   // The inner call sees its own token fire, stops and removes the roots it made.
   EXPECT_TRUE(fake_.waitFor([&] { return fake_.cancelled_.size() == 1; }));
   sched_.reset();
@@ -163,13 +169,7 @@ TEST_F(RealiseSchedulerTest, AbandonedRealisationNobodyWaitsForIsStopped) {
 TEST_F(RealiseSchedulerTest, AbandonedRealisationThatEndsWellHasItsRootsRemovedOnce) {
   fake_.ignore_cancel_ = true;  // a store that runs to its end whatever the token says
   make(4);
-  Flag flag;
-  Status a;
-  std::thread ta([&] { a = sched_->realise({kA}, "/roots/1", flag.token()); });
-  ASSERT_TRUE(fake_.waitFor([&] { return fake_.running_ == 1; }));
-  flag.set = true;
-  ta.join();
-  EXPECT_EQ(a.code(), ErrorCode::Canceled);
+  ASSERT_NO_FATAL_FAILURE(abandonRunningA());
   // Cleanup meanwhile (no record owns the folder) leaves it to the realisation's end.
   EXPECT_TRUE(sched_->removeRoots("/roots/1").isOk());
   EXPECT_TRUE(fake_.get(fake_.removed_).empty());
@@ -241,12 +241,7 @@ TEST_F(RealiseSchedulerTest, ShutdownStopsRealisationsNobodyWaitsFor) {
     stopped = true;
     fake_.failNext();
   });
-  Flag flag;
-  Status a;
-  std::thread ta([&] { a = sched_->realise({kA}, "/roots/1", flag.token()); });
-  ASSERT_TRUE(fake_.waitFor([&] { return fake_.running_ == 1; }));
-  flag.set = true;
-  ta.join();
+  ASSERT_NO_FATAL_FAILURE(abandonRunningA());
   sched_.reset();  // would wait forever without the hook: the gate is never opened
   EXPECT_TRUE(stopped);
   EXPECT_EQ(fake_.get(fake_.roots_).count("/roots/1"), 0u);
