@@ -16,6 +16,11 @@ let
   snapshotter = config.services.nix-snapshotter.settings or { };
   snapshotterAddress = snapshotter.address or "/run/nix-snapshotter/nix-snapshotter.sock";
   imageServiceOn = snapshotter.image_service.enable or true;
+
+  # NixOS hands containerd configFile instead of the settings when it is set, so what the
+  # integrations add to the settings would be dropped without a word.
+  integrationsOn = lib.filter (name: cfg.${name})
+    [ "nixSnapshotterIntegration" "k3sIntegration" "gVisorIntegration" ];
 in
 {
   imports = [ ../common/containerd.nix ./k3s.nix ];
@@ -34,6 +39,12 @@ in
       });
 
       systemd.services.containerd.path = cfg.path;
+
+      warnings = lib.optional ((cfg.configFile or null) != null && integrationsOn != [ ])
+        ("virtualisation.containerd.configFile is set, so NixOS does not write "
+          + "virtualisation.containerd.settings, and what ${lib.concatStringsSep ", " integrationsOn} "
+          + "adds there is not in containerd's config: put it in ${toString cfg.configFile} "
+          + "yourself, or unset configFile.");
     }
     (lib.mkIf cfg.nixSnapshotterIntegration {
       assertions = [{

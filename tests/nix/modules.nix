@@ -244,6 +244,14 @@ let
     }];
   }).toplevel;
 
+  # NixOS writes configFile instead of the settings when it is set.
+  ownConfigFile = integrations: (evalNixOS {
+    modules = [{
+      virtualisation.containerd = { enable = true; configFile = "/etc/containerd/own.toml"; } // integrations;
+      services.nix-snapshotter.enable = integrations ? nixSnapshotterIntegration;
+    }];
+  }).toplevel;
+
   renamed = evalNixOS {
     modules = [{
       virtualisation.containerd.enable = true;
@@ -365,6 +373,13 @@ let
         ok = renamed.toplevel.virtualisation.containerd.nixSnapshotterIntegration
           && lib.any (w: has "setContainerdSnapshotter" w) renamed.toplevel.warnings; }
       { name = "removed preloadContainerdImages fails with a pointer"; ok = fails removedPreload; }
+      { name = "configFile with nixSnapshotterIntegration warns that the settings are not used";
+        ok = lib.any (w: has "configFile" w && has "nixSnapshotterIntegration" w)
+          (ownConfigFile { nixSnapshotterIntegration = true; }).warnings; }
+      { name = "configFile with gVisorIntegration warns too";
+        ok = lib.any (w: has "gVisorIntegration" w) (ownConfigFile { gVisorIntegration = true; }).warnings; }
+      { name = "configFile without an integration: no warning";
+        ok = (ownConfigFile { }).warnings == [ ]; }
       { name = "an option NixOS does not declare fails (virtualisation.containerd.notAnOption)"; ok = fails undeclared; }
 
       # rootless NixOS
