@@ -300,12 +300,12 @@ serve_dir() {
   start_bg "http-$(basename "${dir}")" python3 "${NIXSNAP_FIXTURES}/http_serve.py" \
     --port-file "${port_file}" "${dir}"
   local pid="${BG_PID}" i
-  for ((i = 0; i < 100; i++)); do
+  for ((i = 0; i < 300; i++)); do
     [[ -s "${port_file}" ]] && break
     is_running "${pid}" || fail "http server for ${dir} exited"
     sleep 0.1
   done
-  [[ -s "${port_file}" ]] || fail "http server for ${dir} did not report its port"
+  [[ -s "${port_file}" ]] || fail "http server for ${dir} did not report its port within 30 s"
   HTTP_PORT="$(cat "${port_file}")"
   HTTP_URL="http://127.0.0.1:${HTTP_PORT}"
   note "serving ${dir} at ${HTTP_URL}"

@@ -41,7 +41,7 @@ run_case 0 '
   echo "${NIXSNAP_TMP}" > "${LIBTEST_INFO}"
   start_bg polite sleep 1000
   start_bg stubborn bash -c "trap \"\" TERM; touch ${NIXSNAP_TMP}/trapped; while :; do sleep 0.1; done"
-  wait_until 5 test -e "${NIXSNAP_TMP}/trapped"
+  wait_until 30 test -e "${NIXSNAP_TMP}/trapped"
   echo "${NIXSNAP_BG_PIDS[*]}" >> "${LIBTEST_INFO}"
   NIXSNAP_STOP_TIMEOUT=1
 '
@@ -60,7 +60,7 @@ step "wait_for_socket: appears, times out, process dies first"
 run_case 0 '
   tmp_root
   start_bg sock python3 -c "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind(\"${NIXSNAP_TMP}/s.sock\"); s.listen(); time.sleep(100)"
-  wait_for_socket "${NIXSNAP_TMP}/s.sock" 10 "${BG_PID}"'
+  wait_for_socket "${NIXSNAP_TMP}/s.sock" 30 "${BG_PID}"'
 run_case 1 'tmp_root; wait_for_socket "${NIXSNAP_TMP}/none.sock" 1'
 assert_contains "${CASE_OUT}" "did not appear within 1s" "timeout message"
 run_case 1 'tmp_root; start_bg quick true; sleep 0.3; wait_for_socket "${NIXSNAP_TMP}/x.sock" 10 "${BG_PID}"'
