@@ -155,7 +155,7 @@ ctr_cmd images rm --sync "localhost/closure-bare:${version}" "localhost/closure-
 while IFS= read -r ref; do
   ctr_cmd images rm --sync "${ref}" >/dev/null
 done < <(ctr_cmd images ls -q | grep hostile- || true)
-wait_until 20 bash -c "[[ \$(find '${T}/root/gcroots' -mindepth 2 -maxdepth 2 \
+wait_until 60 bash -c "[[ \$(find '${T}/root/gcroots' -mindepth 2 -maxdepth 2 \
   -not -path '*/.removing-*' | wc -l) == 1 ]]"
 out="$(nix-store --delete "${info}" "${hello}" 2>&1)" &&
   fail "nix-store --delete removed a closure in use"
@@ -166,7 +166,7 @@ assert_eq "${msg}" "$(ctr_cmd run --rm --snapshotter nix "localhost/closure-laye
 
 step "after the image is removed, the collector takes the closure"
 ctr_cmd images rm --sync "localhost/closure-layer:${version}" >/dev/null
-wait_until 20 bash -c "[[ -z \$(find '${T}/root/gcroots' -mindepth 1 -maxdepth 1) ]]"
+wait_until 60 bash -c "[[ -z \$(find '${T}/root/gcroots' -mindepth 1 -maxdepth 1) ]]"
 # This test's paths: both seeded closures (busybox-static is shared) and whatever refers
 # to them (the closureInfos, the hostile ones included).
 mapfile -t own < <(nix-store -qR "${hello}" "${other}" | grep -v -- '-busybox-static$')

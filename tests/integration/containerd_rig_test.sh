@@ -6,7 +6,9 @@
 #   - using the missing nix snapshotter fails (lazily, at use);
 #   - a tiny busybox image (fixtures/make_busybox_image.sh) imports and `ctr run` runs it
 #     with the built-in overlayfs snapshotter, its runc state in the test's directory
-#     (not the host's /run/containerd/runc); a long-running task stops on SIGTERM.
+#     (not the host's /run/containerd/runc); a long-running task stops on SIGTERM;
+#   - the same container id under a second containerd gets its own runc state and cgroup:
+#     deleting one task leaves the other running (parallel tests reuse ids).
 #
 # Usage: tests/integration/containerd_rig_test.sh 1.7|2.1     (root; exit 77 = skipped)
 set -euo pipefail
@@ -68,15 +70,48 @@ note "container said: ${out}"
 
 step "ctr run: the image's default (pause-like) command stops on SIGTERM"
 ctr_cmd run -d --snapshotter overlayfs "${image}" rig-pause >/dev/null
-wait_until 10 bash -c "'${CONTAINERD_BIN}/ctr' --address '${CONTAINERD_ADDRESS}' task ls | grep -q 'rig-pause.*RUNNING'"
+wait_until 30 bash -c "'${CONTAINERD_BIN}/ctr' --address '${CONTAINERD_ADDRESS}' task ls | grep -q 'rig-pause.*RUNNING'"
 [[ -f "${CONTAINERD_DIR}/runc/default/rig-pause/state.json" ]] ||
   fail "runc state of rig-pause is not in ${CONTAINERD_DIR}/runc (ctr_cmd --runc-root)"
 [[ ! -e /run/containerd/runc/default/rig-pause ]] ||
   fail "runc state of rig-pause is in the host's /run/containerd/runc"
 ctr_cmd task kill -s SIGTERM rig-pause
-wait_until 10 bash -c "'${CONTAINERD_BIN}/ctr' --address '${CONTAINERD_ADDRESS}' task ls | grep -q 'rig-pause.*STOPPED'"
+wait_until 30 bash -c "'${CONTAINERD_BIN}/ctr' --address '${CONTAINERD_ADDRESS}' task ls | grep -q 'rig-pause.*STOPPED'"
 ctr_cmd task delete rig-pause >/dev/null
 ctr_cmd container delete rig-pause
+
+step "the same container id under a second containerd: own runc state and cgroup"
+# Parallel tests (the 1.7 and 2.1 variants) run the same ids: with host-wide runc state
+# the second create fails (the id exists); a shared cgroup is removed by one's delete while
+# the other may be joining it.
+first=("${CONTAINERD_ADDRESS}" "${CONTAINERD_BIN}" "${CONTAINERD_PID}" "${CONTAINERD_DIR}")
+CONTAINERD_NIX_SOCKET="${NIXSNAP_TMP}/absent.sock" containerd_start "${version}" "${NIXSNAP_TMP}/cd2"
+second=("${CONTAINERD_ADDRESS}" "${CONTAINERD_BIN}" "${CONTAINERD_PID}" "${CONTAINERD_DIR}")
+use() { # use first|second: point ctr_cmd at that containerd
+  local -a c=("${first[@]}")
+  [[ "$1" == first ]] || c=("${second[@]}")
+  CONTAINERD_ADDRESS="${c[0]}" CONTAINERD_BIN="${c[1]}" CONTAINERD_PID="${c[2]}" CONTAINERD_DIR="${c[3]}"
+}
+twin_pid() { ctr_cmd task ls | awk '$1 == "rig-twin" { print $2 }'; }
+twin_status() { ctr_cmd task ls | awk '$1 == "rig-twin" { print $3 }'; }
+twin_cgroups=()
+for c in second first; do
+  use "${c}"
+  [[ "${c}" == first ]] || ctr_cmd image import "${NIXSNAP_TMP}/busybox.tar" >/dev/null
+  ctr_cmd run -d --snapshotter overlayfs "${image}" rig-twin >/dev/null
+  assert_eq RUNNING "$(twin_status)" "rig-twin under the ${c} containerd"
+  twin_cgroups+=("$(cat "/proc/$(twin_pid)/cgroup")")
+  assert_contains "${twin_cgroups[-1]}" "/nixsnap-tests/${NIXSNAP_TMP##*/}-" "cgroup of rig-twin (${c})"
+done
+[[ "${twin_cgroups[0]}" != "${twin_cgroups[1]}" ]] || fail "both rig-twins share a cgroup"
+ctr_cmd task kill -s SIGKILL rig-twin
+wait_until 30 bash -c "[[ \$('${CONTAINERD_BIN}/ctr' --address '${CONTAINERD_ADDRESS}' task ls |
+  awk '\$1 == \"rig-twin\" { print \$3 }') == STOPPED ]]"
+ctr_cmd task delete rig-twin >/dev/null
+ctr_cmd container delete rig-twin
+use second
+assert_eq RUNNING "$(twin_status)" "the second containerd's rig-twin after the first's delete"
+use first
 
 step "a task left running is cleaned up at exit"
 ctr_cmd run -d --snapshotter overlayfs "${image}" rig-left >/dev/null

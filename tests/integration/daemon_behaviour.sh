@@ -83,12 +83,12 @@ with open(sys.argv[2], "a", buffering=1) as out:
 PY
 listener=$!
 defer stop_pid "${listener}" notify-listener
-wait_for_socket "${T}/notify.sock" 10 "${listener}"
+wait_for_socket "${T}/notify.sock" 30 "${listener}"
 sock="${T}/run/sub/ns.sock"
 root="${T}/root"
 NOTIFY_SOCKET="${T}/notify.sock" daemon_start daemon1 "${sock}" "${root}"
 pid1="${DAEMON_PID}"
-wait_until 10 grep -qx "READY=1" "${T}/notify.out"
+wait_until 30 grep -qx "READY=1" "${T}/notify.out"
 assert_eq 700 "$(stat -c %a "${T}/run/sub")" "socket directory mode"
 assert_eq 700 "$(stat -c %a "${T}/run")" "socket parent directory mode"
 
@@ -116,7 +116,7 @@ assert_contains "${before_stat}" "label team=a"
 
 step "SIGTERM: STOPPING=1, exit 0, socket removed"
 daemon_stop "${pid1}" daemon1
-wait_until 5 grep -qx "STOPPING=1" "${T}/notify.out"
+wait_until 30 grep -qx "STOPPING=1" "${T}/notify.out"
 [[ ! -e "${sock}" ]] || fail "socket still there after a clean stop"
 
 step "restart: list, stat and mounts answer exactly as before"

@@ -35,8 +35,8 @@ daemon_start() {
   start_bg "${name}" "${NIXSNAP_BIN}" "${args[@]}" --address "${sock}" --root "${root}" \
     --log-level debug
   DAEMON_PID="${BG_PID}"
-  wait_for_socket "${sock}" 20 "${DAEMON_PID}"
-  wait_until 10 "${SNAPCTL}" --address "${sock}" list
+  wait_for_socket "${sock}" 60 "${DAEMON_PID}"
+  wait_until 30 "${SNAPCTL}" --address "${sock}" list
 }
 
 # wait_containerd_reaches_nix TIMEOUT_SECONDS: waits until the last started containerd

@@ -17,9 +17,10 @@ N2C="${NIXSNAP_NIX2CONTAINER:-${NIXSNAP_BIN_DIR:-${NIXSNAP_REPO_ROOT}/build/src/
 [[ -x "${N2C}" ]] || fail "nix2container not built at ${N2C}"
 require_cmd skopeo umoci tar nix-store
 # The default image name is nix:0<OUT>:latest and image names are lowercase, so this test
-# needs a lowercase temp root (mktemp's XXXX is mixed case).
+# needs a lowercase temp root (mktemp's XXXX is mixed case). The random part: a run killed
+# before its cleanup (ctest's TIMEOUT) leaves its folder, and a later run may get its PID.
 if [[ -z "${NIXSNAP_TMP:-}" ]]; then
-  NIXSNAP_TMP="/tmp/nixsnap-ib-$$"
+  printf -v NIXSNAP_TMP '/tmp/nixsnap-ib-%s-%08x' "$$" "${SRANDOM}"
   mkdir -m 700 "${NIXSNAP_TMP}" || fail "cannot create ${NIXSNAP_TMP}"
   export NIXSNAP_TMP
   defer _nixsnap_remove_tmp "${NIXSNAP_TMP}"

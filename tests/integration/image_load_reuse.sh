@@ -39,7 +39,7 @@ printf '{"Entrypoint":["%s/bin/hello"]}\n' "${hello}" >"${T}/config.json"
 step "start nix-snapshotter and containerd ${version}"
 daemon_start nix-snapshotter "${T}/ns.sock" "${T}/root"
 CONTAINERD_NIX_SOCKET="${T}/ns.sock" containerd_start "${version}" "${T}/cd"
-wait_containerd_reaches_nix 20
+wait_containerd_reaches_nix 60
 
 step "ctr image import --snapshotter nix: the layer is unpacked without its Nix labels"
 # containerd 2.x's transfer service has no unpack platform for a proxy snapshotter unless

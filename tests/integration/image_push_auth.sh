@@ -224,12 +224,12 @@ start_bg token-server "${PY}" "${NIXSNAP_FIXTURES}/token_server.py" \
   --password-file "${T}/secrets/password" --log "${TOKEN_LOG}" --anonymous pull \
   --fields-file "${TOKEN_FIELDS}" --port-file "${T}/token/port"
 token_pid="${BG_PID}"
-for ((i = 0; i < 100; i++)); do
+for ((i = 0; i < 300; i++)); do
   [[ -s "${T}/token/port" ]] && break
   is_running "${token_pid}" || fail "token server exited"
   sleep 0.1
 done
-[[ -s "${T}/token/port" ]] || fail "token server did not report its port"
+[[ -s "${T}/token/port" ]] || fail "token server did not report its port within 30 s"
 REALM="http://127.0.0.1:$(cat "${T}/token/port")/token"
 port_b="$(free_port)"
 HOST_B="127.0.0.1:${port_b}"

@@ -300,12 +300,12 @@ serve_dir() {
   start_bg "http-$(basename "${dir}")" python3 "${NIXSNAP_FIXTURES}/http_serve.py" \
     --port-file "${port_file}" "${dir}"
   local pid="${BG_PID}" i
-  for ((i = 0; i < 100; i++)); do
+  for ((i = 0; i < 300; i++)); do
     [[ -s "${port_file}" ]] && break
     is_running "${pid}" || fail "http server for ${dir} exited"
     sleep 0.1
   done
-  [[ -s "${port_file}" ]] || fail "http server for ${dir} did not report its port"
+  [[ -s "${port_file}" ]] || fail "http server for ${dir} did not report its port within 30 s"
   HTTP_PORT="$(cat "${port_file}")"
   HTTP_URL="http://127.0.0.1:${HTTP_PORT}"
   note "serving ${dir} at ${HTTP_URL}"
@@ -509,9 +509,14 @@ containerd_start() {
 }
 
 # ctr_cmd ARGS...: the matching ctr against the last started containerd. A `run` gets
-# --runc-root in that containerd's directory: runc's default root (/run/containerd/runc,
-# by namespace and container id) is the host's, so two tests running the same container
-# id in parallel (the 1.7 and 2.1 variants do) would share, and delete, one state dir.
+# --runc-root in that containerd's directory and a --cgroup of its own: runc's default
+# root (/run/containerd/runc) and ctr's default cgroup (/NAMESPACE/ID) are the host's,
+# keyed by namespace and container id, and two tests running the same container id in
+# parallel (the 1.7 and 2.1 variants do) would share them: one's task delete removed the
+# other's runc state mid-create, and one's delete removes the cgroup directories the
+# other's create may be joining (runc deprecates containers sharing a cgroup). The cgroup
+# (under /nixsnap-tests, named after the temp root plus a random part) is unique per run;
+# a --cgroup given by the caller comes later and wins.
 ctr_cmd() {
   [[ -n "${CONTAINERD_ADDRESS}" ]] || fail "ctr_cmd: no containerd started"
   local -a args=("$@")
@@ -524,7 +529,10 @@ ctr_cmd() {
     esac
   done
   if ((i < ${#args[@]})) && [[ "${args[i]}" == run ]]; then
-    args=("${args[@]:0:i+1}" --runc-root "${CONTAINERD_DIR}/runc" "${args[@]:i+1}")
+    local cgroup
+    printf -v cgroup '/nixsnap-tests/%s-%08x' "${NIXSNAP_TMP##*/}" "${SRANDOM}"
+    args=("${args[@]:0:i+1}" --runc-root "${CONTAINERD_DIR}/runc" --cgroup "${cgroup}"
+      "${args[@]:i+1}")
   fi
   "${CONTAINERD_BIN}/ctr" --address "${CONTAINERD_ADDRESS}" "${args[@]}"
 }

@@ -2,7 +2,8 @@
 # Self-test of lib.sh: exit codes (pass 0, fail 1, skip 77), assertions, start_bg/stop_all
 # (TERM, then KILL after the timeout, only the recorded PIDs), wait_for_socket, temp root
 # removal (after unmounting what is left below it, with Nix's gcroots/auto links into it),
-# serve_dir, ctr_cmd's --runc-root. No root needed except for the mount case, which is skipped otherwise.
+# serve_dir, ctr_cmd's --runc-root and --cgroup. No root needed except for the mount case,
+# which is skipped otherwise.
 #
 # Usage: tests/integration/lib_test.sh
 # shellcheck disable=SC2016 # the single-quoted scripts expand in the child shell
@@ -40,7 +41,7 @@ run_case 0 '
   echo "${NIXSNAP_TMP}" > "${LIBTEST_INFO}"
   start_bg polite sleep 1000
   start_bg stubborn bash -c "trap \"\" TERM; touch ${NIXSNAP_TMP}/trapped; while :; do sleep 0.1; done"
-  wait_until 5 test -e "${NIXSNAP_TMP}/trapped"
+  wait_until 30 test -e "${NIXSNAP_TMP}/trapped"
   echo "${NIXSNAP_BG_PIDS[*]}" >> "${LIBTEST_INFO}"
   NIXSNAP_STOP_TIMEOUT=1
 '
@@ -59,7 +60,7 @@ step "wait_for_socket: appears, times out, process dies first"
 run_case 0 '
   tmp_root
   start_bg sock python3 -c "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind(\"${NIXSNAP_TMP}/s.sock\"); s.listen(); time.sleep(100)"
-  wait_for_socket "${NIXSNAP_TMP}/s.sock" 10 "${BG_PID}"'
+  wait_for_socket "${NIXSNAP_TMP}/s.sock" 30 "${BG_PID}"'
 run_case 1 'tmp_root; wait_for_socket "${NIXSNAP_TMP}/none.sock" 1'
 assert_contains "${CASE_OUT}" "did not appear within 1s" "timeout message"
 run_case 1 'tmp_root; start_bg quick true; sleep 0.3; wait_for_socket "${NIXSNAP_TMP}/x.sock" 10 "${BG_PID}"'
@@ -71,18 +72,26 @@ run_case 0 '
   serve_dir "${NIXSNAP_TMP}/www"
   assert_eq hi "$(curl -fsS "${HTTP_URL}/f")"'
 
-step "ctr_cmd: a run (after global flags) gets --runc-root in the containerd dir, nothing else"
+step "ctr_cmd: a run (after global flags) gets --runc-root in the containerd dir and a cgroup of its own"
 run_case 0 '
   tmp_root
   mkdir "${NIXSNAP_TMP}/bin"
   printf "#!/bin/sh\nprintf \"%%s|\" \"\$@\"\n" >"${NIXSNAP_TMP}/bin/ctr"
   chmod +x "${NIXSNAP_TMP}/bin/ctr"
   CONTAINERD_BIN="${NIXSNAP_TMP}/bin" CONTAINERD_ADDRESS=/s.sock CONTAINERD_DIR=/cd
-  assert_eq "--address|/s.sock|run|--runc-root|/cd/runc|--rm|img|id|" "$(ctr_cmd run --rm img id)"
-  assert_eq "--address|/s.sock|-n|k8s.io|--debug|run|--runc-root|/cd/runc|img|id|" \
-    "$(ctr_cmd -n k8s.io --debug run img id)"
+  # CG: the cgroup, named after the temp root with 8 random hex digits
+  cg() { sed -E "s#/nixsnap-tests/${NIXSNAP_TMP##*/}-[0-9a-f]{8}[|]#CG|#g"; }
+  assert_eq "--address|/s.sock|run|--runc-root|/cd/runc|--cgroup|CG|--rm|img|id|" \
+    "$(ctr_cmd run --rm img id | cg)"
+  assert_eq "--address|/s.sock|-n|k8s.io|--debug|run|--runc-root|/cd/runc|--cgroup|CG|img|id|" \
+    "$(ctr_cmd -n k8s.io --debug run img id | cg)"
+  assert_eq "--address|/s.sock|run|--runc-root|/cd/runc|--cgroup|CG|--cgroup||img|id|" \
+    "$(ctr_cmd run --cgroup "" img id | cg)"
   assert_eq "--address|/s.sock|--namespace|run|task|ls|" "$(ctr_cmd --namespace run task ls)"
-  assert_eq "--address|/s.sock|images|ls|run|" "$(ctr_cmd images ls run)"'
+  assert_eq "--address|/s.sock|images|ls|run|" "$(ctr_cmd images ls run)"
+  one="$(ctr_cmd run img id)"
+  two="$(ctr_cmd run img id)"
+  [[ "${one}" != "${two}" ]] || fail "two runs of one id got the same cgroup: ${one}"'
 
 step "Nix's gcroots/auto registrations into the temp root go with it, no others"
 state="$(mktemp -d /tmp/nixsnap-state.XXXX)"

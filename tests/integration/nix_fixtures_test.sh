@@ -106,7 +106,7 @@ port="$(free_port)"
 start_bg redis env -i "${chroot_bin}" "${chroot_dir}" "${redis}/bin/redis-server" \
   --port "${port}" --bind 127.0.0.1 --save '' --appendonly no --dir /tmp
 redis_pid="${BG_PID}"
-wait_until 10 redis-cli -h 127.0.0.1 -p "${port}" ping
+wait_until 30 redis-cli -h 127.0.0.1 -p "${port}" ping
 assert_eq PONG "$(redis-cli -h 127.0.0.1 -p "${port}" ping)" "redis ping"
 assert_eq PONG "$(env -i "${chroot_bin}" "${chroot_dir}" "${redis}/bin/redis-cli" -h 127.0.0.1 -p "${port}" ping)" \
   "redis-cli from the closure"

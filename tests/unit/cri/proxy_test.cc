@@ -235,7 +235,9 @@ TEST_F(ProxyTest, ContainerdDownFailsFastThenRecovers) {
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(st.error_message(), HasSubstr(containerd_sock_));
-  EXPECT_LT(took, std::chrono::seconds(3));
+  // Well under the 20 s deadline a call waiting for the socket would take (a ceiling, not
+  // a speed check: generous for a loaded machine).
+  EXPECT_LT(took, std::chrono::seconds(10));
 
   // A nix:0 pull fails the same way, before anything is realised or loaded.
   v1::PullImageRequest pull;
@@ -248,7 +250,7 @@ TEST_F(ProxyTest, ContainerdDownFailsFastThenRecovers) {
   EXPECT_THAT(st.error_message(), HasSubstr(containerd_sock_));
 
   startContainerd();
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   grpc::Status last;
   do {
     auto retry = context(std::chrono::seconds(5));
