@@ -1,6 +1,7 @@
 #include "oci/layout.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -176,8 +177,14 @@ Result<Descriptor> adoptBlob(Layout& layout, const std::string& member, std::str
     media_type = *sniffed;
   }
   fs::path dst = layout.blobPath(d->digest);
+  // blobs/sha256 below the root only: a root that is gone (removed by an interrupt's
+  // cleanup) is not brought back.
+  for (const fs::path& dir : {layout.root / "blobs", dst.parent_path()}) {
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return errnoStatus(errno, "creating " + dir.string());
+    }
+  }
   boost::system::error_code ec;
-  fs::create_directories(dst.parent_path(), ec);
   if (!fs::exists(dst, ec) && ::link(src.c_str(), dst.c_str()) != 0) {
     return errnoStatus(errno, "linking " + dst.string());
   }
