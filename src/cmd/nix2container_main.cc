@@ -24,6 +24,8 @@ namespace {
 using namespace nixsnap;
 
 int fail(const Status& st) {
+  // An interrupt's cleanup may be what failed this run: its handler alone reports then.
+  yieldToInterrupt();
   std::cerr << "nix2container: " << log::escapeControls(st.toString()) << "\n";
   return 1;
 }

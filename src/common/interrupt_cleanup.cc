@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -17,6 +18,10 @@ std::mutex& filesMutex() {
   static std::mutex mu;
   return mu;
 }
+
+/// Set by the handler before it removes anything, so every failure its removal causes
+/// comes after it.
+std::atomic<bool> interrupting{false};
 
 /// Files being written in place; guarded by filesMutex().
 std::set<fs::path>& partialFiles() {
@@ -36,6 +41,15 @@ void keepOnInterrupt(const fs::path& file) {
   partialFiles().erase(file);
 }
 
+void yieldToInterrupt() {
+  if (!interrupting.load()) {
+    return;
+  }
+  for (;;) {
+    ::pause();  // the handler's _exit ends the wait
+  }
+}
+
 void removeOnInterrupt(const fs::path& dir) {
   sigset_t set;
   sigemptyset(&set);
@@ -48,6 +62,7 @@ void removeOnInterrupt(const fs::path& dir) {
     if (sigwait(&set, &sig) != 0) {
       return;
     }
+    interrupting.store(true);
     {
       // Held until _exit: a writer finishing now cannot declare its file complete after
       // it was unlinked.
@@ -58,11 +73,17 @@ void removeOnInterrupt(const fs::path& dir) {
                      program_invocation_short_name, sig, f.c_str());
       }
     }
-    // The main thread may still be writing below `dir`: retry until a pass finds it empty.
+    // The main thread may still be extracting below `dir`, by path: removing it in place
+    // chased those new entries (and gave up with a tree left). Renamed, the tree gets
+    // none but from a call already under way, which the retries catch.
     boost::system::error_code ec;
+    fs::path doomed = dir;
+    doomed += ".interrupted";
+    fs::rename(dir, doomed, ec);
+    const fs::path& victim = ec ? dir : doomed;
     for (int attempt = 0; attempt < 50; ++attempt) {
-      fs::remove_all(dir, ec);
-      if (!fs::exists(dir, ec)) {
+      fs::remove_all(victim, ec);
+      if (!fs::exists(victim, ec)) {
         break;
       }
     }

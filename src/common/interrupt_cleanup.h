@@ -15,6 +15,12 @@ namespace nixsnap {
 /// Not for daemons (they finish in-flight work on SIGTERM instead).
 void removeOnInterrupt(const fs::path& dir);
 
+/// For a caller about to report an error: while an interrupt is being handled, never
+/// returns, and the handler ends the process with its own message and status (its
+/// removal of the scratch dir is likely what made the caller fail, e.g. "not found" for a
+/// file it was extracting); otherwise returns at once. Thread-safe.
+void yieldToInterrupt();
+
 /// Marks `file` as being written in place (an output outside the scratch dir, e.g.
 /// nix2container's OUT): an interrupt from now on unlinks it too, so a signal never leaves
 /// a truncated output behind. Call only for a file this process created or truncated.

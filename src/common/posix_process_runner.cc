@@ -287,7 +287,8 @@ class PosixProcessRunner final : public ProcessRunner {
     if (WIFEXITED(wstatus)) {
       result.exit_code = WEXITSTATUS(wstatus);
     } else if (WIFSIGNALED(wstatus)) {
-      result.exit_code = 128 + WTERMSIG(wstatus);
+      result.term_signal = WTERMSIG(wstatus);
+      result.exit_code = 128 + result.term_signal;
     }
     return result;
   }

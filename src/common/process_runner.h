@@ -17,6 +17,8 @@ struct ProcessResult {
   int exit_code = 0;        ///< exit status, or 128+signal when killed by a signal
   std::string stdout_data;  ///< everything written to stdout
   std::string stderr_data;  ///< everything written to stderr
+  int term_signal = 0;      ///< the signal that killed it; 0 when it exited (last: brace
+                            ///< initialisers {exit_code, stdout, stderr} stay valid)
 };
 
 /// Options of one run.

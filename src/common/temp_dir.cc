@@ -45,7 +45,15 @@ void TempDir::removeNow() noexcept {
     return;
   }
   boost::system::error_code ec;
-  fs::remove_all(path_, ec);
+  // Entries that vanish meanwhile (another remover, e.g. an interrupt's cleanup, at work)
+  // fail the walk with ENOENT: walk again, until the tree is gone or a real error stops it.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    ec.clear();
+    fs::remove_all(path_, ec);
+    if (ec.value() != ENOENT) {
+      break;
+    }
+  }
   if (ec) {
     NIXSNAP_LOG(Warn, "failed to remove temporary directory",
                 {{"path", path_.string()}, {"error", ec.message()}});

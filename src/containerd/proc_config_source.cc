@@ -9,6 +9,8 @@
 #include <sstream>
 #include <utility>
 
+#include "common/process_failure.h"
+
 namespace nixsnap::containerd {
 namespace {
 
@@ -49,10 +51,6 @@ bool differentNamespace(const fs::path& a, const fs::path& b) {
   struct stat sa {};
   struct stat sb {};
   return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino != sb.st_ino;
-}
-
-std::string lastChars(const std::string& text, size_t max_chars) {
-  return text.size() <= max_chars ? text : text.substr(text.size() - max_chars);
 }
 
 }  // namespace
@@ -148,9 +146,8 @@ Result<std::string> ProcContainerdConfigSource::effectiveConfig() {
     return run.status().wrap("running containerd config dump");
   }
   if (run->exit_code != 0) {
-    return Status(ErrorCode::Internal, "running " + exe.string() + " --config " + config.string() +
-                                           " config dump: exit " + std::to_string(run->exit_code) +
-                                           ": " + lastChars(run->stderr_data, 400));
+    return internalError(describeProcessFailure(
+        exe.string() + " --config " + config.string() + " config dump", *run, 400));
   }
   return std::move(run->stdout_data);
 }

@@ -41,8 +41,9 @@ struct BuildResult {
 /// and nix-store-path.<i> in closure order, without the config file's own store path.
 /// Byte-identical output for the same inputs, whatever the umask and temporary directory.
 /// @return the digests; InvalidArgument naming the bad input (config key, closure line,
-///         base archive member, platform mismatch); NotFound for a missing input file or
-///         a closure path missing from the store.
+///         base archive member, platform mismatch, a copy-to-root path outside the
+///         closure); NotFound for a missing input file or a closure path missing from the
+///         store.
 Result<BuildResult> buildImage(const BuildOptions& options);
 
 }  // namespace nixsnap::image

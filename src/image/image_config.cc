@@ -18,14 +18,17 @@ enum class Kind { StringList, String, EmptyObjectMap, StringMap, Bool, Object };
 struct KeySpec {
   std::string_view name;
   Kind kind;
+  /// The runtime hands its strings to exec (argv, envp, cwd) or the user lookup as C
+  /// strings: a NUL would cut them short, so no container could start.
+  bool process = false;
 };
 
 constexpr std::array<KeySpec, 9> kKeys = {{
-    {"Entrypoint", Kind::StringList},
-    {"Cmd", Kind::StringList},
-    {"Env", Kind::StringList},
-    {"WorkingDir", Kind::String},
-    {"User", Kind::String},
+    {"Entrypoint", Kind::StringList, true},
+    {"Cmd", Kind::StringList, true},
+    {"Env", Kind::StringList, true},
+    {"WorkingDir", Kind::String, true},
+    {"User", Kind::String, true},
     {"ExposedPorts", Kind::EmptyObjectMap},
     {"Labels", Kind::StringMap},
     {"Volumes", Kind::EmptyObjectMap},
@@ -139,6 +142,33 @@ Status checkValue(const std::string& what, Kind kind, const json& v) {
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
+/// Checks a value of `spec`'s kind (already type-checked) for NUL characters when its key
+/// is a process field; `what` names the value as for checkValue.
+Status checkNoNul(const std::string& what, const KeySpec& spec, const json& v) {
+  auto hasNul = [](const json& s) {
+    return s.get_ref<const std::string&>().find('\0') != std::string::npos;
+  };
+  const std::string why = " contains a NUL character, which no runtime can pass to exec";
+  if (!spec.process || v.is_null()) {
+    return Status::ok();
+  }
+  if (v.is_string()) {
+    return hasNul(v) ? invalidArgument(what + why) : Status::ok();
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (hasNul(v[i])) {
+      return invalidArgument(what + " element " + std::to_string(i) + why);
+    }
+  }
+  return Status::ok();
+}
+
+/// checkValue, then checkNoNul.
+Status checkKey(const std::string& what, const KeySpec& spec, const json& v) {
+  NIXSNAP_RETURN_IF_ERROR(checkValue(what, spec.kind, v));
+  return checkNoNul(what, spec, v);
+}
+
 /// Checks `obj[field]`, when present and not null, against `kind`; errors name the field
 /// as `path` + `field` ("rootfs.diff_ids").
 Status checkOptional(const json& obj, const char* field, Kind kind, const std::string& path) {
@@ -175,8 +205,7 @@ Result<json> checkBaseSection(const json& in) {
       return invalidArgument("image config field \"config." + key + "\" given twice");
     }
     if (spec != nullptr && !value.is_null()) {
-      NIXSNAP_RETURN_IF_ERROR(
-          checkValue("image config field \"config." + key + "\"", spec->kind, value));
+      NIXSNAP_RETURN_IF_ERROR(checkKey("image config field \"config." + key + "\"", *spec, value));
     }
     out[canonical] = value;
   }
@@ -211,7 +240,7 @@ Result<json> parseUserConfig(std::string_view text) {
     if (out.contains(canonical)) {
       return invalidArgument("parsing image config: key \"" + key + "\" given twice");
     }
-    NIXSNAP_RETURN_IF_ERROR(checkValue("image config key " + quoted(key), spec->kind, value));
+    NIXSNAP_RETURN_IF_ERROR(checkKey("image config key " + quoted(key), *spec, value));
     out[canonical] = value;
   }
   return out;

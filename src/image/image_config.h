@@ -12,7 +12,8 @@ namespace nixsnap::image {
 /// case-insensitively ("entrypoint" == "Entrypoint", as Go's JSON decoding in the original
 /// accepts) and come back in their canonical spelling; values are type-checked.
 /// @return the canonical object; InvalidArgument naming an unknown key, a key given
-///         twice in different spellings, or a value of the wrong type.
+///         twice in different spellings, a value of the wrong type, or a NUL character
+///         in Entrypoint, Cmd, Env, WorkingDir or User (and the element).
 Result<nlohmann::json> parseUserConfig(std::string_view text);
 
 /// Parses a whole OCI image config blob (a --from-image base's, or an archive's the
@@ -20,7 +21,8 @@ Result<nlohmann::json> parseUserConfig(std::string_view text);
 /// os, variant, created, author: strings; config: an object whose known keys have the
 /// types parseUserConfig wants, null allowed as Go's decoder does, other keys kept;
 /// rootfs: {type: string, diff_ids: [string]}; history: [{...strings, empty_layer: bool}]).
-/// Keys of the config section come back in their canonical spelling.
+/// Keys of the config section come back in their canonical spelling; its Entrypoint, Cmd,
+/// Env, WorkingDir and User must hold no NUL character, as for parseUserConfig.
 /// @return the config; InvalidArgument naming the field and the type found, never throws.
 Result<nlohmann::json> parseImageConfig(std::string_view text);
 

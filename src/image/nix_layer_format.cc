@@ -48,16 +48,28 @@ Result<fs::path> resolveInStore(const fs::path& p, const fs::path& store_dir) {
 
 class RootLinker {
  public:
-  RootLinker(std::map<std::string, TarEntry>& entries, fs::path store_dir)
-      : entries_(entries), store_dir_(std::move(store_dir)) {}
+  /// @param mounted the closure paths the layer has mountpoints for.
+  RootLinker(std::map<std::string, TarEntry>& entries, fs::path store_dir,
+             const std::set<std::string>& mounted)
+      : entries_(entries), store_dir_(std::move(store_dir)), mounted_(mounted) {}
 
   /// A root that is a symlink to another store path (a wrapper output, the original's
   /// #165) is followed: its target's files are linked, by their target paths.
   Status linkRoot(const fs::path& root) {
+    const std::string dangle =
+        " not in the closure (--closure): the image's links to it would dangle";
+    if (mounted_.count(root.string()) == 0) {
+      return invalidArgument("copyToRoot path " + root.string() + " is" + dangle);
+    }
     auto real = resolveInStore(root, store_dir_);
     if (!real.isOk()) {
       return invalidArgument("reading copyToRoot path " + root.string() + ": " +
                              real.status().message());
+    }
+    fs::path target = store_dir_ / *real->lexically_relative(store_dir_).begin();
+    if (mounted_.count(target.string()) == 0) {
+      return invalidArgument("copyToRoot path " + root.string() + " leads to " + target.string() +
+                             ", which is" + dangle);
     }
     struct stat st {};
     if (::stat(real->c_str(), &st) != 0) {
@@ -127,6 +139,7 @@ class RootLinker {
 
   std::map<std::string, TarEntry>& entries_;
   fs::path store_dir_;
+  const std::set<std::string>& mounted_;
 };
 
 /// The mountpoint of closure path `p`: of the type the bind mount will put there. A bind
@@ -222,7 +235,8 @@ Result<std::vector<oci::TarEntry>> nixLayerEntries(const std::vector<std::string
     }
     entries[entry->path] = std::move(*entry);
   }
-  RootLinker linker(entries, store_dir);
+  const std::set<std::string> mounted(closure.begin(), closure.end());
+  RootLinker linker(entries, store_dir, mounted);
   for (const auto& root : copy_to_root) {
     NIXSNAP_RETURN_IF_ERROR(linker.linkRoot(root));
   }

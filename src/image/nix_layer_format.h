@@ -42,9 +42,11 @@ Result<std::vector<std::string>> parseCopyToRoot(std::string_view text, const fs
 /// where a file exists, is skipped with its subtree); nothing under "nix/" is linked, so
 /// no store mountpoint is shadowed; a root that is a single file is linked at "/<name>"
 /// (its store path name without the hash).
+/// Every root, and the store path a symlink root leads to, must be in `closure`: the
+/// links point into store paths that only the closure's mountpoints provide at run time.
 /// @return NotFound naming a closure path that is missing (or a dangling symlink) at
-///         build time; InvalidArgument for a root that cannot be read or that leads out
-///         of the store.
+///         build time; InvalidArgument for a root that is not in `closure` (or leads to a
+///         store path that is not), cannot be read, or leads out of the store.
 Result<std::vector<oci::TarEntry>> nixLayerEntries(const std::vector<std::string>& closure,
                                                    const std::vector<std::string>& copy_to_root,
                                                    const fs::path& store_dir);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/process_failure.h"
 #include "nix/gc_roots.h"
 #include "nix/nix_daemon_root_registrar.h"
 #include "nix/requisites_query.h"
@@ -125,12 +126,8 @@ Status ExternalBuilderStore::build(const fs::path& p, const fs::path& root,
                            executable_ + "\"");
   }
   if (r->exit_code != 0) {
-    std::string err = r->stderr_data;
-    while (!err.empty() && err.back() == '\n') {
-      err.pop_back();
-    }
-    return internalError("realising \"" + p.string() + "\" with external builder \"" + executable_ +
-                         "\": exited " + std::to_string(r->exit_code) + ": " + err);
+    return internalError("realising \"" + p.string() +
+                         "\": " + describeProcessFailure("external builder " + executable_, *r));
   }
   return Status::ok();
 }

@@ -3,19 +3,22 @@
 #include <chrono>
 #include <utility>
 
+#include "common/process_failure.h"
 #include "nix/worker_protocol.h"
 
 namespace nixsnap::nix {
 
 namespace {
 
+/// How much of Nix's stderr a message quotes (its end).
+constexpr size_t kMaxStderr = 2000;
+
 /// Nix's stderr, trimmed for a message.
 std::string tail(std::string s) {
-  constexpr size_t kMax = 2000;
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
     s.pop_back();
   }
-  return s.size() > kMax ? "..." + s.substr(s.size() - kMax) : s;
+  return s.size() > kMaxStderr ? "..." + s.substr(s.size() - kMaxStderr) : s;
 }
 
 /// The replies to a session of `roots.size()` AddIndirectRoot operations in `out`:
@@ -83,9 +86,12 @@ Status NixDaemonRootRegistrar::registerRoots(const std::vector<fs::path>& roots)
   if (st.isOk()) {
     return st;
   }
+  if (r->exit_code != 0) {
+    return Status(st.code(), what + ": " + st.message() + "; " +
+                                 describeProcessFailure(program_ + " --stdio", *r, kMaxStderr));
+  }
   std::string err = tail(r->stderr_data);
-  std::string exit = r->exit_code != 0 ? " (exited " + std::to_string(r->exit_code) + ")" : "";
-  return Status(st.code(), what + exit + ": " + st.message() + (err.empty() ? "" : ": " + err));
+  return Status(st.code(), what + ": " + st.message() + (err.empty() ? "" : ": " + err));
 }
 
 }  // namespace nixsnap::nix

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/process_failure.h"
 #include "nix/gc_roots.h"
 #include "nix/nix_daemon_root_registrar.h"
 #include "nix/requisites_query.h"
@@ -24,19 +25,6 @@ bool nixHasNoWayToProduce(const std::string& err) {
     }
   }
   return false;
-}
-
-/// Last non-empty lines of Nix's stderr, enough to say why.
-std::string trimmed(const std::string& s) {
-  constexpr size_t kMax = 4000;
-  std::string out = s;
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
-    out.pop_back();
-  }
-  if (out.size() > kMax) {
-    out = "..." + out.substr(out.size() - kMax);
-  }
-  return out;
 }
 
 Status createDir(const fs::path& dir) {
@@ -104,11 +92,11 @@ Status NixStoreCli::realise(const std::vector<fs::path>& store_paths, const fs::
       return r.status().wrap("realising store paths with " + program_);
     }
     if (r->exit_code != 0) {
-      std::string err = trimmed(r->stderr_data);
-      ErrorCode code = nixHasNoWayToProduce(err) ? ErrorCode::NotFound : ErrorCode::Internal;
+      ErrorCode code =
+          nixHasNoWayToProduce(r->stderr_data) ? ErrorCode::NotFound : ErrorCode::Internal;
       return Status(code, "realising " + std::to_string(end - begin) + " store paths (first \"" +
-                              store_paths[begin].string() + "\"): " + program_ + " exited " +
-                              std::to_string(r->exit_code) + ": " + err);
+                              store_paths[begin].string() +
+                              "\"): " + describeProcessFailure(program_ + " --realise", *r));
     }
   }
   undo.dismiss();

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "common/log.h"
+#include "common/process_failure.h"
 #include "nix/nix_db.h"
 
 namespace nixsnap::nix {
@@ -18,17 +19,11 @@ Result<std::vector<fs::path>> queryRequisites(ProcessRunner& runner, const std::
                            program);
   }
   if (r->exit_code != 0) {
-    std::string err = r->stderr_data;
-    while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) {
-      err.pop_back();
-    }
-    if (err.size() > 4000) {
-      err = "..." + err.substr(err.size() - 4000);
-    }
-    ErrorCode code = err.find("is not valid") != std::string::npos ? ErrorCode::FailedPrecondition
-                                                                   : ErrorCode::Internal;
-    return Status(code, "querying the closure of \"" + store_path.string() + "\": " + program +
-                            " exited " + std::to_string(r->exit_code) + ": " + err);
+    ErrorCode code = r->stderr_data.find("is not valid") != std::string::npos
+                         ? ErrorCode::FailedPrecondition
+                         : ErrorCode::Internal;
+    return Status(code, "querying the closure of \"" + store_path.string() +
+                            "\": " + describeProcessFailure(program + " --query --requisites", *r));
   }
   std::vector<fs::path> out;
   std::string_view rest = r->stdout_data;

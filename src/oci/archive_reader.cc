@@ -59,15 +59,33 @@ Status corrupt(archive* a, const fs::path& archive_path) {
                          ": truncated or corrupt archive (" + (msg ? msg : "unknown error") + ")");
 }
 
-Status extractFile(archive* a, const fs::path& archive_path, const fs::path& target,
-                   const std::string& name, int64_t& total, int64_t max_total) {
-  fs::path parent = target.parent_path();
-  boost::system::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec) {
-    return Status(errorCodeFromErrno(ec.value()),
-                  "creating " + parent.string() + ": " + ec.message());
+/// Creates the directories of `rel` (a clean member path) below `dest`, never `dest`
+/// itself or anything above: when `dest` is gone (an interrupt's cleanup removed it),
+/// NotFound, instead of bringing back the tree that was just removed.
+/// `member` names the archive member in errors.
+Status makeDirsBelow(const fs::path& dest, const std::string& rel, const std::string& member) {
+  fs::path dir = dest;
+  for (const auto& part : fs::path(rel)) {
+    dir /= part;
+    if (::mkdir(dir.c_str(), 0755) == 0) {
+      continue;
+    }
+    if (errno != EEXIST) {
+      return errnoStatus(errno, "creating " + dir.string());
+    }
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return invalidArgument("archive member \"" + member + "\" needs directory \"" +
+                             dir.lexically_relative(dest).string() + "\", which is a file");
+    }
   }
+  return Status::ok();
+}
+
+Status extractFile(archive* a, const fs::path& archive_path, const fs::path& dest,
+                   const std::string& name, int64_t& total, int64_t max_total) {
+  NIXSNAP_RETURN_IF_ERROR(makeDirsBelow(dest, fs::path(name).parent_path().string(), name));
+  const fs::path target = dest / name;
   UniqueFd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) {
     if (errno == EEXIST) {
@@ -161,18 +179,14 @@ Status extractImageArchive(const fs::path& archive_path, const fs::path& dest,
     }
     auto type = archive_entry_filetype(e);
     if (type == AE_IFDIR) {
-      boost::system::error_code ec;
-      fs::create_directories(dest / *name, ec);
-      if (ec) {
-        return invalidArgument("archive member \"" + *name + "\": " + ec.message());
-      }
+      NIXSNAP_RETURN_IF_ERROR(makeDirsBelow(dest, *name, *name));
       continue;
     }
     if (type != AE_IFREG) {
       return invalidArgument("archive member \"" + *name + "\" is not a file or directory");
     }
     NIXSNAP_RETURN_IF_ERROR(
-        extractFile(a.get(), archive_path, dest / *name, *name, total, limits.max_total_bytes));
+        extractFile(a.get(), archive_path, dest, *name, total, limits.max_total_bytes));
   }
   if (members == 0) {
     return invalidArgument("reading archive " + archive_path.string() + ": empty archive");

@@ -25,8 +25,9 @@ struct ExtractLimits {
 /// InvalidArgument once more than `limits.max_total_bytes` have been written or more than
 /// `limits.max_members` members read; other links are skipped (never created, so nothing
 /// can point outside `dest`). Data is streamed to disk in chunks.
+/// Directories are made below `dest` only: `dest` itself is never (re)created.
 /// @return Ok; InvalidArgument naming the member or "truncated/corrupt archive";
-///         NotFound when `archive` is missing; the errno class of disk errors.
+///         NotFound when `archive` or `dest` is missing; the errno class of disk errors.
 Status extractImageArchive(const fs::path& archive, const fs::path& dest,
                            const ExtractLimits& limits = {});
 

@@ -1,6 +1,7 @@
 #include "oci/layout.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -84,9 +85,12 @@ Status loadImage(Layout& layout, Descriptor manifest_desc) {
     return parsed_config.status();
   }
   json& c = *parsed_config;
+  if (!c.is_object()) {
+    // The wording of image::parseImageConfig, which checks the rest of the config.
+    return invalidArgument(std::string("image config must be a JSON object, got ") + c.type_name());
+  }
   const json* ids = nullptr;
-  if (c.is_object() && c.contains("rootfs") && c["rootfs"].is_object() &&
-      c["rootfs"].contains("diff_ids")) {
+  if (c.contains("rootfs") && c["rootfs"].is_object() && c["rootfs"].contains("diff_ids")) {
     ids = &c["rootfs"]["diff_ids"];
   }
   if (ids == nullptr || !ids->is_array()) {
@@ -173,12 +177,77 @@ Result<Descriptor> adoptBlob(Layout& layout, const std::string& member, std::str
     media_type = *sniffed;
   }
   fs::path dst = layout.blobPath(d->digest);
+  // blobs/sha256 below the root only: a root that is gone (removed by an interrupt's
+  // cleanup) is not brought back.
+  for (const fs::path& dir : {layout.root / "blobs", dst.parent_path()}) {
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return errnoStatus(errno, "creating " + dir.string());
+    }
+  }
   boost::system::error_code ec;
-  fs::create_directories(dst.parent_path(), ec);
   if (!fs::exists(dst, ec) && ::link(src.c_str(), dst.c_str()) != 0) {
     return errnoStatus(errno, "linking " + dst.string());
   }
   return Descriptor{media_type, d->digest, d->size, {}, std::nullopt};
+}
+
+/// The one image entry of a docker archive's manifest.json, its fields type-checked.
+struct DockerEntry {
+  std::string config;
+  std::vector<std::string> layers;
+  std::vector<std::string> repo_tags;
+};
+
+/// `e[field]` as a list of strings into `out`; `where` names the field in errors
+/// ("manifest.json[0].Layers"). A null or absent field is an empty list unless `required`.
+Status stringList(const json& e, const char* field, const std::string& where, bool required,
+                  std::vector<std::string>& out) {
+  auto it = e.find(field);
+  if (it == e.end() || it->is_null()) {
+    return required ? invalidArgument(where + ": missing") : Status::ok();
+  }
+  if (!it->is_array()) {
+    return invalidArgument(where + ": expected a list of strings, got " + it->type_name());
+  }
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& v = (*it)[i];
+    if (!v.is_string()) {
+      return invalidArgument(where + "[" + std::to_string(i) + "]: expected a string, got " +
+                             v.type_name());
+    }
+    out.push_back(v.get<std::string>());
+  }
+  return Status::ok();
+}
+
+Result<DockerEntry> parseDockerManifest(const std::string& text) {
+  auto parsed = parseJson(text, "manifest.json");
+  if (!parsed.isOk()) {
+    return parsed.status();
+  }
+  const json& j = *parsed;
+  if (!j.is_array() || j.size() != 1) {
+    return invalidArgument("reading manifest.json: want exactly one image, found " +
+                           std::to_string(j.is_array() ? j.size() : 0));
+  }
+  const std::string where = "manifest.json[0]";
+  const json& e = j[0];
+  if (!e.is_object()) {
+    return invalidArgument(where + ": expected an object, got " + e.type_name());
+  }
+  DockerEntry out;
+  auto config = e.find("Config");
+  if (config == e.end()) {
+    return invalidArgument(where + ".Config: missing");
+  }
+  if (!config->is_string()) {
+    return invalidArgument(where + ".Config: expected a string, got " + config->type_name());
+  }
+  out.config = config->get<std::string>();
+  NIXSNAP_RETURN_IF_ERROR(stringList(e, "Layers", where + ".Layers", true, out.layers));
+  // docker save writes "RepoTags": null for an image without a tag.
+  NIXSNAP_RETURN_IF_ERROR(stringList(e, "RepoTags", where + ".RepoTags", false, out.repo_tags));
+  return out;
 }
 
 Status openDocker(Layout& layout) {
@@ -189,39 +258,26 @@ Status openDocker(Layout& layout) {
     }
     return text.status().wrap("reading manifest.json");
   }
-  Manifest m;
-  std::vector<std::string> names;
-  auto parsed = parseJson(*text, "manifest.json");
-  if (!parsed.isOk()) {
-    return parsed.status();
+  auto entry = parseDockerManifest(*text);
+  if (!entry.isOk()) {
+    return entry.status();
   }
-  try {
-    const json& j = *parsed;
-    if (!j.is_array() || j.size() != 1) {
-      return invalidArgument("reading manifest.json: want exactly one image, found " +
-                             std::to_string(j.is_array() ? j.size() : 0));
+  Manifest m;
+  auto config = adoptBlob(layout, entry->config, std::string(media::kOciConfig));
+  if (!config.isOk()) {
+    return config.status();
+  }
+  m.config = *config;
+  for (const auto& member : entry->layers) {
+    auto layer = adoptBlob(layout, member, "");
+    if (!layer.isOk()) {
+      return layer.status();
     }
-    const json& e = j[0];
-    auto config =
-        adoptBlob(layout, e.at("Config").get<std::string>(), std::string(media::kOciConfig));
-    if (!config.isOk()) {
-      return config.status();
-    }
-    m.config = *config;
-    for (const auto& l : e.at("Layers")) {
-      auto layer = adoptBlob(layout, l.get<std::string>(), "");
-      if (!layer.isOk()) {
-        return layer.status();
-      }
-      m.layers.push_back(*layer);
-    }
-    if (e.contains("RepoTags") && e["RepoTags"].is_array()) {
-      for (const auto& t : e["RepoTags"]) {
-        names.push_back(normalizeDockerName(t.get<std::string>()));
-      }
-    }
-  } catch (const json::exception& e) {
-    return invalidArgument(std::string("parsing manifest.json: ") + e.what());
+    m.layers.push_back(*layer);
+  }
+  std::vector<std::string> names;
+  for (const auto& tag : entry->repo_tags) {
+    names.push_back(normalizeDockerName(tag));
   }
   std::string mjson = toJson(m);
   std::string digest = digestOf(mjson);

@@ -36,8 +36,9 @@ struct Layout {
 /// into an OCI layout (layer media types from the bytes: tar, gzip or zstd). Every blob
 /// the image uses must exist with the digest and size its descriptor states.
 /// @return the layout; InvalidArgument naming the problem: no or several manifests,
-///         missing blob, digest or size mismatch, unknown media type, layer count not
-///         matching the config's diff IDs.
+///         missing blob, digest or size mismatch, unknown media type, a document that is
+///         no JSON object, a manifest.json field of the wrong type ("manifest.json[0].Config:
+///         expected a string, got number"), layer count not matching the config's diff IDs.
 Result<Layout> openLayout(const fs::path& root);
 
 /// containerd's normalisation of docker names: "hello" -> "docker.io/library/hello:latest",

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
+#include "common/process_failure.h"
 #include "common/small_file.h"
 
 namespace nixsnap::registry {
@@ -116,10 +117,11 @@ class AuthFileSource : public CredentialSource {
       if (said.find("credentials not found") != std::string::npos) {
         return std::optional<Credentials>();
       }
-      const std::string first = run->stderr_data.substr(0, run->stderr_data.find('\n'));
-      return unavailable("getting credentials for " + host + " from " + program + ": exit " +
-                         std::to_string(run->exit_code) + (first.empty() ? "" : ": ") +
-                         first.substr(0, 200));
+      // Its first line, at most 200 bytes.
+      ProcessResult shown = *run;
+      shown.stderr_data = run->stderr_data.substr(0, run->stderr_data.find('\n'));
+      return unavailable("getting credentials for " + host + ": " +
+                         describeProcessFailure(program + " get", shown, 200));
     }
     auto parsed = parseJson(run->stdout_data, "credential helper answer");
     const json reply = parsed.isOk() ? std::move(*parsed) : json();

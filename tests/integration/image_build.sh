@@ -6,7 +6,8 @@
 # and a plain list the legacy one; a copyToRoot root that is a symlink to another store
 # path is followed; the config keys are case-insensitive; a docker archive (made by
 # skopeo) works as --from-image; bad input (non-store closure line, a closure path absent
-# from the store, unknown config key, corrupt base) fails naming the problem.
+# from the store, unknown config key, corrupt base, a copyToRoot path, or the target of a
+# symlink root, outside the closure) fails naming the problem.
 # Needs Nix (nix-store --add makes the store paths, rooted in the temp dir), no
 # containerd or root.
 set -euo pipefail
@@ -133,6 +134,12 @@ assert_contains "${ASSERT_OUTPUT}" 'bad ref!!'
 mkdir -p "${T}/Upper Dir"
 assert_fails "${N2C}" build --closure "${T}/closure" "${T}/Upper Dir/x.tar"
 assert_contains "${ASSERT_OUTPUT}" "--ref"
+assert_fails "${N2C}" build --closure "${T}/closure" --copy-to-root "${T}/copy.json" "${T}/x.tar"
+assert_contains "${ASSERT_OUTPUT}" "copyToRoot path ${p3} is not in the closure"
+printf '%s\n' "${p3}" >"${T}/link-only-closure"
+assert_fails "${N2C}" build --closure "${T}/link-only-closure" --copy-to-root "${T}/copy.json" \
+  "${T}/x.tar"
+assert_contains "${ASSERT_OUTPUT}" "leads to ${p1}, which is not in the closure"
 [[ ! -e "${T}/x.tar" ]] || fail "a failed build left ${T}/x.tar behind"
 
 step "image_build: all good"

@@ -75,6 +75,20 @@ TEST(PosixProcessRunnerTest, CapturesStdoutStderrAndExitCode) {
   EXPECT_EQ(r->exit_code, 3);
   EXPECT_EQ(r->stdout_data, "out\n");
   EXPECT_EQ(r->stderr_data, "err\n");
+  EXPECT_EQ(r->term_signal, 0);
+}
+
+// exit_code alone cannot tell `exit 137` from a SIGKILL; term_signal can.
+TEST(PosixProcessRunnerTest, TellsAKillingSignalFromAnExitStatus) {
+  auto runner = makePosixProcessRunner();
+  auto killed = runner->run({"sh", "-c", "kill -KILL $$"});
+  ASSERT_TRUE(killed.isOk()) << killed.status().toString();
+  EXPECT_EQ(killed->term_signal, SIGKILL);
+  EXPECT_EQ(killed->exit_code, 128 + SIGKILL);
+  auto exited = runner->run({"sh", "-c", "exit 137"});
+  ASSERT_TRUE(exited.isOk()) << exited.status().toString();
+  EXPECT_EQ(exited->term_signal, 0);
+  EXPECT_EQ(exited->exit_code, 137);
 }
 
 TEST(PosixProcessRunnerTest, FeedsStdinAndEnv) {
@@ -165,6 +179,7 @@ TEST(PosixProcessRunnerTest, TerminateRunningProcessesStopsTheWholeProcessGroup)
   t.join();
   ASSERT_TRUE(r.isOk()) << r.status().toString();
   EXPECT_EQ(r->exit_code, 128 + SIGTERM);
+  EXPECT_EQ(r->term_signal, SIGTERM);
   EXPECT_EQ(r->stdout_data, "");
   // Nothing left to stop: returns at once, and later runs are unaffected.
   terminateRunningProcesses(std::chrono::seconds(5));

@@ -184,5 +184,14 @@ TEST_F(ProcContainerdConfigSourceTest, FailedDumpIsInternalWithItsStderr) {
   EXPECT_THAT(text.status().message(), HasSubstr("near line 3"));
 }
 
+TEST_F(ProcContainerdConfigSourceTest, FailedDumpWithoutOutputNamesCommandAndStatus) {
+  answerServer(kPid, proc_.pidns());
+  EXPECT_CALL(*runner_, run(_, _)).WillOnce(Return(ProcessResult{1, "", ""}));
+  auto text = effectiveConfig();
+  ASSERT_FALSE(text.isOk());
+  EXPECT_EQ(text.status().code(), ErrorCode::Internal);
+  EXPECT_THAT(text.status().message(), HasSubstr("config dump exited with status 1 (no output)"));
+}
+
 }  // namespace
 }  // namespace nixsnap::containerd

@@ -355,6 +355,12 @@ TEST_F(BuilderTest, FromImageConfigWithWrongTypesIsInvalidArgumentNamingTheField
        },
        "\"config.Env\""},
       {[](nlohmann::json& c) { c["config"] = "x"; }, "\"config\""},
+      {[](nlohmann::json& c) { c = nlohmann::json::array(); },
+       "image config must be a JSON object, got array"},
+      {[](nlohmann::json& c) {
+         c["config"]["Entrypoint"] = {"/bin/sh", std::string("a\0b", 3)};
+       },
+       "\"config.Entrypoint\" element 1 contains a NUL"},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     fs::path bad = dir_.path() / ("bad" + std::to_string(i) + ".tar");
@@ -379,6 +385,19 @@ TEST_F(BuilderTest, BadInputsFailWithoutLeavingOutput) {
   EXPECT_FALSE(fs::exists(opts_.out));
   opts_.closure = dir_.path() / "missing";
   EXPECT_EQ(buildImage(opts_).status().code(), ErrorCode::NotFound);
+}
+
+TEST_F(BuilderTest, CopyToRootOutsideTheClosureIsRefusedWithoutLeavingOutput) {
+  std::string stray = sp('g', "stray");
+  testing::writeFile(dir_.path() / "roots.json",
+                     "[\"" + sp('b', "hello") + "\",\"" + stray + "\"]");
+  opts_.copy_to_root = dir_.path() / "roots.json";
+  auto r = buildImage(opts_);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find(stray + " is not in the closure"), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(fs::exists(opts_.out));
 }
 
 TEST_F(BuilderTest, ConfigTooLargeForReadersIsRefusedBeforeWritingOutput) {

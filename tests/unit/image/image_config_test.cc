@@ -86,6 +86,39 @@ TEST(ImageConfigTest, NonStringListElementIsNamed) {
   EXPECT_NE(l.status().message().find("\"a\""), std::string::npos) << l.status().message();
 }
 
+// The runtime passes these to exec (argv, envp, cwd) and to the user lookup as C strings:
+// a NUL would cut them short, and runc cannot start the container at all.
+TEST(ImageConfigTest, NulInAProcessFieldIsRefusedNamingFieldAndElement) {
+  struct Case {
+    const char* json;
+    const char* want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"Entrypoint":["/bin/a","x\u0000y"]})", "\"Entrypoint\" element 1"},
+           {R"({"cmd":["\u0000"]})", "\"cmd\" element 0"},
+           {R"({"Env":["A=1","B=\u0000"]})", "\"Env\" element 1"},
+           {R"({"WorkingDir":"/w\u0000"})", "\"WorkingDir\""},
+           {R"({"User":"\u0000root"})", "\"User\""},
+       }) {
+    auto r = parseUserConfig(c.json);
+    ASSERT_FALSE(r.isOk()) << c.json;
+    EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument) << c.json;
+    EXPECT_NE(r.status().message().find(c.want), std::string::npos)
+        << c.json << " -> " << r.status().message();
+    EXPECT_NE(r.status().message().find("NUL"), std::string::npos) << r.status().message();
+  }
+  // Labels are no process field: containerd stores them as they are.
+  EXPECT_TRUE(parseUserConfig(R"({"Labels":{"k":"a\u0000b"}})").isOk());
+}
+
+TEST(ImageConfigTest, NulInABaseConfigProcessFieldIsRefusedToo) {
+  auto r = parseImageConfig(R"({"os":"linux","config":{"cmd":["sh","-c","\u0000"]}})");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.status().message().find("\"config.cmd\" element 2"), std::string::npos)
+      << r.status().message();
+}
+
 TEST(ImageConfigTest, MergeEnvByNameLabelsAndPortsUnionOthersReplaced) {
   nlohmann::json base = {{"Env", {"PATH=/bin", "A=1"}},
                          {"Cmd", {"sh"}},

@@ -102,7 +102,8 @@ TEST(NixLayerFormatTest, CopyToRootFirstTreeWinsAndNothingShadowsTheStore) {
   testing::writeFile(r2 / "share/doc", "dir in two");
   fs::path single = store / (std::string(32, 'c') + "-single.sh");
   testing::writeFile(single, "#!/bin/sh");
-  auto es = nixLayerEntries({}, {r1.string(), r2.string(), single.string()}, store);
+  auto es = nixLayerEntries({r1.string(), r2.string(), single.string()},
+                            {r1.string(), r2.string(), single.string()}, store);
   ASSERT_TRUE(es.isOk()) << es.status().toString();
   const TarEntry* hello = find(*es, "bin/hello");
   ASSERT_NE(hello, nullptr);
@@ -168,7 +169,7 @@ TEST(NixLayerFormatTest, CopyToRootSymlinkRootIsFollowedIntoItsTarget) {
   testing::writeFile(target / "share/doc/README", "x");
   fs::path link = store / (std::string(32, 'b') + "-hello-link");
   fs::create_symlink(target, link);
-  auto es = nixLayerEntries({}, {link.string()}, store);
+  auto es = nixLayerEntries({link.string(), target.string()}, {link.string()}, store);
   ASSERT_TRUE(es.isOk()) << es.status().toString();
   EXPECT_EQ(find(*es, "hello-link"), nullptr) << "the root is not linked as one entry";
   ASSERT_NE(find(*es, "bin"), nullptr);
@@ -188,10 +189,50 @@ TEST(NixLayerFormatTest, CopyToRootSymlinkLeavingTheStoreIsRefused) {
   fs::path link = store / (std::string(32, 'b') + "-evil");
   fs::create_directories(store);
   fs::create_symlink(outside, link);
-  auto es = nixLayerEntries({}, {link.string()}, store);
+  auto es = nixLayerEntries({link.string()}, {link.string()}, store);
   ASSERT_FALSE(es.isOk());
   EXPECT_EQ(es.status().code(), ErrorCode::InvalidArgument);
   EXPECT_NE(es.status().message().find(link.string()), std::string::npos) << es.status().toString();
+}
+
+// The root links point into store paths that only the closure's mountpoints provide: a
+// root outside the closure would give links that dangle in every container.
+TEST(NixLayerFormatTest, CopyToRootOutsideTheClosureIsRefused) {
+  auto dir = testing::makeTempDir();
+  fs::path store = dir.path() / "nix/store";
+  fs::path in = store / (std::string(32, 'a') + "-in");
+  fs::path out = store / (std::string(32, 'b') + "-out");
+  testing::writeFile(in / "bin/a", "1");
+  testing::writeFile(out / "bin/b", "2");
+  struct Case {
+    std::vector<std::string> closure;
+    fs::path refused;
+  };
+  for (const Case& c : {Case{{in.string()}, out}, Case{{}, in}}) {  // {}: no --closure
+    auto es = nixLayerEntries(c.closure, {in.string(), out.string()}, store);
+    ASSERT_FALSE(es.isOk());
+    EXPECT_EQ(es.status().code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(es.status().message().find("copyToRoot path " + c.refused.string() +
+                                         " is not in the closure"),
+              std::string::npos)
+        << es.status().toString();
+  }
+}
+
+TEST(NixLayerFormatTest, CopyToRootSymlinkToAStorePathOutsideTheClosureIsRefused) {
+  auto dir = testing::makeTempDir();
+  fs::path store = dir.path() / "nix/store";
+  fs::path target = store / (std::string(32, 'a') + "-hello");
+  testing::writeFile(target / "bin/hello", "#!/bin/sh");
+  fs::path link = store / (std::string(32, 'b') + "-hello-link");
+  fs::create_symlink(target, link);
+  auto es = nixLayerEntries({link.string()}, {link.string()}, store);
+  ASSERT_FALSE(es.isOk());
+  EXPECT_EQ(es.status().code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(es.status().message().find("copyToRoot path " + link.string() + " leads to " +
+                                       target.string() + ", which is not in the closure"),
+            std::string::npos)
+      << es.status().toString();
 }
 
 TEST(NixLayerFormatAnnotationsTest, AcceptsNixLayersAndPlainLayers) {

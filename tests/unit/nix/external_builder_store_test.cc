@@ -69,6 +69,15 @@ TEST_F(ExternalBuilderStoreTest, FailureStopsAndRemovesOutlinksCreated) {
   EXPECT_FALSE(fs::exists(roots_));
 }
 
+TEST_F(ExternalBuilderStoreTest, FailureWithoutOutputNamesTheBuilderAndStatus) {
+  EXPECT_CALL(*runner_, run(_, _))
+      .WillOnce(Return(Result<ProcessResult>(ProcessResult{2, "", ""})));
+  Status st = store_.realise({path('a')}, roots_);
+  EXPECT_EQ(st.code(), ErrorCode::Internal);
+  EXPECT_THAT(st.message(), HasSubstr("/opt/builder exited with status 2 (no output)"));
+  EXPECT_FALSE(fs::exists(roots_));
+}
+
 TEST_F(ExternalBuilderStoreTest, KnownValidPathIsRootedWithoutTheBuilder) {
   fs::path a = onDisk('a'), b = path('b');
   EXPECT_CALL(*registrar_, registerRoots(ElementsAre(roots_ / a.filename())))

@@ -122,7 +122,8 @@ TEST_F(NixDaemonRootRegistrarTest, NoGreetingIsUnavailableWithStderr) {
                                "'/nix/var/nix/daemon-socket/socket': No such file\n")));
   Status st = registrar_.registerRoots(roots_);
   EXPECT_EQ(st.code(), ErrorCode::Unavailable);
-  EXPECT_THAT(st.message(), AllOf(HasSubstr("cannot connect"), HasSubstr("exited 1")));
+  EXPECT_THAT(st.message(), AllOf(HasSubstr("cannot connect"),
+                                  HasSubstr("nix-daemon --stdio exited with status 1")));
 }
 
 TEST_F(NixDaemonRootRegistrarTest, CutOffOrHostileRepliesAreInternal) {

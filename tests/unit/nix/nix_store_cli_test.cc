@@ -129,6 +129,16 @@ TEST_F(NixStoreCliTest, OtherFailuresAreInternal) {
   EXPECT_THAT(st.message(), HasSubstr("disk full"));
 }
 
+// A nix-store that failed without a word used to give "nix-store exited 1: ", no detail.
+TEST_F(NixStoreCliTest, FailureWithoutOutputNamesCommandAndStatus) {
+  fakeDaemon();
+  EXPECT_CALL(*runner_, run(ElementsAre("nix-store", _, _), _))
+      .WillOnce(Return(Result<ProcessResult>(ProcessResult{1, "", ""})));
+  Status st = store_.realise({path('c', "c")}, roots_);
+  EXPECT_EQ(st.code(), ErrorCode::Internal);
+  EXPECT_THAT(st.message(), HasSubstr("nix-store --realise exited with status 1 (no output)"));
+}
+
 TEST_F(NixStoreCliTest, MissingNixStoreIsUnavailable) {
   fakeDaemon();
   EXPECT_CALL(*runner_, run(ElementsAre("nix-store", _, _), _))
@@ -235,6 +245,16 @@ TEST_F(RequisitesQueryTest, InvalidPathIsFailedPreconditionWithNixText) {
   EXPECT_EQ(r.status().code(), ErrorCode::FailedPrecondition);
   EXPECT_THAT(r.status().message(), HasSubstr("is not valid"));
   EXPECT_THAT(r.status().message(), HasSubstr(closure_.string()));
+}
+
+TEST_F(RequisitesQueryTest, FailureWithoutOutputNamesCommandAndStatus) {
+  ProcessResult killed{128 + 9, "", ""};
+  killed.term_signal = 9;
+  EXPECT_CALL(*runner_, run(_, _)).WillOnce(Return(Result<ProcessResult>(killed)));
+  auto r = store_.requisites(closure_);
+  EXPECT_EQ(r.status().code(), ErrorCode::Internal);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("nix-store --query --requisites was killed by signal 9 (no output)"));
 }
 
 TEST_F(RequisitesQueryTest, ExternalBuilderStoreQueriesNixStoreToo) {

@@ -63,6 +63,23 @@ TEST_F(ArchiveReaderTest, ExtractsFilesFromGzipArchive) {
   EXPECT_EQ(testing::readFile(dir_.path() / "out/oci-layout"), "{}");
 }
 
+// nix2container's interrupt handler removes the scratch dir while extraction may still be
+// running: recreating `dest` (and the scratch dir above it) for the next member left the
+// scratch dir behind after the handler had reported it removed.
+TEST_F(ArchiveReaderTest, DestThatIsGoneIsNotFoundAndNotRecreated) {
+  writeRaw(dir_.path() / "a.tar", {{"blobs/sha256/ab", AE_IFREG, "x"}, {"blobs/", AE_IFDIR}});
+  const fs::path gone = dir_.path() / "scratch" / "out";
+  Status st = extractImageArchive(dir_.path() / "a.tar", gone);
+  EXPECT_EQ(st.code(), ErrorCode::NotFound) << st.toString();
+  EXPECT_FALSE(fs::exists(dir_.path() / "scratch"));
+}
+
+TEST_F(ArchiveReaderTest, MemberBelowAFileIsInvalidNamingIt) {
+  Status st = extract({{"blobs", AE_IFREG, "x"}, {"blobs/sha256/ab", AE_IFREG, "y"}});
+  EXPECT_EQ(st.code(), ErrorCode::InvalidArgument) << st.toString();
+  EXPECT_NE(st.message().find("\"blobs/sha256/ab\""), std::string::npos) << st.toString();
+}
+
 TEST_F(ArchiveReaderTest, DirectoryIsNotAnImageArchive) {
   fs::create_directories(dir_.path() / "d.tar");
   fs::create_directories(dir_.path() / "out");

@@ -159,6 +159,7 @@ TEST_F(CredentialsTest, HelperIdentityTokenAndFailures) {
   EXPECT_CALL(*runner_, run(_, _))
       .WillOnce(Return(ProcessResult{0, R"({"Username":"<token>","Secret":"rt"})", ""}))
       .WillOnce(Return(ProcessResult{3, "", "dbus: no session\nmore\n"}))
+      .WillOnce(Return(ProcessResult{4, "", ""}))
       .WillOnce(Return(ProcessResult{0, "garbage", ""}))
       .WillOnce(
           Return(Status(ErrorCode::Unavailable, "docker-credential-secretservice: not found")));
@@ -170,6 +171,10 @@ TEST_F(CredentialsTest, HelperIdentityTokenAndFailures) {
   EXPECT_EQ(failed.status().code(), ErrorCode::Unavailable);
   EXPECT_THAT(failed.status().message(), HasSubstr("dbus: no session"));
   EXPECT_THAT(failed.status().message(), Not(HasSubstr("more")));
+  auto silent = (*source)->lookup("h:1");
+  EXPECT_EQ(silent.status().code(), ErrorCode::Unavailable);
+  EXPECT_THAT(silent.status().message(),
+              HasSubstr("docker-credential-secretservice get exited with status 4 (no output)"));
   EXPECT_EQ((*source)->lookup("h:1").status().code(), ErrorCode::Unavailable);
   auto missing = (*source)->lookup("h:1");
   EXPECT_EQ(missing.status().code(), ErrorCode::Unavailable);
