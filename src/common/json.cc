@@ -12,6 +12,17 @@ struct TooDeep {};
 
 }  // namespace
 
+std::string jsonErrorText(const nlohmann::json::exception& e) {
+  std::string_view text = e.what();
+  if (!text.empty() && text.front() == '[') {
+    const size_t end = text.find("] ");
+    if (end != std::string_view::npos) {
+      text.remove_prefix(end + 2);
+    }
+  }
+  return std::string(text);
+}
+
 Result<nlohmann::json> parseJson(std::string_view text, std::string_view what, size_t max_depth) {
   using nlohmann::json;
   // depth counts the containers around the event: the root's "[" is at 0.
@@ -28,7 +39,7 @@ Result<nlohmann::json> parseJson(std::string_view text, std::string_view what, s
     return invalidArgument("parsing " + std::string(what) + ": nested deeper than " +
                            std::to_string(max_depth) + " levels");
   } catch (const json::exception& e) {
-    return invalidArgument("parsing " + std::string(what) + ": " + e.what());
+    return invalidArgument("parsing " + std::string(what) + ": " + jsonErrorText(e));
   } catch (const std::bad_alloc&) {
     return internalError("parsing " + std::string(what) + ": out of memory");
   }

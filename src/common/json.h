@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 #include "common/status.h"
@@ -20,5 +21,9 @@ inline constexpr size_t kMaxJsonDepth = 128;
 ///         message, with its byte position) or nesting deeper than `max_depth`.
 Result<nlohmann::json> parseJson(std::string_view text, std::string_view what,
                                  size_t max_depth = kMaxJsonDepth);
+
+/// nlohmann's message without its "[json.exception.type_error.302] " tag, for an error a
+/// user reads: "type must be string, but is number".
+std::string jsonErrorText(const nlohmann::json::exception& e);
 
 }  // namespace nixsnap

@@ -213,7 +213,7 @@ Result<std::vector<std::string>> parseCopyToRoot(std::string_view text, const fs
       out.push_back(p);
     }
   } catch (const nlohmann::json::exception& e) {
-    return invalidArgument(std::string("parsing copyToRoot: ") + e.what());
+    return invalidArgument(std::string("parsing copyToRoot: ") + jsonErrorText(e));
   }
   return out;
 }

@@ -62,7 +62,7 @@ Result<T> parseDocument(std::string_view text, const char* what, Read read) {
     NIXSNAP_RETURN_IF_ERROR(checkSchema(j, what));
     return read(j);
   } catch (const json::exception& e) {
-    return invalidArgument(std::string("parsing ") + what + ": " + e.what());
+    return invalidArgument(std::string("parsing ") + what + ": " + jsonErrorText(e));
   }
 }
 

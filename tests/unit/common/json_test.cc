@@ -22,6 +22,18 @@ TEST(ParseJsonTest, MalformedTextNamesTheDocumentAndPosition) {
   EXPECT_NE(r.status().message().find("parsing image manifest: "), std::string::npos)
       << r.status().message();
   EXPECT_NE(r.status().message().find("column 6"), std::string::npos) << r.status().message();
+  EXPECT_EQ(r.status().message().find("json.exception"), std::string::npos)
+      << "the library's tag leaks: " << r.status().message();
+}
+
+TEST(ParseJsonTest, ErrorTextDropsTheLibrarysTag) {
+  try {
+    nlohmann::json j = 5;
+    (void)j.get<std::string>();
+    FAIL() << "no type error";
+  } catch (const nlohmann::json::exception& e) {
+    EXPECT_EQ(jsonErrorText(e), "type must be string, but is number");
+  }
 }
 
 TEST(ParseJsonTest, DepthLimitIsExact) {
