@@ -16,6 +16,10 @@ namespace nixsnap {
 /// @param result    its result (exit_code, term_signal, stderr_data).
 /// @param max_stderr_bytes the stderr quoted is its last this many bytes (after trailing
 ///        blanks are trimmed), prefixed with "..." when cut.
+/// A child's stderr as a message quotes it: trailing blanks trimmed, then its last
+/// `max_bytes` bytes, prefixed with "..." when cut. Empty when there is nothing to say.
+std::string stderrTail(std::string_view err, size_t max_bytes);
+
 std::string describeProcessFailure(std::string_view command, const ProcessResult& result,
                                    size_t max_stderr_bytes = 4000);
 

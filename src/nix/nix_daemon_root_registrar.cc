@@ -13,14 +13,6 @@ namespace {
 /// How much of Nix's stderr a message quotes (its end).
 constexpr size_t kMaxStderr = 2000;
 
-/// Nix's stderr, trimmed for a message.
-std::string tail(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
-    s.pop_back();
-  }
-  return s.size() > kMaxStderr ? "..." + s.substr(s.size() - kMaxStderr) : s;
-}
-
 /// The replies to a session of `roots.size()` AddIndirectRoot operations in `out`:
 /// Ok when all succeeded; the first failure otherwise (its root named). `reader` tells
 /// whether the output was merely cut short.
@@ -90,7 +82,7 @@ Status NixDaemonRootRegistrar::registerRoots(const std::vector<fs::path>& roots)
     return Status(st.code(), what + ": " + st.message() + "; " +
                                  describeProcessFailure(program_ + " --stdio", *r, kMaxStderr));
   }
-  std::string err = tail(r->stderr_data);
+  std::string err = stderrTail(r->stderr_data, kMaxStderr);
   return Status(st.code(), what + ": " + st.message() + (err.empty() ? "" : ": " + err));
 }
 

@@ -33,5 +33,12 @@ TEST(ProcessFailureTest, StderrIsQuotedWithoutTrailingBlanksAndCappedAtItsEnd) {
             "b exited with status 2: ...6789");
 }
 
+TEST(ProcessFailureTest, StderrTailTrimsBlanksAndKeepsTheEnd) {
+  EXPECT_EQ(stderrTail("error: x\r\n \t", 100), "error: x");
+  EXPECT_EQ(stderrTail(" \n", 100), "");
+  EXPECT_EQ(stderrTail("0123456789", 4), "...6789");
+  EXPECT_EQ(stderrTail("0123", 4), "0123");
+}
+
 }  // namespace
 }  // namespace nixsnap
