@@ -172,10 +172,27 @@ daemon_sock=/nix/var/nix/daemon-socket/socket
 if [[ -S "${daemon_sock}" ]] && NIX_REMOTE=daemon nix-store -q --hash "${busybox_path}" >/dev/null 2>&1; then
   skip "a nix-daemon already answers on ${daemon_sock}: this test needs its own"
 fi
-[[ -e "${daemon_sock}" ]] || defer rm -f "${daemon_sock}"
+# Nobody answers on it, so a socket file there is stale (a killed daemon leaves one); left in
+# place, it would pass for the new daemon's before that one listens.
+rm -f "${daemon_sock}"
+defer rm -f "${daemon_sock}"
 start_bg nix-daemon env NIX_CONFIG=$'substituters = file://'"${T}/cache"$'\nrequire-sigs = false\nnarinfo-cache-negative-ttl = 0' \
   nix-daemon
-wait_for_socket "${daemon_sock}" 20 "${BG_PID}"
+daemon_pid="${BG_PID}"
+# nix-daemon sees SIGTERM only when accept() returns: one connection after it ends the wait
+# (runs before start_bg's stop, which then finds the daemon gone).
+stop_nix_daemon() {
+  kill -TERM "${daemon_pid}" 2>/dev/null || return 0
+  NIX_REMOTE=daemon timeout 5 nix-store -q --hash "${busybox_path}" >/dev/null 2>&1 || true
+}
+defer stop_nix_daemon
+# The socket file appears at bind(), before listen(): wait for an answer, not for the file.
+wait_for_socket "${daemon_sock}" 60 "${daemon_pid}"
+for ((i = 0; i < 300; i++)); do
+  NIX_REMOTE=daemon nix-store -q --hash "${busybox_path}" >/dev/null 2>&1 && break
+  is_running "${daemon_pid}" || fail "nix-daemon exited: $(cat "${NIXSNAP_TMP}/nix-daemon.log")"
+  sleep 0.2
+done
 as_user env NIX_REMOTE=daemon nix-store -q --hash "${hello}" >/dev/null ||
   fail "the user cannot reach nix-daemon on ${daemon_sock}"
 
@@ -275,7 +292,7 @@ gc_loop() {
 }
 gc_loop &
 gc_pid=$!
-defer kill "${gc_pid}"
+defer stop_pid "${gc_pid}" gc_loop
 in_ns "${N2C}" --address "${cd_sock}" --namespace default load "${T}/cached.tar" >/dev/null
 touch "${T}/gc-stop"
 wait "${gc_pid}"
