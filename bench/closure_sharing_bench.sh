@@ -216,20 +216,14 @@ serve_dir "${T}/cache"
 
 # --- processes -------------------------------------------------------------------------
 step "docker-registry on loopback (plain HTTP)"
-reg_port="$(free_port)"
-reg="127.0.0.1:${reg_port}"
 cat >"${T}/registry.yml" <<YML
 version: 0.1
-log:
-  level: warn
 storage:
   filesystem:
     rootdirectory: ${T}/registry
-http:
-  addr: ${reg}
 YML
-start_bg registry /usr/bin/docker-registry serve "${T}/registry.yml"
-wait_until 20 curl -sf "http://${reg}/v2/"
+start_registry registry "${T}/registry.yml"
+reg="${REGISTRY_HOST}"
 export CONTAINERD_REGISTRY_CONFIG_PATH="${T}/certs.d"
 mkdir -p "${CONTAINERD_REGISTRY_CONFIG_PATH}/${reg}"
 printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' \

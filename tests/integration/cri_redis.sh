@@ -67,20 +67,15 @@ export CONTAINERD_REGISTRY_CONFIG_PATH="${T}/certs.d"
 mkdir -p "${CONTAINERD_REGISTRY_CONFIG_PATH}"
 
 step "docker-registry on loopback (plain HTTP), with busybox pushed by skopeo"
-reg_port="$(free_port)"
 mkdir -p "${T}/registry"
 cat >"${T}/registry.yml" <<YML
 version: 0.1
-log:
-  level: warn
 storage:
   filesystem:
     rootdirectory: ${T}/registry
-http:
-  addr: 127.0.0.1:${reg_port}
 YML
-start_bg registry /usr/bin/docker-registry serve "${T}/registry.yml"
-wait_until 20 curl -sf "http://127.0.0.1:${reg_port}/v2/"
+start_registry registry "${T}/registry.yml"
+reg_port="${REGISTRY_PORT}"
 reg_ref="127.0.0.1:${reg_port}/nixsnap/busybox:1"
 skopeo copy -q --dest-tls-verify=false "oci-archive:${T}/busybox.tar" "docker://${reg_ref}" >&2
 mkdir -p "${CONTAINERD_REGISTRY_CONFIG_PATH}/127.0.0.1:${reg_port}"

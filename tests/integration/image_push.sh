@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# nix2container push against Debian's docker-registry on loopback (plain HTTP, a free
-# port, storage in the temp dir): the pushed image reads back with skopeo, with the Nix
+# nix2container push against Debian's docker-registry on loopback (plain HTTP, a port the
+# kernel picks, storage in the temp dir): the pushed image reads back with skopeo, with the Nix
 # layer's annotations intact; pushing again uploads nothing new and still succeeds.
 # As the original, localhost and loopback registries get plain HTTP without --plain-http,
 # and short names go to Docker Hub's registry host (seen through a refused proxy: no
@@ -15,18 +15,15 @@ require_cmd docker-registry skopeo nix-store
 tmp_root
 T="${NIXSNAP_TMP}"
 
-port="$(free_port)"
 cat >"${T}/registry.yml" <<YAML
 version: 0.1
 storage:
   filesystem:
     rootdirectory: ${T}/registry
-http:
-  addr: 127.0.0.1:${port}
 YAML
-step "starting docker-registry on 127.0.0.1:${port}"
-start_bg registry docker-registry serve "${T}/registry.yml"
-wait_until 20 curl -fsS "http://127.0.0.1:${port}/v2/"
+step "starting docker-registry"
+start_registry registry "${T}/registry.yml"
+port="${REGISTRY_PORT}"
 
 # A real store path (nix2container build refuses absent ones), rooted in the temp dir.
 mkdir -p "${T}/push-test"

@@ -186,25 +186,21 @@ h = crypt.crypt(sys.stdin.readline().rstrip("\n"), crypt.mksalt(crypt.METHOD_BLO
 print("%s:%s" % (sys.argv[1], h))
 ' "${AUTH_USER}" <"${T}/secrets/password" >"${T}/secrets/htpasswd" ||
   skip "cannot make a bcrypt htpasswd with ${PY}'s crypt module"
-port_a="$(free_port)"
-HOST_A="127.0.0.1:${port_a}"
 cat >"${T}/registry-a.yml" <<YAML
 version: 0.1
-log:
-  level: info
 storage:
   filesystem:
     rootdirectory: ${T}/registry-a
 http:
-  addr: ${HOST_A}
   secret: nixsnap-test-a
 auth:
   htpasswd:
     realm: nixsnap-test
     path: ${T}/secrets/htpasswd
 YAML
-start_bg registry-a docker-registry serve "${T}/registry-a.yml"
-wait_until 20 answers_401 "http://${HOST_A}/v2/"
+start_registry registry-a "${T}/registry-a.yml"
+HOST_A="${REGISTRY_HOST}"
+answers_401 "http://${HOST_A}/v2/" || fail "registry A does not answer 401 without credentials"
 
 # --- registry B: token auth -----------------------------------------------------------
 
@@ -231,17 +227,12 @@ for ((i = 0; i < 300; i++)); do
 done
 [[ -s "${T}/token/port" ]] || fail "token server did not report its port within 30 s"
 REALM="http://127.0.0.1:$(cat "${T}/token/port")/token"
-port_b="$(free_port)"
-HOST_B="127.0.0.1:${port_b}"
 cat >"${T}/registry-b.yml" <<YAML
 version: 0.1
-log:
-  level: info
 storage:
   filesystem:
     rootdirectory: ${T}/registry-b
 http:
-  addr: ${HOST_B}
   secret: nixsnap-test-b
 auth:
   token:
@@ -250,8 +241,9 @@ auth:
     issuer: ${ISSUER}
     rootcertbundle: ${T}/token/cert.pem
 YAML
-start_bg registry-b docker-registry serve "${T}/registry-b.yml"
-wait_until 20 answers_401 "http://${HOST_B}/v2/"
+start_registry registry-b "${T}/registry-b.yml"
+HOST_B="${REGISTRY_HOST}"
+answers_401 "http://${HOST_B}/v2/" || fail "registry B does not answer 401 without a token"
 challenge="$(curl -s -D - -o /dev/null "http://${HOST_B}/v2/" | tr -d '\r' | grep -i '^www-authenticate:')"
 assert_contains "${challenge}" "Bearer realm=\"${REALM}\",service=\"${SERVICE}\"" "registry B's challenge"
 

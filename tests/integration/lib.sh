@@ -282,9 +282,69 @@ wait_until() {
   fail "timed out after ${timeout}s waiting for: $*"
 }
 
-# free_port: prints a TCP port on 127.0.0.1 that was free a moment ago.
+# free_port: prints a TCP port on 127.0.0.1 that was free a moment ago, for a server that
+# must be told its port (e.g. in a container). Someone may bind it before that server does:
+# the port is a random one below the kernel's ephemeral range (ip_local_port_range), which
+# the kernel never hands out by itself (bind to port 0, the local end of a connection), so
+# only an explicit bind of the same number can take it. A server that can report the
+# port it got is better started on port 0 (serve_dir, start_registry).
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 - <<'PY'
+import random, socket
+with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as f:
+    low = int(f.read().split()[0])
+# (Port 0, the old way, only where the ephemeral range leaves nothing below it.)
+for port in random.sample(range(10000, low), min(200, max(low - 10000, 0))) or [0]:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        print(s.getsockname()[1])
+        break
+else:
+    raise SystemExit("free_port: no free port below %d" % low)
+PY
+}
+
+# start_registry NAME CONFIG: starts docker-registry (the one on PATH) with CONFIG on
+# 127.0.0.1, port 0 (REGISTRY_HTTP_ADDR overrides the config's http.addr): the kernel picks
+# the port at the bind, so no other process can take it first. The port is read from the
+# registry's own "listening on" log line (hence REGISTRY_LOG_LEVEL=info), so whatever
+# answers there is this registry. Waits until /v2/ answers (any HTTP status: a registry
+# with auth says 401); fails early, with the log's tail, if the registry exits. Sets
+# REGISTRY_PORT, REGISTRY_HOST (127.0.0.1:PORT) and REGISTRY_PID.
+REGISTRY_PORT=""
+REGISTRY_HOST=""
+REGISTRY_PID=""
+start_registry() {
+  local name="$1" config="$2" pid log port="" code i
+  [[ -f "${config}" ]] || fail "start_registry ${name}: config ${config} not found"
+  start_bg "${name}" env REGISTRY_HTTP_ADDR=127.0.0.1:0 REGISTRY_LOG_LEVEL=info \
+    docker-registry serve "${config}"
+  pid="${BG_PID}"
+  log="${NIXSNAP_TMP}/${name}.log"
+  # Generous bounds (60 s each): on a loaded machine start-up is slow; an exit fails at once.
+  for ((i = 0; i < 600; i++)); do
+    # (The log may not exist yet: the shell opens it in the child.)
+    port="$(grep -o -m 1 'listening on 127\.0\.0\.1:[0-9][0-9]*' "${log}" 2>/dev/null || true)"
+    port="${port##*:}"
+    [[ -z "${port}" ]] || break
+    is_running "${pid}" || fail "registry ${name} exited before listening: $(tail -n 5 "${log}")"
+    sleep 0.1
+  done
+  [[ -n "${port}" ]] || fail "registry ${name} logged no 'listening on' line within 60 s (${log})"
+  for ((i = 0; i < 600; i++)); do
+    code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${port}/v2/" || true)"
+    [[ "${code}" == 000 ]] || break
+    is_running "${pid}" || fail "registry ${name} exited: $(tail -n 5 "${log}")"
+    sleep 0.1
+  done
+  [[ "${code}" != 000 ]] || fail "registry ${name} does not answer on 127.0.0.1:${port} (${log})"
+  REGISTRY_PORT="${port}"
+  REGISTRY_HOST="127.0.0.1:${port}"
+  REGISTRY_PID="${pid}"
+  note "${name} (docker-registry) answers on ${REGISTRY_HOST} (HTTP ${code} for /v2/)"
 }
 
 # serve_dir DIR: serves DIR over HTTP on 127.0.0.1 (port chosen by the kernel, no race);

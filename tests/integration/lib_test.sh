@@ -2,8 +2,8 @@
 # Self-test of lib.sh: exit codes (pass 0, fail 1, skip 77), assertions, start_bg/stop_all
 # (TERM, then KILL after the timeout, only the recorded PIDs), wait_for_socket, temp root
 # removal (after unmounting what is left below it, with Nix's gcroots/auto links into it),
-# serve_dir, ctr_cmd's --runc-root and --cgroup. No root needed except for the mount case,
-# which is skipped otherwise.
+# serve_dir, free_port, start_registry (with a fake docker-registry), ctr_cmd's --runc-root
+# and --cgroup. No root needed except for the mount case, which is skipped otherwise.
 #
 # Usage: tests/integration/lib_test.sh
 # shellcheck disable=SC2016 # the single-quoted scripts expand in the child shell
@@ -71,6 +71,62 @@ run_case 0 '
   tmp_root; mkdir -p "${NIXSNAP_TMP}/www"; echo hi > "${NIXSNAP_TMP}/www/f"
   serve_dir "${NIXSNAP_TMP}/www"
   assert_eq hi "$(curl -fsS "${HTTP_URL}/f")"'
+
+step "free_port: a free port below the kernel's ephemeral range"
+run_case 0 '
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+  port="$(free_port)"
+  [[ "${port}" =~ ^[0-9]+$ ]] || fail "not a port: ${port}"
+  ((port >= 1024 && (port < low || low <= 10000))) || fail "port ${port} (ephemeral range from ${low})"
+  python3 -c "import socket, sys; socket.socket().bind((\"127.0.0.1\", int(sys.argv[1])))" "${port}"'
+
+step "start_registry: port 0, the port read from the registry's log; an early exit fails at once"
+# A fake docker-registry: checks how it is called, binds REGISTRY_HTTP_ADDR, logs the
+# address as the real one does, answers /v2/ with 401 (as with auth). FAKE_REGISTRY=exit:
+# it fails to bind, as a registry given a taken port would.
+fakebin="$(mktemp -d /tmp/nixsnap-fakebin.XXXX)"
+cat >"${fakebin}/docker-registry" <<'PY'
+#!/usr/bin/env python3
+import http.server, os, sys
+if sys.argv[1:2] != ["serve"] or len(sys.argv) != 3 or not os.path.isfile(sys.argv[2]):
+    sys.exit("fake docker-registry: want serve CONFIG, got %s" % sys.argv[1:])
+addr = os.environ.get("REGISTRY_HTTP_ADDR")
+if addr != "127.0.0.1:0" or os.environ.get("REGISTRY_LOG_LEVEL") != "info":
+    sys.exit("fake docker-registry: REGISTRY_HTTP_ADDR=%s REGISTRY_LOG_LEVEL=%s"
+             % (addr, os.environ.get("REGISTRY_LOG_LEVEL")))
+if os.environ.get("FAKE_REGISTRY") == "exit":
+    print('time="t" level=fatal msg="listen tcp 127.0.0.1:5000: bind: address already in use"')
+    sys.exit(1)
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(401 if self.path == "/v2/" else 404)
+        self.end_headers()
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+print('time="t" level=info msg="redis not configured"', flush=True)
+print('time="t" level=info msg="listening on 127.0.0.1:%d"' % server.server_address[1], flush=True)
+server.serve_forever()
+PY
+chmod +x "${fakebin}/docker-registry"
+export LIBTEST_FAKEBIN="${fakebin}"
+run_case 0 '
+  PATH="${LIBTEST_FAKEBIN}:${PATH}"
+  tmp_root; : >"${NIXSNAP_TMP}/r.yml"
+  start_registry reg "${NIXSNAP_TMP}/r.yml"
+  [[ "${REGISTRY_PORT}" =~ ^[0-9]+$ ]] || fail "REGISTRY_PORT=${REGISTRY_PORT}"
+  assert_eq "127.0.0.1:${REGISTRY_PORT}" "${REGISTRY_HOST}"
+  is_running "${REGISTRY_PID}" || fail "registry not running"
+  assert_eq 401 "$(curl -s -o /dev/null -w "%{http_code}" "http://${REGISTRY_HOST}/v2/")"'
+assert_contains "${CASE_OUT}" "answers on 127.0.0.1:" "start_registry note"
+run_case 1 '
+  PATH="${LIBTEST_FAKEBIN}:${PATH}"
+  tmp_root; : >"${NIXSNAP_TMP}/r.yml"
+  export FAKE_REGISTRY=exit
+  start_registry reg "${NIXSNAP_TMP}/r.yml"'
+assert_contains "${CASE_OUT}" "registry reg exited before listening" "early exit message"
+assert_contains "${CASE_OUT}" "address already in use" "early exit message shows the log"
+run_case 1 'tmp_root; start_registry reg "${NIXSNAP_TMP}/absent.yml"'
+assert_contains "${CASE_OUT}" "absent.yml not found" "missing config message"
+rm -rf "${fakebin}"
 
 step "ctr_cmd: a run (after global flags) gets --runc-root in the containerd dir and a cgroup of its own"
 run_case 0 '

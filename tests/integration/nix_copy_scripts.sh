@@ -29,17 +29,14 @@ tmp_root
 T="${NIXSNAP_TMP}"
 
 step "start docker-registry on loopback"
-port="$(free_port)"
 cat >"${T}/registry.yml" <<YAML
 version: 0.1
 storage:
   filesystem:
     rootdirectory: ${T}/registry
-http:
-  addr: 127.0.0.1:${port}
 YAML
-start_bg registry docker-registry serve "${T}/registry.yml"
-wait_until 20 curl -fsS "http://127.0.0.1:${port}/v2/"
+start_registry registry "${T}/registry.yml"
+port="${REGISTRY_PORT}"
 
 step "build the image and its copy scripts with the real nix2container"
 # Builds run as nixbld users: give them a readable copy of the tools.

@@ -232,6 +232,16 @@ fi
 assert_eq "${uid}" "$(stat -c %u "${cd_sock}")" "containerd socket owner"
 assert_eq "${uid}" "$(stat -c %u "${snap_sock}")" "nix-snapshotter socket owner"
 wait_until 30 uctr snapshots --snapshotter nix ls
+# containerd started first: its proxy connection may sit in gRPC reconnect backoff (calls
+# fail fast meanwhile), and `snapshots ls` of an empty namespace does not reach the proxy.
+# Wait until a snapshot made through containerd reaches nix-snapshotter (a fresh key each
+# try: a half-done one cannot block the next).
+probe_nix() {
+  local key="rl-probe-${SRANDOM}"
+  uctr snapshots --snapshotter nix prepare "${key}" >/dev/null &&
+    uctr snapshots --snapshotter nix rm "${key}"
+}
+wait_until 60 probe_nix
 
 # --- the hello image ------------------------------------------------------------------
 step "nix2container load as ${user}"
@@ -310,7 +320,8 @@ for p in "${own2[@]}"; do [[ -e "${p}" ]] || fail "${p} collected while rooted";
 
 step "removing the image frees the user's GC roots; the collector takes the paths"
 uctr images rm --sync "localhost/rootless-cached:${version}" >/dev/null
-wait_until 20 bash -c "! nix-store --gc --print-roots 2>/dev/null | grep -qF '${hello2}'"
+# (Each try is a whole root scan: slow on a loaded machine.)
+wait_until 60 bash -c "! nix-store --gc --print-roots 2>/dev/null | grep -qF '${hello2}'"
 assert_contains "$(live_roots)" "${hello}" "the other image's roots went too"
 nix-store --delete "${own2[@]}" >/dev/null 2>&1 || fail "nix could not collect ${own2[*]}"
 for p in "${own2[@]}"; do [[ ! -e "${p}" ]] || fail "${p} survived the collector"; done
@@ -390,7 +401,7 @@ done
 
 step "no image left, no GC root left; the launcher stops both daemons on SIGTERM"
 uctr images rm --sync "localhost/rootless-hello:${version}" >/dev/null
-wait_until 20 bash -c "[[ -z \"\$(nix-store --gc --print-roots 2>/dev/null | grep -F '${snap_root}/gcroots/')\" ]]"
+wait_until 60 bash -c "[[ -z \"\$(nix-store --gc --print-roots 2>/dev/null | grep -F '${snap_root}/gcroots/')\" ]]"
 note "every image removed: the collector counts no root of the user's"
 kill -TERM "${launcher_pid}"
 wait_until 30 bash -c "! kill -0 ${launcher_pid} 2>/dev/null"
