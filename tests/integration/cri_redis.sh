@@ -229,6 +229,8 @@ assert_eq "${images_before}" "$(k8s_images)" "containerd images after absent reg
 
 step "containerd down: UNAVAILABLE naming the address, fast; then recovery"
 stop_pid "${CONTAINERD_PID}" containerd
+# UNAVAILABLE proves fail-fast: a call that waited for containerd would end at the client's
+# deadline with DEADLINE_EXCEEDED instead. The time taken is reported, not asserted.
 start=$(date +%s)
 for r in "${nix_ref}" "${reg_ref}"; do
   rc=0
@@ -237,8 +239,7 @@ for r in "${nix_ref}" "${reg_ref}"; do
   assert_contains "${out}" "code = UNAVAILABLE" "pull ${r} with containerd down"
   assert_contains "${out}" "${c_sock}" "message names containerd's address"
 done
-elapsed=$(( $(date +%s) - start ))
-(( elapsed < 10 )) || fail "calls with containerd down took ${elapsed}s"
+note "both pulls with containerd down answered in $(($(date +%s) - start)) s"
 is_running "${ns_pid}" || fail "nix-snapshotter died while containerd was down"
 containerd_start "${version}" "${cdir}"
 wait_until 30 cri status "${reg_ref}"
