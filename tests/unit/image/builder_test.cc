@@ -350,6 +350,8 @@ TEST_F(BuilderTest, FromImageConfigWithWrongTypesIsInvalidArgumentNamingTheField
   };
   std::vector<Case> cases = {
       {[](nlohmann::json& c) { c["architecture"] = 5; }, "\"architecture\""},
+      // Go's null: no architecture (read as absent, not a type_error escaping).
+      {[](nlohmann::json& c) { c["architecture"] = nullptr; }, "is for linux/, this machine"},
       {[](nlohmann::json& c) {
          c["config"]["Env"] = {1, 2};
        },
