@@ -26,6 +26,10 @@ std::optional<CliExit> parseWith(CLI::App& app, const std::vector<std::string>& 
     }
     exit.out = out.str();
     exit.err = err.str();
+    // CLI11's message ("A subcommand is required") reads like the program's own errors.
+    if (exit.code != 0 && !exit.err.empty()) {
+      exit.err = app.get_name() + ": " + exit.err;
+    }
     return exit;
   }
   return std::nullopt;

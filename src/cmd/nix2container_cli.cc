@@ -1,5 +1,7 @@
 #include "cmd/nix2container_cli.h"
 
+#include <optional>
+
 #include "cmd/cli_parse.h"
 #include "common/fs.h"
 
@@ -9,6 +11,34 @@ namespace {
 std::string envOr(const Getenv& getenv, const char* name, const char* fallback) {
   const char* v = getenv(name);
   return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+CliExit usageError(const std::string& message) {
+  return CliExit{2, "", "nix2container: " + message + "\n"};
+}
+
+/// The values CLI11 cannot check: the level's spelling, the store dir's form, and that
+/// OUT or ARCHIVE is not "" (which would name the current directory).
+std::optional<CliExit> checkValues(Nix2ContainerArgs& a, const std::string& level) {
+  if (!log::parseLevel(level, a.level)) {
+    return usageError("invalid --log-level \"" + log::escapeControls(level) +
+                      "\" (trace, debug, info, warn, error, fatal or panic)");
+  }
+  // Store paths are compared as text with the store dir as prefix: it must be canonical.
+  if (a.store_dir.size() < 2 || a.store_dir.front() != '/' || a.store_dir.back() == '/' ||
+      fs::path(a.store_dir).lexically_normal().string() != a.store_dir) {
+    return usageError("invalid --store-dir \"" + log::escapeControls(a.store_dir) +
+                      "\" (a canonical absolute path other than /, without a trailing slash, "
+                      "\"//\", \".\" or \"..\")");
+  }
+  using Command = Nix2ContainerArgs::Command;
+  if (a.command == Command::Build && a.build.out.empty()) {
+    return usageError("OUT is empty: give the path of the archive to write");
+  }
+  if (a.command != Command::Build && a.archive.empty()) {
+    return usageError("ARCHIVE is empty: give the path of an image archive");
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -58,22 +88,12 @@ std::variant<Nix2ContainerArgs, CliExit> parseNix2ContainerArgs(
   if (auto exit = parseWith(app, args)) {
     return *exit;
   }
-  if (!log::parseLevel(level, a.level)) {
-    return CliExit{2, "",
-                   "nix2container: invalid --log-level \"" + log::escapeControls(level) +
-                       "\" (trace, debug, info, warn, error, fatal or panic)\n"};
-  }
-  // Store paths are compared as text with the store dir as prefix: it must be canonical.
-  if (a.store_dir.size() < 2 || a.store_dir.front() != '/' || a.store_dir.back() == '/' ||
-      fs::path(a.store_dir).lexically_normal().string() != a.store_dir) {
-    return CliExit{2, "",
-                   "nix2container: invalid --store-dir \"" + log::escapeControls(a.store_dir) +
-                       "\" (a canonical absolute path other than /, without a trailing slash, "
-                       "\"//\", \".\" or \"..\")\n"};
-  }
   a.command = *b   ? Nix2ContainerArgs::Command::Build
               : *l ? Nix2ContainerArgs::Command::Load
                    : Nix2ContainerArgs::Command::Push;
+  if (auto exit = checkValues(a, level)) {
+    return *exit;
+  }
   return a;
 }
 

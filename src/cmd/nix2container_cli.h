@@ -31,7 +31,8 @@ struct Nix2ContainerArgs {
 /// spellings: global -a/--address, -n/--namespace, -l/--log-level before the command,
 /// and --version. An empty environment value counts as unset.
 /// @return the arguments, or how to exit: --help/--version (0, text for stdout) or a
-///         usage error such as an unknown flag or log level (non-zero, text for stderr).
+///         usage error such as an unknown flag or log level, or an empty OUT or ARCHIVE (2,
+///         text for stderr starting "nix2container: ").
 std::variant<Nix2ContainerArgs, CliExit> parseNix2ContainerArgs(
     const std::vector<std::string>& args, const Getenv& getenv);
 

@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 
+#include "common/json_fields.h"
 #include "common/small_file.h"
 #include "common/temp_dir.h"
 #include "image/closure_input.h"
@@ -71,8 +72,11 @@ Result<Base> readBase(const fs::path& archive, const fs::path& tmp) {
   }
   base.config = std::move(*config);
   oci::Platform host = oci::hostPlatform();
-  std::string arch = base.config.value("architecture", "");
-  std::string os = base.config.value("os", "");
+  // parseImageConfig has checked both are strings or null (Go's zero value: none).
+  std::string arch;
+  std::string os;
+  NIXSNAP_RETURN_IF_ERROR(readJsonString(base.config, "architecture", "", false, arch));
+  NIXSNAP_RETURN_IF_ERROR(readJsonString(base.config, "os", "", false, os));
   if (arch != host.architecture || os != host.os) {
     return invalidArgument("--from-image " + archive.string() + " is for " + os + "/" + arch +
                            ", this machine builds " + host.os + "/" + host.architecture);

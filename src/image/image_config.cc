@@ -18,21 +18,25 @@ enum class Kind { StringList, String, EmptyObjectMap, StringMap, Bool, Object };
 struct KeySpec {
   std::string_view name;
   Kind kind;
-  /// The runtime hands its strings to exec (argv, envp, cwd) or the user lookup as C
-  /// strings: a NUL would cut them short, so no container could start.
-  bool process = false;
+  /// Why its strings (list elements, label keys and values) may hold no NUL character,
+  /// for the error; empty when they may.
+  std::string_view no_nul_because = {};
 };
 
+/// The runtime hands these to exec (argv, envp, cwd) or the user lookup as C strings: a
+/// NUL would cut them short, so no container could start.
+constexpr std::string_view kExec = "which no runtime can pass to exec";
+
 constexpr std::array<KeySpec, 9> kKeys = {{
-    {"Entrypoint", Kind::StringList, true},
-    {"Cmd", Kind::StringList, true},
-    {"Env", Kind::StringList, true},
-    {"WorkingDir", Kind::String, true},
-    {"User", Kind::String, true},
+    {"Entrypoint", Kind::StringList, kExec},
+    {"Cmd", Kind::StringList, kExec},
+    {"Env", Kind::StringList, kExec},
+    {"WorkingDir", Kind::String, kExec},
+    {"User", Kind::String, kExec},
     {"ExposedPorts", Kind::EmptyObjectMap},
-    {"Labels", Kind::StringMap},
+    {"Labels", Kind::StringMap, "which tools reading labels as C strings would cut short"},
     {"Volumes", Kind::EmptyObjectMap},
-    {"StopSignal", Kind::String},
+    {"StopSignal", Kind::String, "which no signal name holds"},
 }};
 
 /// Keys a base image's config section may carry besides the user's (Docker's
@@ -143,21 +147,34 @@ Status checkValue(const std::string& what, Kind kind, const json& v) {
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
 /// Checks a value of `spec`'s kind (already type-checked) for NUL characters when its key
-/// is a process field; `what` names the value as for checkValue.
+/// refuses them; `what` names the value as for checkValue, the error also the element or
+/// the label.
 Status checkNoNul(const std::string& what, const KeySpec& spec, const json& v) {
-  auto hasNul = [](const json& s) {
-    return s.get_ref<const std::string&>().find('\0') != std::string::npos;
+  auto hasNul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
+  auto refuse = [&](const std::string& which) {
+    return invalidArgument(what + which + " contains a NUL character, " +
+                           std::string(spec.no_nul_because));
   };
-  const std::string why = " contains a NUL character, which no runtime can pass to exec";
-  if (!spec.process || v.is_null()) {
+  if (spec.no_nul_because.empty() || v.is_null()) {
     return Status::ok();
   }
   if (v.is_string()) {
-    return hasNul(v) ? invalidArgument(what + why) : Status::ok();
+    return hasNul(v.get_ref<const std::string&>()) ? refuse("") : Status::ok();
+  }
+  if (v.is_object()) {
+    for (const auto& [key, value] : v.items()) {
+      if (hasNul(key)) {
+        return refuse(" label " + excerpt(json(key)));
+      }
+      if (value.is_string() && hasNul(value.get_ref<const std::string&>())) {
+        return refuse(" value of label " + excerpt(json(key)));
+      }
+    }
+    return Status::ok();
   }
   for (size_t i = 0; i < v.size(); ++i) {
-    if (hasNul(v[i])) {
-      return invalidArgument(what + " element " + std::to_string(i) + why);
+    if (hasNul(v[i].get_ref<const std::string&>())) {
+      return refuse(" element " + std::to_string(i));
     }
   }
   return Status::ok();

@@ -13,7 +13,8 @@ namespace nixsnap::image {
 /// accepts) and come back in their canonical spelling; values are type-checked.
 /// @return the canonical object; InvalidArgument naming an unknown key, a key given
 ///         twice in different spellings, a value of the wrong type, or a NUL character
-///         in Entrypoint, Cmd, Env, WorkingDir or User (and the element).
+///         in Entrypoint, Cmd, Env, WorkingDir, User (and the element), StopSignal or a
+///         Labels key or value (and the label).
 Result<nlohmann::json> parseUserConfig(std::string_view text);
 
 /// Parses a whole OCI image config blob (a --from-image base's, or an archive's the
@@ -22,7 +23,8 @@ Result<nlohmann::json> parseUserConfig(std::string_view text);
 /// types parseUserConfig wants, null allowed as Go's decoder does, other keys kept;
 /// rootfs: {type: string, diff_ids: [string]}; history: [{...strings, empty_layer: bool}]).
 /// Keys of the config section come back in their canonical spelling; its Entrypoint, Cmd,
-/// Env, WorkingDir and User must hold no NUL character, as for parseUserConfig.
+/// Env, WorkingDir, User, StopSignal and Labels must hold no NUL character, as for
+/// parseUserConfig.
 /// @return the config; InvalidArgument naming the field and the type found, never throws.
 Result<nlohmann::json> parseImageConfig(std::string_view text);
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
+#include "common/json_fields.h"
 #include "common/small_file.h"
 #include "common/unique_fd.h"
 #include "oci/digest.h"
@@ -69,7 +70,7 @@ Status loadImage(Layout& layout, Descriptor manifest_desc) {
   if (!manifest_json.isOk()) {
     return manifest_json.status();
   }
-  auto manifest = parseManifest(*manifest_json);
+  auto manifest = parseManifest(*manifest_json, "manifest");
   if (!manifest.isOk()) {
     return manifest.status();
   }
@@ -121,7 +122,7 @@ Status openOci(Layout& layout) {
   if (!text.isOk()) {
     return text.status().wrap("reading index.json");
   }
-  auto index = parseIndex(*text);
+  auto index = parseIndex(*text, "index.json");
   if (!index.isOk()) {
     return index.status();
   }
@@ -141,7 +142,7 @@ Status openOci(Layout& layout) {
       if (!nested.isOk()) {
         return nested.status();
       }
-      index = parseIndex(*nested);
+      index = parseIndex(*nested, "nested index");
       if (!index.isOk()) {
         return index.status();
       }
@@ -198,28 +199,6 @@ struct DockerEntry {
   std::vector<std::string> repo_tags;
 };
 
-/// `e[field]` as a list of strings into `out`; `where` names the field in errors
-/// ("manifest.json[0].Layers"). A null or absent field is an empty list unless `required`.
-Status stringList(const json& e, const char* field, const std::string& where, bool required,
-                  std::vector<std::string>& out) {
-  auto it = e.find(field);
-  if (it == e.end() || it->is_null()) {
-    return required ? invalidArgument(where + ": missing") : Status::ok();
-  }
-  if (!it->is_array()) {
-    return invalidArgument(where + ": expected a list of strings, got " + it->type_name());
-  }
-  for (size_t i = 0; i < it->size(); ++i) {
-    const json& v = (*it)[i];
-    if (!v.is_string()) {
-      return invalidArgument(where + "[" + std::to_string(i) + "]: expected a string, got " +
-                             v.type_name());
-    }
-    out.push_back(v.get<std::string>());
-  }
-  return Status::ok();
-}
-
 Result<DockerEntry> parseDockerManifest(const std::string& text) {
   auto parsed = parseJson(text, "manifest.json");
   if (!parsed.isOk()) {
@@ -232,21 +211,12 @@ Result<DockerEntry> parseDockerManifest(const std::string& text) {
   }
   const std::string where = "manifest.json[0]";
   const json& e = j[0];
-  if (!e.is_object()) {
-    return invalidArgument(where + ": expected an object, got " + e.type_name());
-  }
+  NIXSNAP_RETURN_IF_ERROR(expectJsonObject(e, where));
   DockerEntry out;
-  auto config = e.find("Config");
-  if (config == e.end()) {
-    return invalidArgument(where + ".Config: missing");
-  }
-  if (!config->is_string()) {
-    return invalidArgument(where + ".Config: expected a string, got " + config->type_name());
-  }
-  out.config = config->get<std::string>();
-  NIXSNAP_RETURN_IF_ERROR(stringList(e, "Layers", where + ".Layers", true, out.layers));
+  NIXSNAP_RETURN_IF_ERROR(readJsonString(e, "Config", where, true, out.config));
+  NIXSNAP_RETURN_IF_ERROR(readJsonStringList(e, "Layers", where, true, out.layers));
   // docker save writes "RepoTags": null for an image without a tag.
-  NIXSNAP_RETURN_IF_ERROR(stringList(e, "RepoTags", where + ".RepoTags", false, out.repo_tags));
+  NIXSNAP_RETURN_IF_ERROR(readJsonStringList(e, "RepoTags", where, false, out.repo_tags));
   return out;
 }
 

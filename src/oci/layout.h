@@ -37,8 +37,10 @@ struct Layout {
 /// the image uses must exist with the digest and size its descriptor states.
 /// @return the layout; InvalidArgument naming the problem: no or several manifests,
 ///         missing blob, digest or size mismatch, unknown media type, a document that is
-///         no JSON object, a manifest.json field of the wrong type ("manifest.json[0].Config:
-///         expected a string, got number"), layer count not matching the config's diff IDs.
+///         no JSON object, a field of index.json, a manifest or manifest.json missing or of
+///         the wrong type, named by document and path ("index.json: manifests[0].digest:
+///         expected a string, got number", "manifest.json[0].Config: expected a string, got
+///         number"), layer count not matching the config's diff IDs.
 Result<Layout> openLayout(const fs::path& root);
 
 /// containerd's normalisation of docker names: "hello" -> "docker.io/library/hello:latest",

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
+#include "common/json_fields.h"
 #include "oci/digest.h"
 
 namespace nixsnap::oci {
@@ -23,72 +24,108 @@ bool isIn(std::string_view v, std::initializer_list<std::string_view> set) {
   return false;
 }
 
-Status checkSchema(const json& j, const char* what) {
-  if (!j.is_object()) {
-    return invalidArgument(std::string("parsing ") + what + ": not a JSON object");
-  }
+Status checkSchema(const json& j) {
+  NIXSNAP_RETURN_IF_ERROR(expectJsonObject(j, ""));
   if (!j.contains("schemaVersion") || j["schemaVersion"] != 2) {
-    return invalidArgument(std::string("parsing ") + what + ": schemaVersion is not 2");
+    return invalidArgument("schemaVersion is not 2");
   }
   return Status::ok();
 }
 
-// The "annotations" object of `j`, empty when absent; throws json::exception when it is
-// not a string-to-string object (parseDocument turns that into InvalidArgument).
-std::map<std::string, std::string> annotationsOf(const json& j) {
-  if (!j.contains("annotations")) {
-    return {};
-  }
-  return j["annotations"].get<std::map<std::string, std::string>>();
-}
-
-// The inverse of annotationsOf: no member for none.
+// The inverse of readJsonStringMap: no member for none.
 void putAnnotations(json& j, const std::map<std::string, std::string>& annotations) {
   if (!annotations.empty()) {
     j["annotations"] = annotations;
   }
 }
 
-// Parses `text` as a schemaVersion 2 document `what` and hands it to `read`; malformed JSON
-// or a value of the wrong type anywhere is InvalidArgument "parsing <what>: ...".
+// Parses `text` as a schemaVersion 2 document named `what` in errors and hands it to
+// `read`, whose errors name the field's path ("manifests[0].digest: expected a string, got
+// number") and come back prefixed by `what`. Malformed JSON is parseJson's error.
 template <typename T, typename Read>
-Result<T> parseDocument(std::string_view text, const char* what, Read read) {
+Result<T> parseDocument(std::string_view text, std::string_view what, Read read) {
   auto parsed = parseJson(text, what);
   if (!parsed.isOk()) {
     return parsed.status();
   }
-  try {
-    const json& j = *parsed;
-    NIXSNAP_RETURN_IF_ERROR(checkSchema(j, what));
-    return read(j);
-  } catch (const json::exception& e) {
-    return invalidArgument(std::string("parsing ") + what + ": " + jsonErrorText(e));
+  auto checked = [&]() -> Result<T> {
+    try {
+      NIXSNAP_RETURN_IF_ERROR(checkSchema(*parsed));
+      return read(*parsed);
+    } catch (const json::exception& e) {
+      // Every field is type-checked before it is read: a guard, as at every boundary.
+      return invalidArgument(jsonErrorText(e));
+    }
+  };
+  Result<T> out = checked();
+  if (!out.isOk()) {
+    return out.status().wrap(what);
   }
+  return out;
 }
 
+Status readSize(const json& j, const std::string& where, int64_t& out) {
+  const std::string path = jsonMemberPath(where, "size");
+  const json* size = jsonMember(j, "size");
+  if (size == nullptr) {
+    return invalidArgument(path + ": missing");
+  }
+  if (!size->is_number_integer()) {
+    return jsonTypeError(path, "an integer", *size);
+  }
+  if (size->is_number_unsigned() &&
+      size->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return invalidArgument(path + ": " + size->dump() + " is too large");
+  }
+  out = size->get<int64_t>();
+  if (out < 0) {
+    return invalidArgument(path + ": " + std::to_string(out) + " is negative");
+  }
+  return Status::ok();
+}
+
+Status readPlatform(const json& j, const std::string& where, std::optional<Platform>& out) {
+  const json* p = jsonMember(j, "platform");
+  if (p == nullptr) {
+    return Status::ok();
+  }
+  const std::string path = jsonMemberPath(where, "platform");
+  NIXSNAP_RETURN_IF_ERROR(expectJsonObject(*p, path));
+  Platform platform;
+  NIXSNAP_RETURN_IF_ERROR(readJsonString(*p, "architecture", path, false, platform.architecture));
+  NIXSNAP_RETURN_IF_ERROR(readJsonString(*p, "os", path, false, platform.os));
+  NIXSNAP_RETURN_IF_ERROR(readJsonString(*p, "variant", path, false, platform.variant));
+  out = std::move(platform);
+  return Status::ok();
+}
+
+/// The descriptor `j` found at `where` ("manifests[0]", "config").
 Status descriptorFromJson(const json& j, const std::string& where, Descriptor& out) {
-  if (!j.is_object()) {
-    return invalidArgument(where + ": descriptor is not an object");
+  NIXSNAP_RETURN_IF_ERROR(expectJsonObject(j, where));
+  NIXSNAP_RETURN_IF_ERROR(readJsonString(j, "mediaType", where, false, out.media_type));
+  NIXSNAP_RETURN_IF_ERROR(readJsonString(j, "digest", where, false, out.digest));
+  NIXSNAP_RETURN_IF_ERROR(readSize(j, where, out.size));
+  NIXSNAP_RETURN_IF_ERROR(validateDigest(out.digest).wrap(jsonMemberPath(where, "digest")));
+  NIXSNAP_RETURN_IF_ERROR(readJsonStringMap(j, "annotations", where, out.annotations));
+  return readPlatform(j, where, out.platform);
+}
+
+/// The list of descriptors `j[key]`, each checked by `check` (given it and its path).
+template <typename Check>
+Status descriptorList(const json& j, const char* key, std::vector<Descriptor>& out, Check check) {
+  const json* list = jsonMember(j, key);
+  if (list == nullptr) {
+    return invalidArgument(std::string(key) + ": missing");
   }
-  out.media_type = j.value("mediaType", "");
-  out.digest = j.value("digest", "");
-  if (!j.contains("size") || !j["size"].is_number_integer()) {
-    return invalidArgument(where + ": descriptor has no integer \"size\"");
+  if (!list->is_array()) {
+    return jsonTypeError(key, "a list", *list);
   }
-  const json& size = j["size"];
-  if (size.is_number_unsigned() &&
-      size.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    return invalidArgument(where + ": size " + size.dump() + " is too large");
-  }
-  out.size = size.get<int64_t>();
-  if (out.size < 0) {
-    return invalidArgument(where + ": negative size");
-  }
-  NIXSNAP_RETURN_IF_ERROR(validateDigest(out.digest).wrap(where));
-  out.annotations = annotationsOf(j);
-  if (j.contains("platform")) {
-    const auto& p = j["platform"];
-    out.platform = Platform{p.value("architecture", ""), p.value("os", ""), p.value("variant", "")};
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string where = jsonElementPath(key, i);
+    Descriptor d;
+    NIXSNAP_RETURN_IF_ERROR(descriptorFromJson((*list)[i], where, d));
+    NIXSNAP_RETURN_IF_ERROR(check(d, where));
+    out.push_back(std::move(d));
   }
   return Status::ok();
 }
@@ -121,54 +158,40 @@ bool isConfigMediaType(std::string_view m) {
   return isIn(m, {media::kOciConfig, media::kDockerConfig});
 }
 
-Result<Manifest> parseManifest(std::string_view text) {
-  return parseDocument<Manifest>(text, "manifest", [](const json& j) -> Result<Manifest> {
+Result<Manifest> parseManifest(std::string_view text, std::string_view what) {
+  return parseDocument<Manifest>(text, what, [](const json& j) -> Result<Manifest> {
     Manifest m;
-    m.media_type = j.value("mediaType", std::string(media::kOciManifest));
+    NIXSNAP_RETURN_IF_ERROR(readJsonString(j, "mediaType", "", false, m.media_type));
     if (!isManifestMediaType(m.media_type)) {
-      return invalidArgument("parsing manifest: unknown media type \"" + m.media_type + "\"");
+      return invalidArgument("unknown media type \"" + m.media_type + "\"");
     }
-    if (!j.contains("config")) {
-      return invalidArgument("parsing manifest: no \"config\"");
+    const json* config = jsonMember(j, "config");
+    if (config == nullptr) {
+      return invalidArgument("config: missing");
     }
-    NIXSNAP_RETURN_IF_ERROR(descriptorFromJson(j["config"], "parsing manifest config", m.config));
+    NIXSNAP_RETURN_IF_ERROR(descriptorFromJson(*config, "config", m.config));
     if (!isConfigMediaType(m.config.media_type)) {
-      return invalidArgument("parsing manifest: unknown config media type \"" +
-                             m.config.media_type + "\"");
+      return invalidArgument("config: unknown media type \"" + m.config.media_type + "\"");
     }
-    if (!j.contains("layers") || !j["layers"].is_array()) {
-      return invalidArgument("parsing manifest: no \"layers\" array");
-    }
-    size_t i = 0;
-    for (const auto& l : j["layers"]) {
-      Descriptor d;
-      std::string where = "parsing manifest layer " + std::to_string(i++);
-      NIXSNAP_RETURN_IF_ERROR(descriptorFromJson(l, where, d));
-      if (!isLayerMediaType(d.media_type)) {
-        return invalidArgument(where + ": unknown media type \"" + d.media_type + "\"");
-      }
-      m.layers.push_back(std::move(d));
-    }
-    m.annotations = annotationsOf(j);
+    NIXSNAP_RETURN_IF_ERROR(
+        descriptorList(j, "layers", m.layers, [](const Descriptor& d, const std::string& where) {
+          return isLayerMediaType(d.media_type)
+                     ? Status::ok()
+                     : invalidArgument(where + ": unknown media type \"" + d.media_type + "\"");
+        }));
+    NIXSNAP_RETURN_IF_ERROR(readJsonStringMap(j, "annotations", "", m.annotations));
     return m;
   });
 }
 
-Result<Index> parseIndex(std::string_view text) {
-  return parseDocument<Index>(text, "index", [](const json& j) -> Result<Index> {
+Result<Index> parseIndex(std::string_view text, std::string_view what) {
+  return parseDocument<Index>(text, what, [](const json& j) -> Result<Index> {
     Index idx;
-    idx.media_type = j.value("mediaType", std::string(media::kOciIndex));
-    if (!j.contains("manifests") || !j["manifests"].is_array()) {
-      return invalidArgument("parsing index: no \"manifests\" array");
-    }
-    size_t i = 0;
-    for (const auto& mj : j["manifests"]) {
-      Descriptor d;
-      NIXSNAP_RETURN_IF_ERROR(
-          descriptorFromJson(mj, "parsing index manifest " + std::to_string(i++), d));
-      idx.manifests.push_back(std::move(d));
-    }
-    idx.annotations = annotationsOf(j);
+    NIXSNAP_RETURN_IF_ERROR(readJsonString(j, "mediaType", "", false, idx.media_type));
+    NIXSNAP_RETURN_IF_ERROR(
+        descriptorList(j, "manifests", idx.manifests,
+                       [](const Descriptor&, const std::string&) { return Status::ok(); }));
+    NIXSNAP_RETURN_IF_ERROR(readJsonStringMap(j, "annotations", "", idx.annotations));
     return idx;
   });
 }

@@ -70,10 +70,14 @@ struct Index {
   std::map<std::string, std::string> annotations;
 };
 
-/// Parses and validates (schemaVersion 2, digests strict, sizes >= 0, known media types).
-/// @return InvalidArgument naming the offending field; never throws.
-Result<Manifest> parseManifest(std::string_view json);
-Result<Index> parseIndex(std::string_view json);
+/// Parses and validates (schemaVersion 2, digests strict, sizes >= 0, known media types;
+/// every field read of its spec type, a null one as absent).
+/// @param what  names the document in errors ("index.json", "nested index").
+/// @return InvalidArgument "<what>: <path>: <problem>" naming the offending field by its
+///         path ("index.json: manifests[0].digest: expected a string, got number");
+///         malformed JSON as parseJson reports it. Never throws.
+Result<Manifest> parseManifest(std::string_view json, std::string_view what = "manifest");
+Result<Index> parseIndex(std::string_view json, std::string_view what = "index");
 
 /// Canonical compact JSON (keys sorted), byte-stable for equal values.
 std::string toJson(const Manifest& manifest);

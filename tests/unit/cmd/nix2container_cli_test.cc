@@ -153,8 +153,43 @@ TEST(Nix2ContainerCliTest, UsageErrorsExitNonZeroOnStderr) {
   for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
            {}, {"load"}, {"push", "x"}, {"--bogus", "load", "x"}, {"frobnicate"}, {"-a"}}) {
     auto e = exits(bad);
-    EXPECT_NE(e.code, 0) << ::testing::PrintToString(bad);
+    EXPECT_EQ(e.code, 2) << ::testing::PrintToString(bad);
     EXPECT_THAT(e.err, Not(IsEmpty())) << ::testing::PrintToString(bad);
+  }
+}
+
+// CLI11's own messages ("A subcommand is required") read like the program's other errors.
+TEST(Nix2ContainerCliTest, UsageErrorsStartWithTheProgramName) {
+  for (const std::vector<std::string>& bad :
+       std::vector<std::vector<std::string>>{{},
+                                             {"load"},
+                                             {"push", "x"},
+                                             {"--bogus", "load", "x"},
+                                             {"frobnicate"},
+                                             {"-a"},
+                                             {"-l", "loud", "load", "x"},
+                                             {"load", "--store-dir", "rel", "x"},
+                                             {"build", ""}}) {
+    auto e = exits(bad);
+    EXPECT_THAT(e.err, ::testing::StartsWith("nix2container: ")) << ::testing::PrintToString(bad);
+    EXPECT_THAT(e.out, IsEmpty()) << ::testing::PrintToString(bad);
+  }
+}
+
+// "" used to resolve to the current directory (build: "OUT ... is a directory"; load: a
+// read error naming no file); now the argument itself is named.
+TEST(Nix2ContainerCliTest, EmptyOutOrArchiveIsAUsageErrorNamingIt) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* want;
+  };
+  for (const Case& c : std::vector<Case>{{{"build", ""}, "OUT is empty"},
+                                         {{"build", "--ref", "a:1", ""}, "OUT is empty"},
+                                         {{"load", ""}, "ARCHIVE is empty"},
+                                         {{"push", "--ref", "r", ""}, "ARCHIVE is empty"}}) {
+    auto e = exits(c.args);
+    EXPECT_EQ(e.code, 2) << ::testing::PrintToString(c.args);
+    EXPECT_THAT(e.err, HasSubstr(c.want)) << ::testing::PrintToString(c.args);
   }
 }
 

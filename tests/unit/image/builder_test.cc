@@ -350,6 +350,8 @@ TEST_F(BuilderTest, FromImageConfigWithWrongTypesIsInvalidArgumentNamingTheField
   };
   std::vector<Case> cases = {
       {[](nlohmann::json& c) { c["architecture"] = 5; }, "\"architecture\""},
+      // Go's null: no architecture (read as absent, not a type_error escaping).
+      {[](nlohmann::json& c) { c["architecture"] = nullptr; }, "is for linux/, this machine"},
       {[](nlohmann::json& c) {
          c["config"]["Env"] = {1, 2};
        },
@@ -361,6 +363,10 @@ TEST_F(BuilderTest, FromImageConfigWithWrongTypesIsInvalidArgumentNamingTheField
          c["config"]["Entrypoint"] = {"/bin/sh", std::string("a\0b", 3)};
        },
        "\"config.Entrypoint\" element 1 contains a NUL"},
+      {[](nlohmann::json& c) {
+         c["config"]["Labels"] = {{std::string("k\0", 2), "v"}};
+       },
+       "\"config.Labels\" label \"k\\u0000\" contains a NUL"},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     fs::path bad = dir_.path() / ("bad" + std::to_string(i) + ".tar");

@@ -499,6 +499,14 @@ TEST_F(ContainerdLoaderBadInputTest, ConfigCriCannotUseIsRejectedBeforeLoading) 
       "no-such-arch");
   expectRejected(members("layer-bytes", "", config([](J& c) { c["created"] = "yesterday"; })),
                  "\"created\"");
+  expectRejected(members("layer-bytes", "", config([](J& c) {
+                           c["config"]["Labels"] = {{"k", std::string("a\0b", 3)}};
+                         })),
+                 "\"config.Labels\" value of label \"k\" contains a NUL");
+  expectRejected(members("layer-bytes", "", config([](J& c) {
+                           c["config"]["StopSignal"] = std::string("TERM\0", 5);
+                         })),
+                 "\"config.StopSignal\" contains a NUL");
 }
 
 TEST_F(ContainerdLoaderBadInputTest, MissingArchiveIsNotFound) {

@@ -107,8 +107,40 @@ TEST(ImageConfigTest, NulInAProcessFieldIsRefusedNamingFieldAndElement) {
         << c.json << " -> " << r.status().message();
     EXPECT_NE(r.status().message().find("NUL"), std::string::npos) << r.status().message();
   }
-  // Labels are no process field: containerd stores them as they are.
-  EXPECT_TRUE(parseUserConfig(R"({"Labels":{"k":"a\u0000b"}})").isOk());
+}
+
+// No signal name holds a NUL, and label keys and values end up read as C strings (shells,
+// hooks, tools): cut short, a label would silently say something else.
+TEST(ImageConfigTest, NulInStopSignalOrALabelIsRefusedNamingTheKey) {
+  struct Case {
+    const char* json;
+    const char* want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"StopSignal":"SIGTERM\u0000"})", "image config key \"StopSignal\" contains a NUL"},
+           {R"({"Labels":{"ok":"v","k\u0000":"v"}})",
+            "image config key \"Labels\" label \"k\\u0000\" contains a NUL"},
+           {R"({"labels":{"k":"a\u0000b"}})",
+            "image config key \"labels\" value of label \"k\" contains a NUL"},
+       }) {
+    auto r = parseUserConfig(c.json);
+    ASSERT_FALSE(r.isOk()) << c.json;
+    EXPECT_EQ(r.status().code(), ErrorCode::InvalidArgument) << c.json;
+    EXPECT_NE(r.status().message().find(c.want), std::string::npos)
+        << c.json << " -> " << r.status().message();
+  }
+  auto base = parseImageConfig(R"({"os":"linux","config":{"Labels":{"k":"\u0000"}}})");
+  ASSERT_FALSE(base.isOk());
+  EXPECT_NE(base.status().message().find(
+                "image config field \"config.Labels\" value of label \"k\" contains a NUL"),
+            std::string::npos)
+      << base.status().message();
+  auto signal = parseImageConfig(R"({"os":"linux","config":{"stopsignal":"\u0000"}})");
+  ASSERT_FALSE(signal.isOk());
+  EXPECT_NE(signal.status().message().find("\"config.stopsignal\" contains a NUL"),
+            std::string::npos)
+      << signal.status().message();
+  EXPECT_TRUE(parseUserConfig(R"({"StopSignal":"SIGINT","Labels":{"k":"v"}})").isOk());
 }
 
 TEST(ImageConfigTest, NulInABaseConfigProcessFieldIsRefusedToo) {

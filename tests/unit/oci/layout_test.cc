@@ -77,13 +77,29 @@ TEST_F(LayoutTest, ConfigThatIsNoObjectIsNamedAsSuch) {
 
 TEST_F(LayoutTest, IndexAndManifestThatAreNoObjectAreNamedAsSuch) {
   testing::writeFile(root_ / "index.json", "[]");
-  expectInvalid("parsing index: not a JSON object");
+  expectInvalid("index.json: expected an object, got array");
   writeIndex(blob("[]", std::string(media::kOciManifest)));
-  expectInvalid("parsing manifest: not a JSON object");
+  expectInvalid("manifest: expected an object, got array");
   writeIndex(blob("[]", std::string(media::kOciIndex)));
-  expectInvalid("parsing index: not a JSON object");
+  expectInvalid("nested index: expected an object, got array");
   testing::writeFile(root_ / "index.json", R"({"schemaVersion":2,"manifests":[5]})");
-  expectInvalid("parsing index manifest 0: descriptor is not an object");
+  expectInvalid("index.json: manifests[0]: expected an object, got number");
+}
+
+// Each document is named as the archive holds it, each field by its path in it.
+TEST_F(LayoutTest, IndexAndManifestFieldOfWrongTypeIsNamedByDocumentAndPath) {
+  testing::writeFile(root_ / "index.json",
+                     R"({"schemaVersion":2,"manifests":[{"digest":5,"size":1}]})");
+  expectInvalid("index.json: manifests[0].digest: expected a string, got number");
+  fresh();
+  std::string manifest = R"({"schemaVersion":2,"config":)" +
+                         blob(kConfig, std::string(media::kOciConfig)) + R"(,"layers":[7]})";
+  writeIndex(blob(manifest, std::string(media::kOciManifest)));
+  expectInvalid("manifest: layers[0]: expected an object, got number");
+  fresh();
+  writeIndex(
+      blob(R"({"schemaVersion":2,"manifests":[{"size":"1"}]})", std::string(media::kOciIndex)));
+  expectInvalid("nested index: manifests[0].size: expected an integer, got string");
 }
 
 TEST_F(LayoutTest, DockerManifestBaselineOpens) {
