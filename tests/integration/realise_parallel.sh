@@ -43,6 +43,7 @@ root="${T}/root"
 store="${T}/store"
 events="${T}/events"
 blog="${T}/builder.log"
+now() { date +%s%N; }
 
 step "a builder that blocks until ${T}/release exists (at most 180 s)"
 mkdir -p "${store}"
